@@ -1,0 +1,196 @@
+//! The shape every aggregate and every event enum shares, and the stored form of events.
+use crate::stream::{StreamId, StreamKind};
+use crate::{CommandId, DeviceId, Timestamp};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// An event-sourced aggregate: `handle` holds every rule, `apply` never fails.
+pub trait Aggregate: Default + Clone + Serialize + DeserializeOwned {
+    /// Which kind of stream holds this aggregate.
+    const KIND: StreamKind;
+    /// Bumped whenever the state's shape changes, so a stored snapshot of an older shape is
+    /// ignored and the state is folded from the log instead.
+    const SNAPSHOT_VERSION: u32;
+    type Command;
+    type Event: EventEnvelope;
+    type Error: std::error::Error + Clone + PartialEq;
+
+    /// Decides what happens: the events a command causes, or the rule it breaks.
+    fn handle(&self, command: &Self::Command) -> Result<Vec<Self::Event>, Self::Error>;
+    /// Folds one event into the state. No rules here: events are facts.
+    fn apply(&mut self, event: &Self::Event);
+
+    /// The state after `events`, from the empty state.
+    #[must_use]
+    fn fold<'a>(events: impl IntoIterator<Item = &'a Self::Event>) -> Self
+    where
+        Self::Event: 'a,
+    {
+        let mut state = Self::default();
+        for event in events {
+            state.apply(event);
+        }
+        state
+    }
+}
+
+/// The stored form of an event: an explicit, frozen type name, a schema version and a JSON
+/// payload. Names are never derived from Rust type names.
+pub trait EventEnvelope: Sized + Clone + std::fmt::Debug + PartialEq {
+    /// Every (type, current schema version) this enum writes.
+    const EVENT_TYPES: &'static [(&'static str, u32)];
+    fn event_type(&self) -> &'static str;
+    fn schema_version(&self) -> u32;
+    fn to_payload(&self) -> serde_json::Value;
+    /// Decodes a payload that is already upcast to the current schema version.
+    fn from_payload(event_type: &str, payload: serde_json::Value) -> Result<Self, DecodeError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("event type `{0}` is not known to this build")]
+    UnknownType(String),
+    #[error("event `{event_type}` has a payload this build cannot read: {reason}")]
+    BadPayload { event_type: String, reason: String },
+}
+
+/// Declares an event enum whose variants each wrap a payload struct, with the stored type
+/// name and schema version of each variant spelled out.
+#[macro_export]
+macro_rules! events {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $variant:ident($payload:ty) = $tag:literal v $ver:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq)]
+        $vis enum $name {
+            $( $variant($payload), )+
+        }
+
+        impl $crate::aggregate::EventEnvelope for $name {
+            const EVENT_TYPES: &'static [(&'static str, u32)] = &[ $( ($tag, $ver) ),+ ];
+
+            fn event_type(&self) -> &'static str {
+                match self { $( Self::$variant(_) => $tag, )+ }
+            }
+
+            fn schema_version(&self) -> u32 {
+                match self { $( Self::$variant(_) => $ver, )+ }
+            }
+
+            fn to_payload(&self) -> serde_json::Value {
+                match self {
+                    $( Self::$variant(payload) => serde_json::to_value(payload)
+                        .expect("event payloads are plain data and always serialize"), )+
+                }
+            }
+
+            fn from_payload(
+                event_type: &str,
+                payload: serde_json::Value,
+            ) -> Result<Self, $crate::aggregate::DecodeError> {
+                match event_type {
+                    $( $tag => serde_json::from_value::<$payload>(payload)
+                        .map(Self::$variant)
+                        .map_err(|e| $crate::aggregate::DecodeError::BadPayload {
+                            event_type: event_type.to_string(),
+                            reason: e.to_string(),
+                        }), )+
+                    other => Err($crate::aggregate::DecodeError::UnknownType(other.to_string())),
+                }
+            }
+        }
+
+        $(
+            impl From<$payload> for $name {
+                fn from(payload: $payload) -> Self {
+                    Self::$variant(payload)
+                }
+            }
+        )+
+    };
+}
+
+/// An event as the log holds it, with its metadata.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent<E> {
+    /// Position in this store's global order (1, 2, 3, ... with no gaps among committed rows).
+    pub position: i64,
+    pub stream: StreamId,
+    /// Version of the stream after this event; the first event of a stream is version 1.
+    pub version: u64,
+    pub command_id: CommandId,
+    pub device_id: DeviceId,
+    pub recorded_at: Timestamp,
+    pub event: E,
+}
+
+/// Any event of the domain, for the code that looks across aggregates (read models and the
+/// process manager).
+#[derive(Clone, Debug, PartialEq)]
+pub enum DomainEvent {
+    Conference(crate::conference::Event),
+    Seats(crate::seats::Event),
+    Promos(crate::discounts::Event),
+    Order(crate::order::Event),
+    Payment(crate::payment::Event),
+    Assignments(crate::assignments::Event),
+}
+
+impl DomainEvent {
+    /// Decodes a stored event: upcasts it along the chain, then reads it as the event enum of
+    /// its stream's kind.
+    pub fn decode(
+        kind: StreamKind,
+        event_type: &str,
+        schema_version: u32,
+        payload: serde_json::Value,
+    ) -> Result<Self, DecodeError> {
+        let (event_type, _, payload) = crate::upcast::upcast(event_type, schema_version, payload);
+        Ok(match kind {
+            StreamKind::Conference => {
+                Self::Conference(EventEnvelope::from_payload(&event_type, payload)?)
+            }
+            StreamKind::Seats => Self::Seats(EventEnvelope::from_payload(&event_type, payload)?),
+            StreamKind::Promos => Self::Promos(EventEnvelope::from_payload(&event_type, payload)?),
+            StreamKind::Order => Self::Order(EventEnvelope::from_payload(&event_type, payload)?),
+            StreamKind::Payment => {
+                Self::Payment(EventEnvelope::from_payload(&event_type, payload)?)
+            }
+            StreamKind::Assignments => {
+                Self::Assignments(EventEnvelope::from_payload(&event_type, payload)?)
+            }
+        })
+    }
+
+    #[must_use]
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::Conference(e) => e.event_type(),
+            Self::Seats(e) => e.event_type(),
+            Self::Promos(e) => e.event_type(),
+            Self::Order(e) => e.event_type(),
+            Self::Payment(e) => e.event_type(),
+            Self::Assignments(e) => e.event_type(),
+        }
+    }
+}
+
+/// Lets generic code wrap an aggregate's event into a [`DomainEvent`].
+pub trait IntoDomainEvent {
+    fn into_domain(self) -> DomainEvent;
+}
+
+macro_rules! into_domain {
+    ($($module:ident => $variant:ident),+) => {
+        $(impl IntoDomainEvent for crate::$module::Event {
+            fn into_domain(self) -> DomainEvent {
+                DomainEvent::$variant(self)
+            }
+        })+
+    };
+}
+into_domain!(conference => Conference, seats => Seats, discounts => Promos, order => Order, payment => Payment, assignments => Assignments);
