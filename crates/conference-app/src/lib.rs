@@ -1,1 +1,1208 @@
+//! The application layer: every use case and query of the product, over the local store.
+//!
+//! The CLI, the desktop app and the sync server are thin adapters over [`App`]: they turn
+//! their input into calls here and print or send what comes back. A use case resolves what
+//! a person typed (slugs, seat type names, codes) into a [`UserCommand`] with every id and
+//! time chosen, then [`App::execute`] runs it in one transaction with its whole cascade,
+//! remembers its outcome under its command id, and queues it for sync.
+#![forbid(unsafe_code)]
 
+pub mod command;
+pub mod error;
+mod export;
+pub mod input;
+mod runner;
+
+use command::{NewOrder, Outcome, PaymentDetails, UserCommand};
+use conference_domain::assignments::{self, SeatAssignments};
+use conference_domain::conference::{self, Conference, ConferenceDetails};
+use conference_domain::discounts::{self, Promotions};
+use conference_domain::order::{self, ConfirmationBasis, Order, OrderStatus};
+use conference_domain::payment::{self, Payment};
+use conference_domain::seats::SeatsAvailability;
+use conference_domain::stream::{Holder, StreamId};
+use conference_domain::values::{AccessCode, PersonalInfo, PromoCode, SeatQuantity};
+use conference_domain::{
+    CommandId, ConferenceId, Currency, DeviceId, Money, OrderId, PaymentId, SeatTypeId, Timestamp,
+};
+use conference_protocol as p;
+use conference_store::{Store, queries};
+pub use error::AppError;
+use runner::Uow;
+use std::path::Path;
+use uuid::Uuid;
+
+pub use conference_domain;
+pub use conference_protocol;
+pub use conference_store;
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// Who is asking and when: the command id (for idempotency) and the clock reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ctx {
+    pub command_id: CommandId,
+    pub now: Timestamp,
+}
+
+impl Ctx {
+    /// A fresh, time-ordered command id at `now`.
+    #[must_use]
+    pub fn new(now: Timestamp) -> Self {
+        Self {
+            command_id: new_command_id(),
+            now,
+        }
+    }
+}
+
+#[must_use]
+pub fn new_command_id() -> CommandId {
+    CommandId::from_uuid(Uuid::now_v7())
+}
+
+fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+/// A fresh access code (the only randomness in the product, drawn here, not in the domain).
+fn new_access_code() -> AccessCode {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let mut indices = [0u8; 6];
+    for i in &mut indices {
+        *i = rng.random_range(0..AccessCode::ALPHABET.len() as u8);
+    }
+    AccessCode::from_indices(indices)
+}
+
+/// What an organizer types to create a conference.
+#[derive(Clone, Debug, Default)]
+pub struct NewConference {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub location: String,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub owner_name: String,
+    pub owner_email: String,
+    pub currency: Option<String>,
+}
+
+/// What a promo code is, as typed.
+#[derive(Clone, Debug, Default)]
+pub struct NewPromoCode {
+    pub code: String,
+    pub percent: Option<String>,
+    pub amount: Option<String>,
+    pub scope: Vec<String>,
+    pub max_uses: Option<u32>,
+    pub exclusive: bool,
+}
+
+/// How an order is paid, as typed.
+#[derive(Clone, Debug, Default)]
+pub struct PaymentInput {
+    pub method: String,
+    pub tendered: Option<String>,
+    pub reference: Option<String>,
+}
+
+/// A door sale, as typed.
+#[derive(Clone, Debug, Default)]
+pub struct SaleInput {
+    pub slug: String,
+    pub seats: Vec<String>,
+    pub promo_codes: Vec<String>,
+    pub registrant: Option<(String, String, String)>,
+    pub payment: Option<PaymentInput>,
+    pub allow_override: bool,
+}
+
+pub struct App {
+    store: Store,
+}
+
+impl App {
+    /// Opens (and migrates) the store at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self {
+            store: Store::open(path)?,
+        })
+    }
+
+    #[must_use]
+    pub fn from_store(store: Store) -> Self {
+        Self { store }
+    }
+
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// Sets up a new store for this device. Safe to call twice: the second call says so.
+    pub fn init(&mut self, name: &str, now: Timestamp) -> Result<p::DeviceView> {
+        let name = conference_domain::values::required_text("device name", name, 100)?;
+        self.store
+            .init_device(DeviceId::from_uuid(new_id()), &name, now)?;
+        self.device()
+    }
+
+    pub fn device(&self) -> Result<p::DeviceView> {
+        let d = self.store.device()?.ok_or_else(|| {
+            AppError::invalid(
+                "not_initialized",
+                format!(
+                    "The store {} is not set up yet; run `conference init` first",
+                    self.store.path().display()
+                ),
+            )
+        })?;
+        Ok(p::DeviceView {
+            device_id: d.device_id.as_uuid(),
+            name: d.name,
+            owns_pool: d.owns_pool,
+            store: self.store.path().display().to_string(),
+        })
+    }
+
+    fn holder(&self) -> Result<Holder> {
+        let d = self.device()?;
+        Ok(if d.owns_pool {
+            Holder::Pool
+        } else {
+            Holder::Device(DeviceId::from_uuid(d.device_id))
+        })
+    }
+
+    // ---------------------------------------------------------------- execution
+
+    /// Runs a command with everything it causes in one transaction. The same command id
+    /// returns the first outcome (or the first rejection) and writes nothing new.
+    pub fn execute(&mut self, ctx: &Ctx, command: &UserCommand) -> Result<Outcome> {
+        let span = tracing::info_span!("command", name = command.name(), id = %ctx.command_id);
+        let _entered = span.enter();
+        let owns_pool = self.device()?.owns_pool;
+        let tx = self.store.begin(ctx.command_id, ctx.now)?;
+        if let Some((succeeded, outcome)) = tx.command_outcome(ctx.command_id)? {
+            drop(tx);
+            tracing::info!("command id seen before; returning its first outcome");
+            return if succeeded {
+                serde_json::from_value(outcome).map_err(|e| AppError::Store(e.to_string()))
+            } else {
+                let body: p::ErrorBody =
+                    serde_json::from_value(outcome).map_err(|e| AppError::Store(e.to_string()))?;
+                Err(AppError::Rejected {
+                    code: body.code,
+                    message: body.message,
+                })
+            };
+        }
+        let mut uow = Uow { tx, owns_pool };
+        match run(&mut uow, command) {
+            Ok(outcome) => {
+                let json =
+                    serde_json::to_value(&outcome).map_err(|e| AppError::Store(e.to_string()))?;
+                uow.tx.record_outcome(command.name(), true, &json)?;
+                let command_json =
+                    serde_json::to_value(command).map_err(|e| AppError::Store(e.to_string()))?;
+                uow.tx.push_outbox(command.name(), &command_json)?;
+                uow.tx.commit()?;
+                Ok(outcome)
+            }
+            Err(error) => {
+                drop(uow);
+                if error.is_final() {
+                    let mut tx = self.store.begin(ctx.command_id, ctx.now)?;
+                    let body = serde_json::to_value(error.body())
+                        .map_err(|e| AppError::Store(e.to_string()))?;
+                    tx.record_outcome(command.name(), false, &body)?;
+                    tx.commit()?;
+                }
+                tracing::info!(code = error.code(), "command refused");
+                Err(error)
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- resolving input
+
+    /// The conference with this slug, or an error that says how to find the right one.
+    pub fn conference_id(&self, slug: &str) -> Result<ConferenceId> {
+        queries::conference_id_by_slug(self.store.reader(), slug)?
+            .map(ConferenceId::from_uuid)
+            .ok_or_else(|| {
+                AppError::not_found(
+                    "unknown_conference",
+                    format!(
+                        "No conference has the slug `{}`; `conference list` shows the conferences",
+                        slug.trim()
+                    ),
+                )
+            })
+    }
+
+    fn minor_units(&self, id: ConferenceId) -> Result<u32> {
+        let view = self.conference_view(id)?;
+        Ok(Currency::parse(&view.currency).map_or(2, |c| c.minor_units()))
+    }
+
+    fn conference_view(&self, id: ConferenceId) -> Result<p::ConferenceView> {
+        queries::conference(self.store.reader(), id.as_uuid())?.ok_or_else(|| {
+            AppError::not_found("unknown_conference", "The conference does not exist")
+        })
+    }
+
+    fn seat_type_id(&self, conference: &p::ConferenceView, name: &str) -> Result<SeatTypeId> {
+        conference
+            .seat_types
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name.trim()))
+            .map(|s| SeatTypeId::from_uuid(s.id))
+            .ok_or_else(|| {
+                let known: Vec<_> = conference.seat_types.iter().map(|s| s.name.as_str()).collect();
+                AppError::invalid(
+                    "unknown_seat_type",
+                    if known.is_empty() {
+                        format!(
+                            "Conference `{}` has no seat types yet; add one with `seat-type add {} --name ...`",
+                            conference.slug, conference.slug
+                        )
+                    } else {
+                        format!(
+                            "Conference `{}` has no seat type `{}`; its seat types are: {}",
+                            conference.slug,
+                            name.trim(),
+                            known.join(", ")
+                        )
+                    },
+                )
+            })
+    }
+
+    /// `["Full=2", "Student=1"]` → seat quantities, with names checked against the conference.
+    fn resolve_seats(
+        &self,
+        conference: &p::ConferenceView,
+        specs: &[String],
+    ) -> Result<Vec<SeatQuantity>> {
+        if specs.is_empty() {
+            return Err(AppError::invalid(
+                "no_seats",
+                "An order needs at least one seat; pass --seat \"NAME=QUANTITY\"",
+            ));
+        }
+        let mut seats: Vec<SeatQuantity> = Vec::new();
+        for spec in specs {
+            let (name, quantity) = input::parse_seat_spec(spec)?;
+            let id = self.seat_type_id(conference, &name)?;
+            match seats.iter_mut().find(|s| s.seat_type == id) {
+                Some(s) => s.quantity += quantity,
+                None => seats.push(SeatQuantity::new(id, quantity)),
+            }
+        }
+        if seats.iter().all(|s| s.quantity == 0) {
+            return Err(AppError::invalid(
+                "no_seats",
+                "An order needs at least one seat; ask for a quantity above 0",
+            ));
+        }
+        Ok(seats)
+    }
+
+    fn parse_codes(codes: &[String]) -> Result<Vec<PromoCode>> {
+        codes
+            .iter()
+            .map(|c| PromoCode::parse(c).map_err(AppError::from))
+            .collect()
+    }
+
+    /// An order id from its UUID or, for people at the door, its access code.
+    pub fn order_id(&self, text: &str) -> Result<OrderId> {
+        if let Ok(id) = OrderId::parse(text) {
+            return Ok(id);
+        }
+        if let Ok(code) = AccessCode::parse(text)
+            && let [id] = queries::orders_with_access_code(self.store.reader(), code.as_str())?[..]
+        {
+            return Ok(OrderId::from_uuid(id));
+        }
+        Err(AppError::not_found(
+            "unknown_order",
+            format!(
+                "No order has the id or access code `{}`; `orders` lists them",
+                text.trim()
+            ),
+        ))
+    }
+
+    fn new_order(
+        &self,
+        ctx: &Ctx,
+        slug: &str,
+        seats: &[String],
+        codes: &[String],
+        allow_override: bool,
+    ) -> Result<NewOrder> {
+        let conference_id = self.conference_id(slug)?;
+        let conference = self.conference_view(conference_id)?;
+        let seats = self.resolve_seats(&conference, seats)?;
+        Ok(NewOrder {
+            order_id: OrderId::from_uuid(new_id()),
+            conference_id,
+            seats,
+            promo_codes: Self::parse_codes(codes)?,
+            access_code: new_access_code(),
+            holder: self.holder()?,
+            allow_override,
+            reservation_expires_at: ctx.now
+                + chrono::Duration::minutes(order::DEFAULT_RESERVATION_MINUTES),
+        })
+    }
+
+    fn payment_details(input: &PaymentInput) -> Result<PaymentDetails> {
+        let method = input::parse_method(&input.method)?;
+        let tendered = input
+            .tendered
+            .as_deref()
+            .map(|t| {
+                Money::parse(t)
+                    .map_err(|e| AppError::invalid("invalid_amount", sentence(&e.to_string())))
+            })
+            .transpose()?;
+        Ok(PaymentDetails {
+            payment_id: PaymentId::from_uuid(new_id()),
+            method,
+            tendered,
+            reference: input.reference.clone(),
+        })
+    }
+
+    // ---------------------------------------------------------------- use cases
+
+    pub fn create_conference(
+        &mut self,
+        ctx: &Ctx,
+        input: NewConference,
+    ) -> Result<p::ConferenceView> {
+        let slug = conference_domain::values::Slug::parse(&input.slug)?;
+        let details = ConferenceDetails {
+            name: conference_domain::values::required_text("conference name", &input.name, 200)?,
+            description: input.description.trim().to_string(),
+            location: input.location.trim().to_string(),
+            start: input.start.ok_or_else(|| {
+                AppError::invalid(
+                    "missing_start",
+                    "Say when the conference starts with --start",
+                )
+            })?,
+            end: input.end.ok_or_else(|| {
+                AppError::invalid("missing_end", "Say when the conference ends with --end")
+            })?,
+            owner_name: conference_domain::values::required_text(
+                "owner name",
+                &input.owner_name,
+                200,
+            )?,
+            owner_email: conference_domain::values::Email::parse(&input.owner_email)?,
+            slug,
+        };
+        let currency = match input.currency.as_deref() {
+            None => Currency::default(),
+            Some(c) => Currency::parse(c)
+                .map_err(|e| AppError::invalid("invalid_currency", sentence(&e.to_string())))?,
+        };
+        let existing = queries::conference_id_by_slug(self.store.reader(), details.slug.as_str())?;
+        let conference_id = match existing {
+            // A retry of the same command finds its own conference and returns it.
+            Some(id) if self.seen(ctx)? => ConferenceId::from_uuid(id),
+            Some(_) => {
+                return Err(AppError::rejected(
+                    "slug_taken",
+                    format!(
+                        "The slug `{}` is already taken; choose another one",
+                        details.slug
+                    ),
+                ));
+            }
+            None => ConferenceId::from_uuid(new_id()),
+        };
+        let outcome = self.execute(
+            ctx,
+            &UserCommand::CreateConference {
+                conference_id,
+                details,
+                currency,
+            },
+        )?;
+        self.conference_outcome(outcome)
+    }
+
+    fn seen(&self, ctx: &Ctx) -> Result<bool> {
+        Ok(self.store.command_seen(ctx.command_id)?)
+    }
+
+    fn conference_outcome(&self, outcome: Outcome) -> Result<p::ConferenceView> {
+        match outcome {
+            Outcome::Conference { conference_id } => self.conference_view(conference_id),
+            other => Err(AppError::Store(format!("unexpected outcome {other:?}"))),
+        }
+    }
+
+    fn order_outcome(&self, outcome: Outcome) -> Result<p::OrderView> {
+        match outcome {
+            Outcome::Order { order_id } => self.order(order_id),
+            other => Err(AppError::Store(format!("unexpected outcome {other:?}"))),
+        }
+    }
+
+    pub fn publish(&mut self, ctx: &Ctx, slug: &str, publish: bool) -> Result<p::ConferenceView> {
+        let conference_id = self.conference_id(slug)?;
+        let command = if publish {
+            UserCommand::PublishConference { conference_id }
+        } else {
+            UserCommand::UnpublishConference { conference_id }
+        };
+        let outcome = self.execute(ctx, &command)?;
+        self.conference_outcome(outcome)
+    }
+
+    pub fn add_seat_type(
+        &mut self,
+        ctx: &Ctx,
+        slug: &str,
+        name: &str,
+        description: &str,
+        price: &str,
+        quantity: u32,
+    ) -> Result<p::ConferenceView> {
+        let conference_id = self.conference_id(slug)?;
+        let minor = self.minor_units(conference_id)?;
+        let price = input::parse_price(price)?.round(minor);
+        let outcome = self.execute(
+            ctx,
+            &UserCommand::AddSeatType {
+                conference_id,
+                seat_type_id: SeatTypeId::from_uuid(new_id()),
+                name: name.to_string(),
+                description: description.to_string(),
+                price,
+                quantity,
+            },
+        )?;
+        self.conference_outcome(outcome)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_seat_type(
+        &mut self,
+        ctx: &Ctx,
+        slug: &str,
+        name: &str,
+        new_name: Option<String>,
+        description: Option<String>,
+        price: Option<&str>,
+        quantity: Option<u32>,
+    ) -> Result<p::ConferenceView> {
+        let conference_id = self.conference_id(slug)?;
+        let conference = self.conference_view(conference_id)?;
+        let seat_type_id = self.seat_type_id(&conference, name)?;
+        let minor = self.minor_units(conference_id)?;
+        let price = price
+            .map(input::parse_price)
+            .transpose()?
+            .map(|p| p.round(minor));
+        let outcome = self.execute(
+            ctx,
+            &UserCommand::UpdateSeatType {
+                conference_id,
+                seat_type_id,
+                name: new_name,
+                description,
+                price,
+                quantity,
+            },
+        )?;
+        self.conference_outcome(outcome)
+    }
+
+    pub fn add_promo_code(
+        &mut self,
+        ctx: &Ctx,
+        slug: &str,
+        input: &NewPromoCode,
+    ) -> Result<p::ConferenceView> {
+        let conference_id = self.conference_id(slug)?;
+        let conference = self.conference_view(conference_id)?;
+        let discount = match (&input.percent, &input.amount) {
+            (Some(p), None) => discounts::DiscountKind::Percent(input::parse_percent(p)?),
+            (None, Some(a)) => discounts::DiscountKind::Amount(
+                input::parse_price(a)?.round(self.minor_units(conference_id)?),
+            ),
+            _ => {
+                return Err(AppError::invalid(
+                    "discount_kind",
+                    "A promo code is either a percentage or an amount; pass exactly one of --percent and --amount",
+                ));
+            }
+        };
+        let scope = if input.scope.is_empty() {
+            discounts::Scope::All
+        } else {
+            discounts::Scope::SeatTypes(
+                input
+                    .scope
+                    .iter()
+                    .map(|n| self.seat_type_id(&conference, n))
+                    .collect::<Result<_>>()?,
+            )
+        };
+        let definition = discounts::PromoCodeDefinition {
+            code: PromoCode::parse(&input.code)?,
+            discount,
+            scope,
+            max_uses: input.max_uses,
+            exclusive: input.exclusive,
+        };
+        let outcome = self.execute(
+            ctx,
+            &UserCommand::AddPromoCode {
+                conference_id,
+                definition,
+            },
+        )?;
+        self.conference_outcome(outcome)
+    }
+
+    pub fn place_order(
+        &mut self,
+        ctx: &Ctx,
+        slug: &str,
+        seats: &[String],
+        codes: &[String],
+    ) -> Result<p::OrderView> {
+        let order = self.new_order(ctx, slug, seats, codes, false)?;
+        let outcome = self.execute(ctx, &UserCommand::PlaceOrder(order))?;
+        self.order_outcome(outcome)
+    }
+
+    pub fn update_order(
+        &mut self,
+        ctx: &Ctx,
+        id: &str,
+        seats: &[String],
+        codes: &[String],
+    ) -> Result<p::OrderView> {
+        let order_id = self.order_id(id)?;
+        let current = self.order(order_id)?;
+        let conference_id = self.conference_id(&current.conference)?;
+        let conference = self.conference_view(conference_id)?;
+        let seats = self.resolve_seats(&conference, seats)?;
+        let outcome = self.execute(
+            ctx,
+            &UserCommand::UpdateOrder {
+                order_id,
+                seats,
+                promo_codes: Self::parse_codes(codes)?,
+            },
+        )?;
+        self.order_outcome(outcome)
+    }
+
+    pub fn assign_registrant(
+        &mut self,
+        ctx: &Ctx,
+        id: &str,
+        first: &str,
+        last: &str,
+        email: &str,
+    ) -> Result<p::OrderView> {
+        let order_id = self.order_id(id)?;
+        let person = PersonalInfo::parse(first, last, email)?;
+        let outcome = self.execute(ctx, &UserCommand::AssignRegistrant { order_id, person })?;
+        self.order_outcome(outcome)
+    }
+
+    pub fn pay(&mut self, ctx: &Ctx, id: &str, payment: &PaymentInput) -> Result<p::OrderView> {
+        let order_id = self.order_id(id)?;
+        let payment = Self::payment_details(payment)?;
+        let outcome = self.execute(ctx, &UserCommand::PayOrder { order_id, payment })?;
+        self.order_outcome(outcome)
+    }
+
+    pub fn confirm(&mut self, ctx: &Ctx, id: &str) -> Result<p::OrderView> {
+        let order_id = self.order_id(id)?;
+        let outcome = self.execute(ctx, &UserCommand::ConfirmOrder { order_id })?;
+        self.order_outcome(outcome)
+    }
+
+    pub fn cancel(&mut self, ctx: &Ctx, id: &str, reason: Option<&str>) -> Result<p::OrderView> {
+        let order_id = self.order_id(id)?;
+        let reason = reason
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .unwrap_or("cancelled at the desk")
+            .to_string();
+        let outcome = self.execute(ctx, &UserCommand::CancelOrder { order_id, reason })?;
+        self.order_outcome(outcome)
+    }
+
+    pub fn assign_seat(
+        &mut self,
+        ctx: &Ctx,
+        id: &str,
+        position: u32,
+        first: &str,
+        last: &str,
+        email: &str,
+    ) -> Result<p::OrderView> {
+        let order_id = self.order_id(id)?;
+        let attendee = PersonalInfo::parse(first, last, email)?;
+        let outcome = self.execute(
+            ctx,
+            &UserCommand::AssignSeat {
+                order_id,
+                position,
+                attendee,
+            },
+        )?;
+        self.order_outcome(outcome)
+    }
+
+    pub fn unassign_seat(&mut self, ctx: &Ctx, id: &str, position: u32) -> Result<p::OrderView> {
+        let order_id = self.order_id(id)?;
+        let outcome = self.execute(ctx, &UserCommand::UnassignSeat { order_id, position })?;
+        self.order_outcome(outcome)
+    }
+
+    /// The door's one-shot sale.
+    pub fn sell(&mut self, ctx: &Ctx, sale: &SaleInput) -> Result<p::OrderView> {
+        let order = self.new_order(
+            ctx,
+            &sale.slug,
+            &sale.seats,
+            &sale.promo_codes,
+            sale.allow_override,
+        )?;
+        let registrant = sale
+            .registrant
+            .as_ref()
+            .map(|(f, l, e)| PersonalInfo::parse(f, l, e))
+            .transpose()?;
+        let payment = sale
+            .payment
+            .as_ref()
+            .map(Self::payment_details)
+            .transpose()?;
+        let outcome = self.execute(
+            ctx,
+            &UserCommand::Sell {
+                order,
+                registrant,
+                payment,
+            },
+        )?;
+        self.order_outcome(outcome)
+    }
+
+    /// Runs every scheduled command due at `ctx.now` (reservation expiry).
+    pub fn tick(&mut self, ctx: &Ctx) -> Result<p::TickReport> {
+        match self.execute(ctx, &UserCommand::Tick)? {
+            Outcome::Tick {
+                ran,
+                expired_orders,
+            } => Ok(p::TickReport {
+                ran,
+                expired_orders: expired_orders.iter().map(OrderId::as_uuid).collect(),
+            }),
+            other => Err(AppError::Store(format!("unexpected outcome {other:?}"))),
+        }
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    pub fn conferences(&self) -> Result<Vec<p::ConferenceView>> {
+        Ok(queries::conferences(self.store.reader())?)
+    }
+
+    pub fn conference(&self, slug: &str) -> Result<p::ConferenceView> {
+        self.conference_view(self.conference_id(slug)?)
+    }
+
+    /// Remaining seats per seat type: what every selling screen shows.
+    pub fn seats(&self, slug: &str) -> Result<p::SeatsView> {
+        let id = self.conference_id(slug)?;
+        let device = self
+            .store
+            .device()?
+            .filter(|d| !d.owns_pool)
+            .map(|d| d.device_id.as_uuid());
+        queries::seats(self.store.reader(), id.as_uuid(), device)?.ok_or_else(|| {
+            AppError::not_found("unknown_conference", "The conference does not exist")
+        })
+    }
+
+    pub fn order(&self, id: OrderId) -> Result<p::OrderView> {
+        queries::order(self.store.reader(), id.as_uuid())?.ok_or_else(|| {
+            AppError::not_found(
+                "unknown_order",
+                format!("No order has the id {id}; `orders` lists them"),
+            )
+        })
+    }
+
+    pub fn order_by_text(&self, id: &str) -> Result<p::OrderView> {
+        self.order(self.order_id(id)?)
+    }
+
+    pub fn find_order(&self, email: &str, access_code: &str) -> Result<p::OrderView> {
+        let id = queries::find_order(self.store.reader(), email, access_code)?.ok_or_else(|| {
+            AppError::not_found(
+                "order_not_found",
+                "No order has that email and access code; check both (access codes are 6 characters, like K7M2PX)",
+            )
+        })?;
+        self.order(OrderId::from_uuid(id))
+    }
+
+    pub fn orders(&self, slug: Option<&str>) -> Result<Vec<p::OrderSummary>> {
+        let conference = slug.map(|s| self.conference_id(s)).transpose()?;
+        Ok(queries::orders(
+            self.store.reader(),
+            conference.map(|c| c.as_uuid()),
+        )?)
+    }
+
+    /// Every order of a conference as CSV, one row per order line.
+    pub fn export_orders_csv(&self, slug: &str) -> Result<String> {
+        let id = self.conference_id(slug)?;
+        let orders = queries::orders_full(self.store.reader(), id.as_uuid())?;
+        Ok(export::orders_csv(&orders))
+    }
+
+    /// Rebuilds every read model from the log.
+    pub fn rebuild(&mut self, progress: impl FnMut(u64, u64)) -> Result<u64> {
+        Ok(self.store.rebuild_read_models(progress)?)
+    }
+}
+
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+// ---------------------------------------------------------------- running commands
+
+fn run(uow: &mut Uow<'_>, command: &UserCommand) -> Result<Outcome> {
+    use UserCommand as C;
+    match command {
+        C::CreateConference {
+            conference_id,
+            details,
+            currency,
+        } => {
+            uow.exec::<Conference>(
+                StreamId::conference(*conference_id),
+                &conference::Command::Create {
+                    id: *conference_id,
+                    details: details.clone(),
+                    currency: currency.clone(),
+                },
+            )?;
+            Ok(Outcome::Conference {
+                conference_id: *conference_id,
+            })
+        }
+        C::UpdateConference {
+            conference_id,
+            details,
+        } => {
+            uow.exec::<Conference>(
+                StreamId::conference(*conference_id),
+                &conference::Command::Update {
+                    details: details.clone(),
+                },
+            )?;
+            Ok(Outcome::Conference {
+                conference_id: *conference_id,
+            })
+        }
+        C::PublishConference { conference_id } | C::UnpublishConference { conference_id } => {
+            let command = if matches!(command, C::PublishConference { .. }) {
+                conference::Command::Publish
+            } else {
+                conference::Command::Unpublish
+            };
+            uow.exec::<Conference>(StreamId::conference(*conference_id), &command)?;
+            Ok(Outcome::Conference {
+                conference_id: *conference_id,
+            })
+        }
+        C::AddSeatType {
+            conference_id,
+            seat_type_id,
+            name,
+            description,
+            price,
+            quantity,
+        } => {
+            uow.exec::<Conference>(
+                StreamId::conference(*conference_id),
+                &conference::Command::AddSeatType {
+                    seat_type: *seat_type_id,
+                    name: name.clone(),
+                    description: description.clone(),
+                    price: *price,
+                    quantity: *quantity,
+                },
+            )?;
+            Ok(Outcome::Conference {
+                conference_id: *conference_id,
+            })
+        }
+        C::UpdateSeatType {
+            conference_id,
+            seat_type_id,
+            name,
+            description,
+            price,
+            quantity,
+        } => {
+            if let Some(new_quantity) = quantity
+                && uow.owns_pool
+            {
+                check_quantity_cut(uow, *conference_id, *seat_type_id, *new_quantity)?;
+            }
+            uow.exec::<Conference>(
+                StreamId::conference(*conference_id),
+                &conference::Command::UpdateSeatType {
+                    seat_type: *seat_type_id,
+                    name: name.clone(),
+                    description: description.clone(),
+                    price: *price,
+                    quantity: *quantity,
+                },
+            )?;
+            Ok(Outcome::Conference {
+                conference_id: *conference_id,
+            })
+        }
+        C::AddPromoCode {
+            conference_id,
+            definition,
+        } => {
+            let conference: Conference = uow.load(StreamId::conference(*conference_id))?;
+            if conference.data().is_none() {
+                return Err(AppError::not_found(
+                    "unknown_conference",
+                    "The conference does not exist",
+                ));
+            }
+            uow.exec::<Promotions>(
+                StreamId::promos(*conference_id),
+                &discounts::Command::AddPromoCode(definition.clone()),
+            )?;
+            Ok(Outcome::Conference {
+                conference_id: *conference_id,
+            })
+        }
+        C::PlaceOrder(new) => {
+            place(uow, new)?;
+            Ok(Outcome::Order {
+                order_id: new.order_id,
+            })
+        }
+        C::UpdateOrder {
+            order_id,
+            seats,
+            promo_codes,
+        } => {
+            uow.exec::<Order>(
+                StreamId::order(*order_id),
+                &order::Command::Update {
+                    seats: seats.clone(),
+                    promo_codes: promo_codes.clone(),
+                },
+            )?;
+            ensure_reserved(uow, *order_id)?;
+            Ok(Outcome::Order {
+                order_id: *order_id,
+            })
+        }
+        C::AssignRegistrant { order_id, person } => {
+            uow.exec::<Order>(
+                StreamId::order(*order_id),
+                &order::Command::AssignRegistrantDetails(person.clone()),
+            )?;
+            Ok(Outcome::Order {
+                order_id: *order_id,
+            })
+        }
+        C::PayOrder { order_id, payment } => {
+            pay(uow, *order_id, payment)?;
+            Ok(Outcome::Order {
+                order_id: *order_id,
+            })
+        }
+        C::ConfirmOrder { order_id } => {
+            let now = uow.tx().now();
+            uow.exec::<Order>(
+                StreamId::order(*order_id),
+                &order::Command::Confirm {
+                    basis: ConfirmationBasis::FreeOfCharge,
+                    now,
+                },
+            )?;
+            Ok(Outcome::Order {
+                order_id: *order_id,
+            })
+        }
+        C::CancelOrder { order_id, reason } => {
+            uow.exec::<Order>(
+                StreamId::order(*order_id),
+                &order::Command::Cancel {
+                    reason: reason.clone(),
+                },
+            )?;
+            Ok(Outcome::Order {
+                order_id: *order_id,
+            })
+        }
+        C::AssignSeat {
+            order_id,
+            position,
+            attendee,
+        } => {
+            uow.exec::<SeatAssignments>(
+                StreamId::assignments(*order_id),
+                &assignments::Command::Assign {
+                    position: *position,
+                    attendee: attendee.clone(),
+                },
+            )?;
+            Ok(Outcome::Order {
+                order_id: *order_id,
+            })
+        }
+        C::UnassignSeat { order_id, position } => {
+            uow.exec::<SeatAssignments>(
+                StreamId::assignments(*order_id),
+                &assignments::Command::Unassign {
+                    position: *position,
+                },
+            )?;
+            Ok(Outcome::Order {
+                order_id: *order_id,
+            })
+        }
+        C::Sell {
+            order: new,
+            registrant,
+            payment,
+        } => {
+            place(uow, new)?;
+            if let Some(person) = registrant {
+                uow.exec::<Order>(
+                    StreamId::order(new.order_id),
+                    &order::Command::AssignRegistrantDetails(person.clone()),
+                )?;
+            }
+            let placed = load_order(uow, new.order_id)?;
+            if placed.is_free_of_charge() {
+                let now = uow.tx().now();
+                uow.exec::<Order>(
+                    StreamId::order(new.order_id),
+                    &order::Command::Confirm {
+                        basis: ConfirmationBasis::FreeOfCharge,
+                        now,
+                    },
+                )?;
+            } else {
+                let Some(payment) = payment else {
+                    return Err(AppError::rejected(
+                        "payment_required",
+                        format!(
+                            "The order costs {}; take payment with --method cash [--tendered AMOUNT] or --method card --reference REF",
+                            placed.total()
+                        ),
+                    ));
+                };
+                pay(uow, new.order_id, payment)?;
+            }
+            Ok(Outcome::Order {
+                order_id: new.order_id,
+            })
+        }
+        C::Tick => {
+            let now = uow.tx().now();
+            let mut ran = 0;
+            let mut expired_orders = Vec::new();
+            loop {
+                let due = uow.tx().due_commands(now, 500)?;
+                if due.is_empty() {
+                    break;
+                }
+                for scheduled in due {
+                    if scheduled.kind == runner::EXPIRE_REGISTRATION
+                        && let Some(order_id) = uow.expire(&scheduled.payload)?
+                    {
+                        expired_orders.push(order_id);
+                    }
+                    uow.tx.mark_done(scheduled.id)?;
+                    ran += 1;
+                }
+            }
+            Ok(Outcome::Tick {
+                ran,
+                expired_orders,
+            })
+        }
+    }
+}
+
+fn load_order(uow: &Uow<'_>, order_id: OrderId) -> Result<order::OrderData> {
+    let order: Order = uow.load(StreamId::order(order_id))?;
+    order.data().cloned().ok_or_else(|| {
+        AppError::not_found("unknown_order", format!("No order has the id {order_id}"))
+    })
+}
+
+fn place(uow: &mut Uow<'_>, new: &NewOrder) -> Result<()> {
+    let conference: Conference = uow.load(StreamId::conference(new.conference_id))?;
+    let data = conference.data().ok_or_else(|| {
+        AppError::not_found("unknown_conference", "The conference does not exist")
+    })?;
+    if !data.is_published() {
+        return Err(AppError::rejected(
+            "conference_not_published",
+            format!(
+                "Conference `{}` is not published, so it cannot sell seats; publish it with `conference publish {}`",
+                data.details.slug, data.details.slug
+            ),
+        ));
+    }
+    uow.exec::<Order>(
+        StreamId::order(new.order_id),
+        &order::Command::Place {
+            conference_id: new.conference_id,
+            seats: new.seats.clone(),
+            promo_codes: new.promo_codes.clone(),
+            access_code: new.access_code.clone(),
+            holder: new.holder,
+            allow_override: new.allow_override,
+            reservation_expires_at: new.reservation_expires_at,
+        },
+    )?;
+    ensure_reserved(uow, new.order_id)
+}
+
+/// An order that got no seat at all is refused whole: nothing is written.
+fn ensure_reserved(uow: &Uow<'_>, order_id: OrderId) -> Result<()> {
+    let data = load_order(uow, order_id)?;
+    if data.reserved.is_empty() {
+        return Err(AppError::rejected(
+            "sold_out",
+            "None of the requested seats are left; `seats SLUG` shows what remains",
+        ));
+    }
+    Ok(())
+}
+
+fn pay(uow: &mut Uow<'_>, order_id: OrderId, details: &PaymentDetails) -> Result<()> {
+    let data = load_order(uow, order_id)?;
+    let now = uow.tx().now();
+    match data.status {
+        OrderStatus::Expired => return Err(AppError::domain(order::Error::OrderExpired)),
+        OrderStatus::Cancelled => return Err(AppError::domain(order::Error::OrderCancelled)),
+        OrderStatus::Confirmed => {
+            return Err(AppError::domain(order::Error::OrderAlreadyConfirmed));
+        }
+        OrderStatus::PendingReservation => {
+            return Err(AppError::domain(order::Error::SeatsNotReserved));
+        }
+        OrderStatus::PartiallyReserved | OrderStatus::ReservationCompleted => {}
+    }
+    if now > data.reservation_expires_at {
+        return Err(AppError::domain(order::Error::ReservationTimedOut(
+            data.reservation_expires_at,
+        )));
+    }
+    if data.is_free_of_charge() {
+        return Err(AppError::rejected(
+            "order_is_free",
+            "The order costs nothing, so it takes no payment; confirm it with `order confirm`",
+        ));
+    }
+    let conference: Conference = uow.load(StreamId::conference(data.conference_id))?;
+    let description = format!(
+        "Registration for {}",
+        conference
+            .data()
+            .map_or("the conference", |c| c.details.name.as_str())
+    );
+    let stream = StreamId::payment(details.payment_id);
+    uow.exec::<Payment>(
+        stream,
+        &payment::Command::Initiate {
+            order_id,
+            conference_id: data.conference_id,
+            amount: data.total(),
+            method: details.method,
+            description,
+        },
+    )?;
+    uow.exec::<Payment>(
+        stream,
+        &payment::Command::Complete {
+            tendered: details.tendered,
+            reference: details.reference.clone(),
+        },
+    )?;
+    let after = load_order(uow, order_id)?;
+    if after.status != OrderStatus::Confirmed {
+        return Err(AppError::rejected(
+            "payment_not_applied",
+            "The payment completed but the order could not be confirmed; nothing was charged",
+        ));
+    }
+    Ok(())
+}
+
+/// Lowering a seat type's quantity may only remove seats nobody holds.
+fn check_quantity_cut(
+    uow: &Uow<'_>,
+    conference_id: ConferenceId,
+    seat_type: SeatTypeId,
+    new_quantity: u32,
+) -> Result<()> {
+    let conference: Conference = uow.load(StreamId::conference(conference_id))?;
+    let Some(current) = conference.data().and_then(|c| c.seat_type(seat_type)) else {
+        return Ok(());
+    };
+    if new_quantity >= current.quantity {
+        return Ok(());
+    }
+    let pool: SeatsAvailability = uow.load(StreamId::seats(conference_id, Holder::Pool))?;
+    let free = pool.remaining(seat_type).max(0);
+    let cut = i64::from(current.quantity - new_quantity);
+    if cut > free {
+        let taken = i64::from(current.quantity) - free;
+        return Err(AppError::rejected(
+            "quantity_below_taken",
+            format!(
+                "{} seats of {} are already sold or reserved, so the quantity cannot go below {}",
+                taken, current.name, taken
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,1 +1,415 @@
+//! The `conference` command-line tool: a thin adapter that parses arguments, calls the
+//! application layer and prints the result for a person (tables) or a script (`--json`:
+//! one JSON object per invocation; errors as `{"error":{"code","message"}}`).
+#![forbid(unsafe_code)]
 
+mod args;
+mod render;
+
+use anyhow::Context;
+use args::{
+    Cli, Command, ConferenceCommand, ExportCommand, OrderCommand, PromoCommand, SeatTypeCommand,
+};
+use clap::Parser;
+use conference_app::conference_domain::{CommandId, Timestamp};
+use conference_app::conference_protocol::ErrorBody;
+use conference_app::{App, AppError, Ctx, NewConference, NewPromoCode, PaymentInput, SaleInput};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Runs the CLI on the process's arguments.
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CONFERENCE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints usage errors and help in its own format.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let json = cli.json;
+    let mut stdout = std::io::stdout().lock();
+    match run(cli) {
+        Ok(output) => {
+            let text = if json {
+                serde_json::to_string_pretty(&output.json).unwrap_or_default()
+            } else {
+                output.human
+            };
+            let _ = writeln!(stdout, "{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            let body = error.body();
+            if json {
+                let _ = writeln!(
+                    stdout,
+                    "{}",
+                    serde_json::to_string_pretty(&json!({ "error": body })).unwrap_or_default()
+                );
+            } else {
+                eprintln!("error: {}", body.message);
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What a command prints: a text for people and a JSON object for scripts.
+pub struct Output {
+    pub human: String,
+    pub json: serde_json::Value,
+}
+
+impl Output {
+    fn new(human: String, json: impl serde::Serialize) -> Self {
+        Self {
+            human,
+            json: serde_json::to_value(json).unwrap_or_default(),
+        }
+    }
+}
+
+/// A failure to show a person: a stable code and a sentence.
+#[derive(Debug)]
+pub struct CliError(ErrorBody);
+
+impl CliError {
+    fn body(&self) -> &ErrorBody {
+        &self.0
+    }
+    fn new(code: &str, message: impl Into<String>) -> Self {
+        Self(ErrorBody {
+            code: code.into(),
+            message: message.into(),
+        })
+    }
+}
+
+impl From<AppError> for CliError {
+    fn from(e: AppError) -> Self {
+        Self(e.body())
+    }
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::new("io_error", format!("{e:#}"))
+    }
+}
+
+fn default_store() -> Result<PathBuf, CliError> {
+    if let Ok(path) = std::env::var("CONFERENCE_STORE")
+        && !path.trim().is_empty()
+    {
+        return Ok(PathBuf::from(path));
+    }
+    directories::ProjectDirs::from("org", "Contoso", "conference")
+        .map(|d| d.data_dir().join("store.db"))
+        .ok_or_else(|| {
+            CliError::new(
+                "no_data_dir",
+                "No data folder could be found for this user; pass --store PATH",
+            )
+        })
+}
+
+fn parse_time(text: &str, flag: &str) -> Result<Timestamp, CliError> {
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    Err(CliError::new(
+        "invalid_time",
+        format!("{flag} `{text}` is not a time; write it like 2026-05-04T09:00:00Z or 2026-05-04"),
+    ))
+}
+
+fn run(cli: Cli) -> Result<Output, CliError> {
+    let store = match cli.store {
+        Some(path) => path,
+        None => default_store()?,
+    };
+    let now = match cli.now.as_deref() {
+        Some(text) => parse_time(text, "--now")?,
+        None => chrono::Utc::now(),
+    };
+    let command_id = match cli.command_id.as_deref() {
+        Some(text) => CommandId::parse(text).map_err(|_| {
+            CliError::new(
+                "invalid_command_id",
+                format!("--command-id `{text}` is not a UUID"),
+            )
+        })?,
+        None => conference_app::new_command_id(),
+    };
+    let ctx = Ctx { command_id, now };
+    let mut app = App::open(&store)?;
+    dispatch(&mut app, &ctx, cli.command)
+}
+
+fn dispatch(app: &mut App, ctx: &Ctx, command: Command) -> Result<Output, CliError> {
+    Ok(match command {
+        Command::Init { device_name } => {
+            let name = device_name.unwrap_or_else(|| "this device".to_string());
+            let device = match app.init(&name, ctx.now) {
+                Ok(d) => d,
+                Err(AppError::Invalid { code, .. }) if code == "already_initialized" => {
+                    app.device()?
+                }
+                Err(e) => return Err(e.into()),
+            };
+            Output::new(render::device(&device), &device)
+        }
+        Command::Conference(c) => match c {
+            ConferenceCommand::Create(a) => {
+                let view = app.create_conference(
+                    ctx,
+                    NewConference {
+                        slug: a.slug,
+                        name: a.name,
+                        description: a.description.unwrap_or_default(),
+                        location: a.location.unwrap_or_default(),
+                        start: Some(parse_time(&a.start, "--start")?),
+                        end: Some(parse_time(&a.end, "--end")?),
+                        owner_name: a.owner_name,
+                        owner_email: a.owner_email,
+                        currency: a.currency,
+                    },
+                )?;
+                Output::new(render::conference(&view), &view)
+            }
+            ConferenceCommand::Publish { slug } => {
+                let view = app.publish(ctx, &slug, true)?;
+                Output::new(format!("Published {}.\n", view.slug), &view)
+            }
+            ConferenceCommand::Unpublish { slug } => {
+                let view = app.publish(ctx, &slug, false)?;
+                Output::new(format!("Unpublished {}.\n", view.slug), &view)
+            }
+            ConferenceCommand::List => {
+                let list = app.conferences()?;
+                Output::new(render::conferences(&list), json!({ "conferences": list }))
+            }
+            ConferenceCommand::Show { slug } => {
+                let view = app.conference(&slug)?;
+                Output::new(render::conference(&view), &view)
+            }
+        },
+        Command::SeatType(c) => match c {
+            SeatTypeCommand::Add(a) => {
+                let view = app.add_seat_type(
+                    ctx,
+                    &a.slug,
+                    &a.name,
+                    a.description.as_deref().unwrap_or_default(),
+                    &a.price,
+                    a.quantity,
+                )?;
+                Output::new(render::conference(&view), &view)
+            }
+            SeatTypeCommand::Update(a) => {
+                let view = app.update_seat_type(
+                    ctx,
+                    &a.slug,
+                    &a.name,
+                    a.rename,
+                    a.description,
+                    a.price.as_deref(),
+                    a.quantity,
+                )?;
+                Output::new(render::conference(&view), &view)
+            }
+        },
+        Command::Promo(PromoCommand::Add(a)) => {
+            let view = app.add_promo_code(
+                ctx,
+                &a.slug,
+                &NewPromoCode {
+                    code: a.code,
+                    percent: a.percent,
+                    amount: a.amount,
+                    scope: a.scope,
+                    max_uses: a.max_uses,
+                    exclusive: a.exclusive,
+                },
+            )?;
+            Output::new(render::conference(&view), &view)
+        }
+        Command::Seats { slug } => {
+            let view = app.seats(&slug)?;
+            Output::new(render::seats(&view), &view)
+        }
+        Command::Order(c) => {
+            let view = match c {
+                OrderCommand::Place { slug, seat, promo } => {
+                    app.place_order(ctx, &slug, &seat, &promo)?
+                }
+                OrderCommand::Update { id, seat, promo } => {
+                    app.update_order(ctx, &id, &seat, &promo)?
+                }
+                OrderCommand::Registrant { id, person } => {
+                    app.assign_registrant(ctx, &id, &person.first, &person.last, &person.email)?
+                }
+                OrderCommand::Pay {
+                    id,
+                    method,
+                    tendered,
+                    reference,
+                } => app.pay(
+                    ctx,
+                    &id,
+                    &PaymentInput {
+                        method,
+                        tendered,
+                        reference,
+                    },
+                )?,
+                OrderCommand::Confirm { id } => app.confirm(ctx, &id)?,
+                OrderCommand::Cancel { id, reason } => app.cancel(ctx, &id, reason.as_deref())?,
+                OrderCommand::Show { id } => app.order_by_text(&id)?,
+                OrderCommand::Find { email, access_code } => {
+                    app.find_order(&email, &access_code)?
+                }
+                OrderCommand::Assign {
+                    id,
+                    position,
+                    person,
+                } => app.assign_seat(
+                    ctx,
+                    &id,
+                    position,
+                    &person.first,
+                    &person.last,
+                    &person.email,
+                )?,
+                OrderCommand::Unassign { id, position } => app.unassign_seat(ctx, &id, position)?,
+            };
+            Output::new(render::order(&view), &view)
+        }
+        Command::Orders { slug } => {
+            let list = app.orders(slug.as_deref())?;
+            Output::new(render::orders(&list), json!({ "orders": list }))
+        }
+        Command::Sell(a) => {
+            let registrant = match (a.first, a.last, a.email) {
+                (None, None, None) => None,
+                (Some(f), Some(l), Some(e)) => Some((f, l, e)),
+                _ => {
+                    return Err(CliError::new(
+                        "incomplete_registrant",
+                        "A registrant needs all of --first, --last and --email (or none of them)",
+                    ));
+                }
+            };
+            let view = app.sell(
+                ctx,
+                &SaleInput {
+                    slug: a.slug,
+                    seats: a.seat,
+                    promo_codes: a.promo,
+                    registrant,
+                    payment: a.method.map(|method| PaymentInput {
+                        method,
+                        tendered: a.tendered,
+                        reference: a.reference,
+                    }),
+                    allow_override: a.r#override,
+                },
+            )?;
+            Output::new(render::order(&view), &view)
+        }
+        Command::Tick => {
+            let report = app.tick(ctx)?;
+            Output::new(
+                format!(
+                    "Ran {} scheduled command(s); {} order(s) expired.\n",
+                    report.ran,
+                    report.expired_orders.len()
+                ),
+                &report,
+            )
+        }
+        Command::Export(ExportCommand::Orders {
+            slug,
+            format,
+            output,
+        }) => {
+            if !format.eq_ignore_ascii_case("csv") {
+                return Err(CliError::new(
+                    "unsupported_format",
+                    format!("`{format}` is not an export format; use --format csv"),
+                ));
+            }
+            let csv = app.export_orders_csv(&slug)?;
+            let rows = csv.lines().count().saturating_sub(1);
+            match output {
+                None => Output::new(
+                    csv.clone(),
+                    json!({ "format": "csv", "rows": rows, "csv": csv }),
+                ),
+                Some(path) => {
+                    write_atomically(&path, csv.as_bytes())?;
+                    Output::new(
+                        format!("Wrote {rows} row(s) to {}.\n", path.display()),
+                        json!({ "format": "csv", "rows": rows, "path": path }),
+                    )
+                }
+            }
+        }
+        Command::Rebuild => {
+            let started = std::time::Instant::now();
+            let mut last_shown = 0;
+            let count = app.rebuild(|done, total| {
+                if total > 0 && (done == total || done - last_shown >= total / 20) {
+                    last_shown = done;
+                    eprint!("\rrebuilding read models: {done}/{total} events");
+                }
+            })?;
+            eprintln!();
+            Output::new(
+                format!(
+                    "Rebuilt every read model from {count} events in {:.1?}.\n",
+                    started.elapsed()
+                ),
+                json!({ "events": count }),
+            )
+        }
+    })
+}
+
+/// Writes a file so that a crash leaves either the old file or the whole new one.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.partial",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("export")
+    ));
+    let mut file =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -8,12 +8,13 @@ use crate::Timestamp;
 use crate::aggregate::Aggregate;
 use crate::discounts::PromoCodeDefinition;
 use crate::events;
-use crate::ids::{ConferenceId, PaymentId};
+use crate::ids::{ConferenceId, PaymentId, SeatTypeId};
 use crate::money::Money;
 use crate::pricing::{self, OrderLine, PriceList, Totals};
 use crate::stream::{Holder, StreamKind};
 use crate::values::{AccessCode, PersonalInfo, PromoCode, SeatQuantity};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Reservations are held for 15 minutes unless the caller says otherwise.
 pub const DEFAULT_RESERVATION_MINUTES: i64 = 15;
@@ -236,6 +237,14 @@ fn clean(seats: &[SeatQuantity]) -> Vec<SeatQuantity> {
     seats.iter().copied().filter(|s| s.quantity > 0).collect()
 }
 
+fn per_seat_type(seats: &[SeatQuantity]) -> BTreeMap<SeatTypeId, u64> {
+    let mut total = BTreeMap::new();
+    for s in seats.iter().filter(|s| s.quantity > 0) {
+        *total.entry(s.seat_type).or_insert(0) += u64::from(s.quantity);
+    }
+    total
+}
+
 impl OrderData {
     fn check_open(&self) -> Result<(), Error> {
         match self.status {
@@ -319,11 +328,9 @@ impl Aggregate for Order {
             } => {
                 data.check_open()?;
                 let reserved = clean(seats);
-                let complete = data.seats.iter().all(|wanted| {
-                    reserved
-                        .iter()
-                        .any(|r| r.seat_type == wanted.seat_type && r.quantity == wanted.quantity)
-                }) && reserved.len() == data.seats.len();
+                // Compare per seat type: an order may list one seat type on several lines,
+                // while the seat pool answers with one line per seat type.
+                let complete = per_seat_type(&data.seats) == per_seat_type(&reserved);
                 let totals = pricing::price(price_list, &reserved, discounts)?;
                 let first = if complete {
                     OrderReservationCompleted {

@@ -246,6 +246,20 @@ impl RegistrationProcess {
                     expiration,
                 }]
             }
+            (_, Input::Payment(payment_id, payment::Event::PaymentCompleted(_)))
+                if self.payment_completed =>
+            {
+                // A redelivered completion was handled already (confirmed or refunded). A
+                // second, different payment is money taken twice: refund it, keep the first.
+                if self.payment == Some(*payment_id) {
+                    vec![]
+                } else {
+                    vec![Output::RefundPayment {
+                        payment_id: *payment_id,
+                        reason: "the order was already paid".into(),
+                    }]
+                }
+            }
             (_, Input::Payment(payment_id, payment::Event::PaymentCompleted(_))) => {
                 self.payment = Some(*payment_id);
                 self.payment_completed = true;

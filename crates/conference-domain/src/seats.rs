@@ -297,13 +297,10 @@ impl Aggregate for SeatsAvailability {
                     return Err(Error::NoSeatsRequested);
                 }
                 self.check_known(seats)?;
-                let reserved = self.reserve(*reservation_id, seats, *allow_override);
-                let unchanged = reserved.available_changed.is_empty()
-                    && self.pending.contains_key(reservation_id);
-                if unchanged {
-                    return Ok(vec![]);
-                }
-                vec![reserved.into()]
+                // Always answer with SeatsReserved, even when the hold does not change: the
+                // registration process waits for it after every reservation request (an order
+                // updated only in its promo codes re-reserves the same seats).
+                vec![self.reserve(*reservation_id, seats, *allow_override).into()]
             }
             Command::CancelSeatReservation { reservation_id } => {
                 match self.pending.get(reservation_id) {

@@ -1,1 +1,203 @@
+//! Data shapes that cross a boundary: what the CLI prints as JSON, what the desktop UI
+//! receives from Tauri commands, what the sync server sends. Plain serde structs with no
+//! logic and no dependency that would not compile for wasm32.
+//!
+//! Money is a decimal string (`"120.50"`), times are RFC 3339 UTC strings, ids are UUIDs.
+#![forbid(unsafe_code)]
 
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The error shape of every boundary: a stable machine code and a sentence for a person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub device_id: Uuid,
+    pub name: String,
+    pub owns_pool: bool,
+    pub store: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConferenceView {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub location: String,
+    pub start: String,
+    pub end: String,
+    pub owner_name: String,
+    pub owner_email: String,
+    pub currency: String,
+    /// `draft`, `published` or `unpublished`.
+    pub publication: String,
+    pub published: bool,
+    pub seat_types: Vec<SeatTypeView>,
+    pub promo_codes: Vec<PromoCodeView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatTypeView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub price: String,
+    pub quantity: u32,
+}
+
+/// One row of the remaining-seats read model: what every selling screen shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatAvailabilityView {
+    pub seat_type_id: Uuid,
+    pub name: String,
+    pub price: String,
+    pub quantity: u32,
+    /// Held by orders not yet confirmed.
+    pub reserved: i64,
+    /// Taken by confirmed orders.
+    pub sold: i64,
+    /// Free to sell now, over every holder (the pool and the device allotments).
+    pub remaining: i64,
+    /// Free to sell from this device's own allotment, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allotment_remaining: Option<i64>,
+    /// Seats sold beyond an allotment by explicit override.
+    pub overridden: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatsView {
+    pub conference: String,
+    pub currency: String,
+    pub seat_types: Vec<SeatAvailabilityView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromoCodeView {
+    pub code: String,
+    /// `percent` or `amount`.
+    pub kind: String,
+    pub value: String,
+    /// Seat type names; empty means every seat type.
+    pub scope: Vec<String>,
+    pub max_uses: Option<u32>,
+    pub redeemed: u32,
+    pub held: u32,
+    pub exclusive: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSeatView {
+    pub seat_type_id: Uuid,
+    pub seat_type: String,
+    pub requested: u32,
+    pub reserved: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLineView {
+    /// `seat` or `discount`.
+    pub kind: String,
+    pub description: String,
+    pub quantity: u32,
+    pub unit_price: String,
+    pub total: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonView {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentView {
+    pub id: Uuid,
+    /// `cash`, `card` or `invoice`.
+    pub method: String,
+    /// `initiated`, `completed`, `rejected` or `refunded`.
+    pub status: String,
+    pub amount: String,
+    pub tendered: Option<String>,
+    pub change: Option<String>,
+    pub reference: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentView {
+    pub position: u32,
+    pub seat_type: String,
+    pub attendee: Option<PersonView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub id: Uuid,
+    pub conference: String,
+    pub access_code: String,
+    /// `pending_reservation`, `reserved`, `partially_reserved`, `confirmed`, `expired` or
+    /// `cancelled`.
+    pub status: String,
+    pub seats: Vec<OrderSeatView>,
+    pub lines: Vec<OrderLineView>,
+    pub total: String,
+    pub currency: String,
+    pub is_free_of_charge: bool,
+    pub promo_codes: Vec<String>,
+    pub registrant: Option<PersonView>,
+    pub payment: Option<PaymentView>,
+    pub assignments: Vec<AssignmentView>,
+    pub reservation_expires_at: String,
+    pub placed_at: String,
+    pub device_id: Uuid,
+    pub over_allotment: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+}
+
+/// A line of an order list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    pub id: Uuid,
+    pub conference: String,
+    pub access_code: String,
+    pub status: String,
+    pub total: String,
+    pub currency: String,
+    pub seats: u32,
+    pub registrant_email: Option<String>,
+    pub payment_method: Option<String>,
+    pub placed_at: String,
+    pub device_id: Uuid,
+}
+
+/// What `tick` did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TickReport {
+    pub ran: u32,
+    pub expired_orders: Vec<Uuid>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_has_the_documented_shape() {
+        let body = ErrorBody {
+            code: "unknown_conference".into(),
+            message: "no conference has the slug `x`".into(),
+        };
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(json["code"], "unknown_conference");
+        assert_eq!(json["message"], "no conference has the slug `x`");
+    }
+}

@@ -1,1 +1,425 @@
+//! The local event-sourced store of one device, on SQLite.
+//!
+//! One [`Store`] owns one SQLite file. Everything a command changes (its events, the
+//! aggregate snapshots, the read models, the process-manager state, scheduled commands, the
+//! command log and the sync outbox) changes inside one [`Tx`], so a crash at any instant
+//! leaves all of a command's effects or none. The file runs in WAL mode with
+//! `synchronous=FULL`: a command acknowledged after commit survives power loss.
+//!
+//! This crate is synchronous and must stay off any async executor; it never decides a
+//! domain rule (that is the domain crate's job) and never runs a use case (the app's job).
+#![forbid(unsafe_code)]
 
+mod log;
+mod projections;
+pub mod queries;
+mod schema;
+
+use conference_domain::stream::StreamId;
+use conference_domain::{CommandId, DeviceId, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+
+pub use log::{ExecuteError, Loaded, Recorded};
+
+/// How hard a commit tries to reach the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: an acknowledged command survives power loss. Always use this for
+    /// real data.
+    #[default]
+    Full,
+    /// `synchronous=OFF`: for seeding throwaway benchmark stores only.
+    Unsafe,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store file could not be used: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the store's schema could not be migrated: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    #[error("stored data could not be read ({what}): {reason}")]
+    Corrupt { what: String, reason: String },
+    #[error("this store has not been set up yet; run `conference init` first")]
+    NotInitialized,
+    #[error("this store is already set up (device {0})")]
+    AlreadyInitialized(DeviceId),
+}
+
+/// Someone else wrote to a stream between our read and our write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stream {stream} is at version {actual}, not {expected} as expected; reload and retry")]
+pub struct Conflict {
+    pub stream: StreamId,
+    pub expected: u64,
+    pub actual: u64,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Who this store belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub device_id: DeviceId,
+    pub name: String,
+    pub owns_pool: bool,
+    pub created_at: Timestamp,
+}
+
+/// The fixed-width text form of a time in the store.
+#[must_use]
+pub fn format_time(t: Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+pub(crate) fn parse_time(text: &str) -> Result<Timestamp> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| StoreError::Corrupt {
+            what: format!("time `{text}`"),
+            reason: e.to_string(),
+        })
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and migrates its schema.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, Durability::Full)
+    }
+
+    pub fn open_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Corrupt {
+                what: format!("folder {}", parent.display()),
+                reason: e.to_string(),
+            })?;
+        }
+        let mut conn = Connection::open(&path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            match durability {
+                Durability::Full => "FULL",
+                Durability::Unsafe => "OFF",
+            },
+        )?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(128);
+        schema::migrate(&mut conn)?;
+        Ok(Self { conn, path })
+    }
+
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The device this store belongs to, once `init` has run.
+    pub fn device(&self) -> Result<Option<DeviceInfo>> {
+        read_device(&self.conn)
+    }
+
+    /// Sets the store up for a device. Fails if it already is.
+    pub fn init_device(
+        &mut self,
+        device_id: DeviceId,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<DeviceInfo> {
+        if let Some(existing) = self.device()? {
+            return Err(StoreError::AlreadyInitialized(existing.device_id));
+        }
+        self.conn.execute(
+            "INSERT INTO device (singleton, device_id, name, owns_pool, created_at) VALUES (1, ?1, ?2, 1, ?3)",
+            params![device_id.as_uuid(), name, format_time(now)],
+        )?;
+        self.device()?.ok_or(StoreError::NotInitialized)
+    }
+
+    /// Starts a unit of work. Nothing it does is visible or durable until [`Tx::commit`].
+    pub fn begin(&mut self, command_id: CommandId, now: Timestamp) -> Result<Tx<'_>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let device = read_device(&tx)?.ok_or(StoreError::NotInitialized)?;
+        Ok(Tx {
+            tx,
+            command_id,
+            device_id: device.device_id,
+            now,
+            recorded: Vec::new(),
+        })
+    }
+
+    /// Read-only access for queries.
+    #[must_use]
+    pub fn reader(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Drops every read model and rebuilds it from the log, in one transaction.
+    /// `progress` is called with (events done, events in all).
+    pub fn rebuild_read_models(&mut self, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        projections::clear(&tx)?;
+        let total: u64 = tx.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
+        let mut done = 0;
+        {
+            let mut stmt = tx.prepare(log::SELECT_EVENTS_FROM)?;
+            let mut rows = stmt.query([0])?;
+            while let Some(row) = rows.next()? {
+                let recorded = log::read_event_row(row)?;
+                projections::project(&tx, &recorded)?;
+                done += 1;
+                if done % 10_000 == 0 {
+                    progress(done, total);
+                }
+            }
+        }
+        tx.commit()?;
+        progress(done, total);
+        Ok(done)
+    }
+}
+
+fn read_device(conn: &Connection) -> Result<Option<DeviceInfo>> {
+    let row = conn
+        .query_row(
+            "SELECT device_id, name, owns_pool, created_at FROM device WHERE singleton = 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, uuid::Uuid>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|(id, name, owns_pool, created)| {
+        Ok(DeviceInfo {
+            device_id: DeviceId::from_uuid(id),
+            name,
+            owns_pool,
+            created_at: parse_time(&created)?,
+        })
+    })
+    .transpose()
+}
+
+/// One unit of work: a command and everything it causes.
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    command_id: CommandId,
+    device_id: DeviceId,
+    now: Timestamp,
+    recorded: Vec<Recorded>,
+}
+
+impl Tx<'_> {
+    #[must_use]
+    pub fn command_id(&self) -> CommandId {
+        self.command_id
+    }
+    #[must_use]
+    pub fn device_id(&self) -> DeviceId {
+        self.device_id
+    }
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+    /// Events appended so far in this unit of work.
+    #[must_use]
+    pub fn recorded(&self) -> &[Recorded] {
+        &self.recorded
+    }
+    /// Read access inside the transaction (sees this unit's own writes).
+    #[must_use]
+    pub fn reader(&self) -> &Connection {
+        &self.tx
+    }
+
+    /// The first outcome of a command id, if it ran before.
+    pub fn command_outcome(
+        &self,
+        command_id: CommandId,
+    ) -> Result<Option<(bool, serde_json::Value)>> {
+        let row: Option<(bool, String)> = self
+            .tx
+            .prepare_cached("SELECT succeeded, outcome FROM command_log WHERE command_id = ?1")?
+            .query_row([command_id.as_uuid()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        row.map(|(ok, text)| {
+            serde_json::from_str(&text)
+                .map(|v| (ok, v))
+                .map_err(|e| StoreError::Corrupt {
+                    what: "command log outcome".into(),
+                    reason: e.to_string(),
+                })
+        })
+        .transpose()
+    }
+
+    /// Records the outcome of this unit's command, forever.
+    pub fn record_outcome(
+        &mut self,
+        command_type: &str,
+        succeeded: bool,
+        outcome: &serde_json::Value,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO command_log (command_id, command_type, succeeded, outcome, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                self.command_id.as_uuid(),
+                command_type,
+                succeeded,
+                outcome.to_string(),
+                format_time(self.now)
+            ])?;
+        Ok(())
+    }
+
+    /// Queues this unit's command for the sync server, after every earlier one.
+    pub fn push_outbox(&mut self, command_type: &str, command: &serde_json::Value) -> Result<i64> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO outbox (command_id, command_type, command, created_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                self.command_id.as_uuid(),
+                command_type,
+                command.to_string(),
+                format_time(self.now)
+            ])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Loads a process manager's state (default when it never ran).
+    pub fn load_process<S: serde::de::DeserializeOwned + Default>(
+        &self,
+        order_id: uuid::Uuid,
+    ) -> Result<S> {
+        let text: Option<String> = self
+            .tx
+            .prepare_cached("SELECT state FROM process_state WHERE order_id = ?1")?
+            .query_row([order_id], |r| r.get(0))
+            .optional()?;
+        match text {
+            None => Ok(S::default()),
+            Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+                what: format!("process state of order {order_id}"),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    pub fn save_process<S: serde::Serialize>(
+        &mut self,
+        order_id: uuid::Uuid,
+        state: &S,
+    ) -> Result<()> {
+        let text = serde_json::to_string(state).map_err(|e| StoreError::Corrupt {
+            what: "process state".into(),
+            reason: e.to_string(),
+        })?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO process_state (order_id, state) VALUES (?1, ?2)
+                 ON CONFLICT (order_id) DO UPDATE SET state = excluded.state",
+            )?
+            .execute(params![order_id, text])?;
+        Ok(())
+    }
+
+    /// Schedules a command to run once `due` has passed.
+    pub fn schedule(
+        &mut self,
+        due: Timestamp,
+        kind: &str,
+        key: uuid::Uuid,
+        payload: &serde_json::Value,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached("INSERT INTO scheduled_commands (due_at, kind, key, payload) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![format_time(due), kind, key, payload.to_string()])?;
+        Ok(())
+    }
+
+    /// Drops the pending scheduled commands about `key` (they became moot).
+    pub fn cancel_scheduled(&mut self, key: uuid::Uuid) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE scheduled_commands SET done_at = ?2 WHERE key = ?1 AND done_at IS NULL",
+            )?
+            .execute(params![key, format_time(self.now)])?;
+        Ok(())
+    }
+
+    /// Scheduled commands due at `now` or before, oldest first, not yet done.
+    pub fn due_commands(&self, now: Timestamp, limit: usize) -> Result<Vec<ScheduledCommand>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, due_at, kind, payload FROM scheduled_commands
+             WHERE done_at IS NULL AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![format_time(now), limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, due, kind, payload) = row?;
+            out.push(ScheduledCommand {
+                id,
+                due: parse_time(&due)?,
+                kind,
+                payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt {
+                    what: format!("scheduled command {id}"),
+                    reason: e.to_string(),
+                })?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn mark_done(&mut self, scheduled_id: i64) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE scheduled_commands SET done_at = ?2 WHERE id = ?1")?
+            .execute(params![scheduled_id, format_time(self.now)])?;
+        Ok(())
+    }
+
+    /// Makes everything in this unit durable at once.
+    pub fn commit(self) -> Result<Vec<Recorded>> {
+        self.tx.commit()?;
+        Ok(self.recorded)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduledCommand {
+    pub id: i64,
+    pub due: Timestamp,
+    pub kind: String,
+    pub payload: serde_json::Value,
+}

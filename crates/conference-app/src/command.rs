@@ -1,0 +1,155 @@
+//! User commands: what a person (or a script, or later a sync peer) asks the system to do,
+//! with every id, code and time already chosen. They are stored in the outbox in this
+//! serialized form, so their shape is frozen like an event's.
+use conference_domain::conference::ConferenceDetails;
+use conference_domain::discounts::PromoCodeDefinition;
+use conference_domain::payment::PaymentMethod;
+use conference_domain::stream::Holder;
+use conference_domain::values::{AccessCode, PersonalInfo, PromoCode, SeatQuantity};
+use conference_domain::{ConferenceId, Currency, Money, OrderId, PaymentId, SeatTypeId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PaymentDetails {
+    pub payment_id: PaymentId,
+    pub method: PaymentMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tendered: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewOrder {
+    pub order_id: OrderId,
+    pub conference_id: ConferenceId,
+    pub seats: Vec<SeatQuantity>,
+    #[serde(default)]
+    pub promo_codes: Vec<PromoCode>,
+    pub access_code: AccessCode,
+    pub holder: Holder,
+    #[serde(default)]
+    pub allow_override: bool,
+    pub reservation_expires_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UserCommand {
+    CreateConference {
+        conference_id: ConferenceId,
+        details: ConferenceDetails,
+        currency: Currency,
+    },
+    UpdateConference {
+        conference_id: ConferenceId,
+        details: ConferenceDetails,
+    },
+    PublishConference {
+        conference_id: ConferenceId,
+    },
+    UnpublishConference {
+        conference_id: ConferenceId,
+    },
+    AddSeatType {
+        conference_id: ConferenceId,
+        seat_type_id: SeatTypeId,
+        name: String,
+        description: String,
+        price: Money,
+        quantity: u32,
+    },
+    UpdateSeatType {
+        conference_id: ConferenceId,
+        seat_type_id: SeatTypeId,
+        name: Option<String>,
+        description: Option<String>,
+        price: Option<Money>,
+        quantity: Option<u32>,
+    },
+    AddPromoCode {
+        conference_id: ConferenceId,
+        definition: PromoCodeDefinition,
+    },
+    PlaceOrder(NewOrder),
+    UpdateOrder {
+        order_id: OrderId,
+        seats: Vec<SeatQuantity>,
+        promo_codes: Vec<PromoCode>,
+    },
+    AssignRegistrant {
+        order_id: OrderId,
+        person: PersonalInfo,
+    },
+    PayOrder {
+        order_id: OrderId,
+        payment: PaymentDetails,
+    },
+    ConfirmOrder {
+        order_id: OrderId,
+    },
+    CancelOrder {
+        order_id: OrderId,
+        reason: String,
+    },
+    AssignSeat {
+        order_id: OrderId,
+        position: u32,
+        attendee: PersonalInfo,
+    },
+    UnassignSeat {
+        order_id: OrderId,
+        position: u32,
+    },
+    /// The door's one-shot sale: place, reserve, price, registrant, pay (unless free),
+    /// confirm, commit and assignments, all or nothing.
+    Sell {
+        order: NewOrder,
+        registrant: Option<PersonalInfo>,
+        payment: Option<PaymentDetails>,
+    },
+    /// Runs scheduled commands due at the command's time.
+    Tick,
+}
+
+impl UserCommand {
+    /// A stable name for logs and the command log.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CreateConference { .. } => "create_conference",
+            Self::UpdateConference { .. } => "update_conference",
+            Self::PublishConference { .. } => "publish_conference",
+            Self::UnpublishConference { .. } => "unpublish_conference",
+            Self::AddSeatType { .. } => "add_seat_type",
+            Self::UpdateSeatType { .. } => "update_seat_type",
+            Self::AddPromoCode { .. } => "add_promo_code",
+            Self::PlaceOrder(_) => "place_order",
+            Self::UpdateOrder { .. } => "update_order",
+            Self::AssignRegistrant { .. } => "assign_registrant",
+            Self::PayOrder { .. } => "pay_order",
+            Self::ConfirmOrder { .. } => "confirm_order",
+            Self::CancelOrder { .. } => "cancel_order",
+            Self::AssignSeat { .. } => "assign_seat",
+            Self::UnassignSeat { .. } => "unassign_seat",
+            Self::Sell { .. } => "sell",
+            Self::Tick => "tick",
+        }
+    }
+}
+
+/// What a command did, as remembered under its command id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    Conference {
+        conference_id: ConferenceId,
+    },
+    Order {
+        order_id: OrderId,
+    },
+    Tick {
+        ran: u32,
+        expired_orders: Vec<OrderId>,
+    },
+}

@@ -1,0 +1,13 @@
+//! The domain's one integration-test binary: given/when/then tables for every aggregate and
+//! the registration process, pricing, property tests and frozen upcaster fixtures.
+mod support;
+
+mod assignments;
+mod conference;
+mod discounts;
+mod flow;
+mod order;
+mod payment;
+mod pricing;
+mod process;
+mod seats;

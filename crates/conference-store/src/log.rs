@@ -1,0 +1,297 @@
+//! The event log: appends with an expected version, loads through snapshots, and decodes
+//! stored rows (upcasting old shapes on the way).
+use crate::{Conflict, Result, StoreError, Tx, format_time, parse_time, projections};
+use conference_domain::aggregate::{
+    Aggregate, DomainEvent, EventEnvelope, IntoDomainEvent, StoredEvent,
+};
+use conference_domain::stream::StreamId;
+use conference_domain::{CommandId, DeviceId};
+use rusqlite::{OptionalExtension, params};
+
+/// An event as stored, decoded into the domain's terms.
+pub type Recorded = StoredEvent<DomainEvent>;
+
+/// An aggregate's state and the stream version it reflects.
+#[derive(Clone, Debug)]
+pub struct Loaded<A> {
+    pub state: A,
+    pub version: u64,
+}
+
+pub(crate) const SELECT_EVENTS_FROM: &str = "SELECT position, stream_id, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at FROM events WHERE position > ?1 ORDER BY position";
+
+pub(crate) fn read_event_row(row: &rusqlite::Row<'_>) -> Result<Recorded> {
+    let position: i64 = row.get(0)?;
+    let stream_text: String = row.get(1)?;
+    let stream = StreamId::parse(&stream_text).map_err(|e| StoreError::Corrupt {
+        what: format!("event {position}"),
+        reason: e.to_string(),
+    })?;
+    let event_type: String = row.get(3)?;
+    let schema_version: u32 = row.get(4)?;
+    let payload: String = row.get(5)?;
+    let payload: serde_json::Value =
+        serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt {
+            what: format!("event {position}"),
+            reason: e.to_string(),
+        })?;
+    let event =
+        DomainEvent::decode(stream.kind, &event_type, schema_version, payload).map_err(|e| {
+            StoreError::Corrupt {
+                what: format!("event {position}"),
+                reason: e.to_string(),
+            }
+        })?;
+    Ok(StoredEvent {
+        position,
+        stream,
+        version: row.get(2)?,
+        command_id: CommandId::from_uuid(row.get(6)?),
+        device_id: DeviceId::from_uuid(row.get(7)?),
+        recorded_at: parse_time(&row.get::<_, String>(8)?)?,
+        event,
+    })
+}
+
+fn decode_for<A: Aggregate>(
+    stream: StreamId,
+    event_type: &str,
+    version: u32,
+    payload: &str,
+) -> Result<A::Event> {
+    let bad = |reason: String| StoreError::Corrupt {
+        what: format!("an event of {stream}"),
+        reason,
+    };
+    let payload: serde_json::Value =
+        serde_json::from_str(payload).map_err(|e| bad(e.to_string()))?;
+    let (event_type, _, payload) = conference_domain::upcast::upcast(event_type, version, payload);
+    A::Event::from_payload(&event_type, payload).map_err(|e| bad(e.to_string()))
+}
+
+/// Execution failed: the command broke a rule, or the store could not do its part.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError<E> {
+    #[error(transparent)]
+    Domain(E),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Tx<'_> {
+    /// The current version of a stream (0 when it has no events).
+    pub fn stream_version(&self, stream: StreamId) -> Result<u64> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT version FROM streams WHERE stream_id = ?1")?
+            .query_row([stream.to_string()], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Loads an aggregate: its snapshot, then any events after it.
+    pub fn load<A: Aggregate>(&self, stream: StreamId) -> Result<Loaded<A>> {
+        debug_assert_eq!(stream.kind, A::KIND);
+        let key = stream.to_string();
+        let head: Option<(u64, Option<String>, Option<u64>, Option<u32>)> = self
+            .tx
+            .prepare_cached("SELECT version, snapshot, snapshot_version, snapshot_schema FROM streams WHERE stream_id = ?1")?
+            .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        let Some((version, snapshot, snapshot_version, snapshot_schema)) = head else {
+            return Ok(Loaded {
+                state: A::default(),
+                version: 0,
+            });
+        };
+        let (mut state, from) = match (snapshot, snapshot_version, snapshot_schema) {
+            (Some(text), Some(at), Some(schema)) if schema == A::SNAPSHOT_VERSION => {
+                match serde_json::from_str::<A>(&text) {
+                    Ok(state) => (state, at),
+                    Err(_) => (A::default(), 0),
+                }
+            }
+            _ => (A::default(), 0),
+        };
+        if from < version {
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT event_type, schema_version, payload FROM events WHERE stream_id = ?1 AND stream_version > ?2 ORDER BY stream_version",
+            )?;
+            let mut rows = stmt.query(params![key, from])?;
+            while let Some(row) = rows.next()? {
+                let event = decode_for::<A>(
+                    stream,
+                    &row.get::<_, String>(0)?,
+                    row.get(1)?,
+                    &row.get::<_, String>(2)?,
+                )?;
+                state.apply(&event);
+            }
+        }
+        Ok(Loaded { state, version })
+    }
+
+    /// Loads, decides and appends: runs `command` against the aggregate in `stream`.
+    /// Returns the recorded events (none if the command changed nothing).
+    pub fn execute<A: Aggregate>(
+        &mut self,
+        stream: StreamId,
+        command: &A::Command,
+    ) -> Result<Vec<Recorded>, ExecuteError<A::Error>>
+    where
+        A::Event: IntoDomainEvent,
+    {
+        let Loaded { mut state, version } = self.load::<A>(stream)?;
+        let events = state.handle(command).map_err(ExecuteError::Domain)?;
+        if events.is_empty() {
+            return Ok(vec![]);
+        }
+        for event in &events {
+            state.apply(event);
+        }
+        let recorded = self.append::<A>(stream, version, events)?;
+        self.save_snapshot(stream, version + recorded.len() as u64, &state)?;
+        Ok(recorded)
+    }
+
+    /// Appends events to a stream that must be at `expected_version`, updates the read
+    /// models, and returns what was recorded.
+    pub fn append<A: Aggregate>(
+        &mut self,
+        stream: StreamId,
+        expected_version: u64,
+        events: Vec<A::Event>,
+    ) -> Result<Vec<Recorded>>
+    where
+        A::Event: IntoDomainEvent,
+    {
+        let actual = self.stream_version(stream)?;
+        if actual != expected_version {
+            return Err(Conflict {
+                stream,
+                expected: expected_version,
+                actual,
+            }
+            .into());
+        }
+        let key = stream.to_string();
+        let recorded_at = format_time(self.now);
+        let mut out = Vec::with_capacity(events.len());
+        let mut version = expected_version;
+        for event in events {
+            version += 1;
+            let inserted = self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO events (stream_id, stream_kind, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![
+                    key,
+                    stream.kind.as_str(),
+                    version,
+                    event.event_type(),
+                    event.schema_version(),
+                    event.to_payload().to_string(),
+                    self.command_id.as_uuid(),
+                    self.device_id.as_uuid(),
+                    recorded_at
+                ]);
+            match inserted {
+                Ok(_) => {}
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+                {
+                    return Err(Conflict {
+                        stream,
+                        expected: expected_version,
+                        actual: self.stream_version(stream)?,
+                    }
+                    .into());
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let recorded = StoredEvent {
+                position: self.tx.last_insert_rowid(),
+                stream,
+                version,
+                command_id: self.command_id,
+                device_id: self.device_id,
+                recorded_at: self.now,
+                event: event.into_domain(),
+            };
+            projections::project(&self.tx, &recorded)?;
+            out.push(recorded);
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO streams (stream_id, stream_kind, version) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version",
+            )?
+            .execute(params![key, stream.kind.as_str(), version])?;
+        self.recorded.extend(out.iter().cloned());
+        Ok(out)
+    }
+
+    fn save_snapshot<A: Aggregate>(
+        &mut self,
+        stream: StreamId,
+        version: u64,
+        state: &A,
+    ) -> Result<()> {
+        let text = serde_json::to_string(state).map_err(|e| StoreError::Corrupt {
+            what: format!("snapshot of {stream}"),
+            reason: e.to_string(),
+        })?;
+        self.tx
+            .prepare_cached(
+                "UPDATE streams SET snapshot = ?2, snapshot_version = ?3, snapshot_schema = ?4 WHERE stream_id = ?1",
+            )?
+            .execute(params![stream.to_string(), text, version, A::SNAPSHOT_VERSION])?;
+        Ok(())
+    }
+
+    /// Every event of this store after `position`, in global order.
+    pub fn events_after(&self, position: i64, limit: usize) -> Result<Vec<Recorded>> {
+        read_events_after(&self.tx, position, limit)
+    }
+}
+
+pub(crate) fn read_events_after(
+    conn: &rusqlite::Connection,
+    position: i64,
+    limit: usize,
+) -> Result<Vec<Recorded>> {
+    let sql = format!("{SELECT_EVENTS_FROM} LIMIT ?2");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![position, limit as i64])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(read_event_row(row)?);
+    }
+    Ok(out)
+}
+
+impl crate::Store {
+    /// Every event of this store after `position`, in global order.
+    pub fn events_after(&self, position: i64, limit: usize) -> Result<Vec<Recorded>> {
+        read_events_after(&self.conn, position, limit)
+    }
+
+    /// Whether a command id has run here before.
+    pub fn command_seen(&self, command_id: conference_domain::CommandId) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM command_log WHERE command_id = ?1")?
+            .query_row([command_id.as_uuid()], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// The number of events in the log.
+    pub fn event_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)
+    }
+}

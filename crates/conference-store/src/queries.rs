@@ -1,0 +1,421 @@
+//! Reads of the persisted read models, shaped as the protocol's views. Nothing here folds
+//! events: every answer comes from tables kept current by the projections.
+use crate::Result;
+use conference_protocol as p;
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+/// The id of the conference with this slug.
+pub fn conference_id_by_slug(conn: &Connection, slug: &str) -> Result<Option<Uuid>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM rm_conferences WHERE slug = ?1")?
+        .query_row([slug.trim().to_ascii_lowercase()], |r| r.get(0))
+        .optional()?)
+}
+
+fn seat_type_name(conn: &Connection, id: Uuid) -> Result<String> {
+    Ok(conn
+        .prepare_cached("SELECT name FROM rm_seat_types WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .unwrap_or_else(|| id.to_string()))
+}
+
+pub fn conference(conn: &Connection, id: Uuid) -> Result<Option<p::ConferenceView>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT slug, name, description, location, start_at, end_at, owner_name, owner_email, currency, publication FROM rm_conferences WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(p::ConferenceView {
+                id,
+                slug: r.get(0)?,
+                name: r.get(1)?,
+                description: r.get(2)?,
+                location: r.get(3)?,
+                start: r.get(4)?,
+                end: r.get(5)?,
+                owner_name: r.get(6)?,
+                owner_email: r.get(7)?,
+                currency: r.get(8)?,
+                published: r.get::<_, String>(9)? == "published",
+                publication: r.get(9)?,
+                seat_types: vec![],
+                promo_codes: vec![],
+            })
+        })
+        .optional()?;
+    let Some(mut view) = row else { return Ok(None) };
+    view.seat_types = conn
+        .prepare_cached("SELECT id, name, description, price, quantity FROM rm_seat_types WHERE conference_id = ?1 ORDER BY created_seq")?
+        .query_map([id], |r| {
+            Ok(p::SeatTypeView {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                description: r.get(2)?,
+                price: r.get(3)?,
+                quantity: r.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    view.promo_codes = promo_codes(conn, id)?;
+    Ok(Some(view))
+}
+
+pub fn promo_codes(conn: &Connection, conference: Uuid) -> Result<Vec<p::PromoCodeView>> {
+    let rows: Vec<(String, u32, u32)> = conn
+        .prepare_cached("SELECT definition, held, redeemed FROM rm_promo_codes WHERE conference_id = ?1 ORDER BY created_seq")?
+        .query_map([conference], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for (definition, held, redeemed) in rows {
+        let d: conference_domain::discounts::PromoCodeDefinition =
+            serde_json::from_str(&definition).map_err(|e| crate::StoreError::Corrupt {
+                what: "promo code definition".into(),
+                reason: e.to_string(),
+            })?;
+        let (kind, value) = match &d.discount {
+            conference_domain::discounts::DiscountKind::Percent(v) => {
+                ("percent", v.normalize().to_string())
+            }
+            conference_domain::discounts::DiscountKind::Amount(a) => ("amount", a.to_string()),
+        };
+        let scope = match &d.scope {
+            conference_domain::discounts::Scope::All => vec![],
+            conference_domain::discounts::Scope::SeatTypes(types) => types
+                .iter()
+                .map(|t| seat_type_name(conn, t.as_uuid()))
+                .collect::<Result<_>>()?,
+        };
+        out.push(p::PromoCodeView {
+            code: d.code.to_string(),
+            kind: kind.into(),
+            value,
+            scope,
+            max_uses: d.max_uses,
+            redeemed,
+            held,
+            exclusive: d.exclusive,
+        });
+    }
+    Ok(out)
+}
+
+pub fn conferences(conn: &Connection) -> Result<Vec<p::ConferenceView>> {
+    let ids: Vec<Uuid> = conn
+        .prepare_cached("SELECT id FROM rm_conferences ORDER BY start_at, slug")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(view) = conference(conn, id)? {
+            out.push(view);
+        }
+    }
+    Ok(out)
+}
+
+/// Remaining seats per seat type; `device` adds that device's allotment column.
+pub fn seats(
+    conn: &Connection,
+    conference: Uuid,
+    device: Option<Uuid>,
+) -> Result<Option<p::SeatsView>> {
+    let head: Option<(String, String)> = conn
+        .prepare_cached("SELECT slug, currency FROM rm_conferences WHERE id = ?1")?
+        .query_row([conference], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((slug, currency)) = head else {
+        return Ok(None);
+    };
+    let device_key = device.map(|d| d.to_string()).unwrap_or_default();
+    let rows = conn
+        .prepare_cached(
+            "SELECT t.id, t.name, t.price, t.quantity,
+                    COALESCE(SUM(a.reserved), 0), COALESCE(SUM(a.sold), 0), COALESCE(SUM(a.remaining), 0),
+                    SUM(CASE WHEN a.holder = ?2 THEN a.remaining END), COALESCE(SUM(a.overridden), 0)
+             FROM rm_seat_types t
+             LEFT JOIN rm_seat_availability a ON a.conference_id = t.conference_id AND a.seat_type_id = t.id
+             WHERE t.conference_id = ?1
+             GROUP BY t.id ORDER BY t.created_seq",
+        )?
+        .query_map(params![conference, device_key], |r| {
+            Ok(p::SeatAvailabilityView {
+                seat_type_id: r.get(0)?,
+                name: r.get(1)?,
+                price: r.get(2)?,
+                quantity: r.get(3)?,
+                reserved: r.get(4)?,
+                sold: r.get(5)?,
+                remaining: r.get(6)?,
+                allotment_remaining: r.get(7)?,
+                overridden: r.get(8)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(p::SeatsView {
+        conference: slug,
+        currency,
+        seat_types: rows,
+    }))
+}
+
+fn person(
+    first: Option<String>,
+    last: Option<String>,
+    email: Option<String>,
+) -> Option<p::PersonView> {
+    Some(p::PersonView {
+        first_name: first?,
+        last_name: last?,
+        email: email?,
+    })
+}
+
+pub fn payment(conn: &Connection, id: Uuid) -> Result<Option<p::PaymentView>> {
+    Ok(conn
+        .prepare_cached("SELECT method, status, amount, tendered, change_given, reference, reason FROM rm_payments WHERE id = ?1")?
+        .query_row([id], |r| {
+            Ok(p::PaymentView {
+                id,
+                method: r.get(0)?,
+                status: r.get(1)?,
+                amount: r.get(2)?,
+                tendered: r.get(3)?,
+                change: r.get(4)?,
+                reference: r.get(5)?,
+                reason: r.get(6)?,
+            })
+        })
+        .optional()?)
+}
+
+pub fn order(conn: &Connection, id: Uuid) -> Result<Option<p::OrderView>> {
+    type Head = (
+        Uuid,
+        String,
+        String,
+        String,
+        bool,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        Uuid,
+        bool,
+        Option<Uuid>,
+        Option<String>,
+    );
+    let head: Option<Head> = conn
+        .prepare_cached(
+            "SELECT conference_id, access_code, status, total, is_free_of_charge, promo_codes, registrant_first, registrant_last, registrant_email,
+                    expires_at, placed_at, device_id, allow_override, payment_id, cancel_reason
+             FROM rm_orders WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+                r.get(11)?,
+                r.get(12)?,
+                r.get(13)?,
+                r.get(14)?,
+            ))
+        })
+        .optional()?;
+    let Some((
+        conference_id,
+        access_code,
+        status,
+        total,
+        free,
+        promos,
+        first,
+        last,
+        email,
+        expires,
+        placed,
+        device,
+        over,
+        payment_id,
+        cancel_reason,
+    )) = head
+    else {
+        return Ok(None);
+    };
+    let (slug, currency): (String, String) = conn
+        .prepare_cached("SELECT slug, currency FROM rm_conferences WHERE id = ?1")?
+        .query_row([conference_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or_else(|| (conference_id.to_string(), String::new()));
+    let seats = conn
+        .prepare_cached(
+            "SELECT s.seat_type_id, COALESCE(t.name, ''), s.requested, s.reserved FROM rm_order_seats s
+             LEFT JOIN rm_seat_types t ON t.id = s.seat_type_id WHERE s.order_id = ?1 ORDER BY t.created_seq",
+        )?
+        .query_map([id], |r| {
+            Ok(p::OrderSeatView {
+                seat_type_id: r.get(0)?,
+                seat_type: r.get(1)?,
+                requested: r.get(2)?,
+                reserved: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let lines = conn
+        .prepare_cached("SELECT kind, description, quantity, unit_price, total FROM rm_order_lines WHERE order_id = ?1 ORDER BY idx")?
+        .query_map([id], |r| {
+            Ok(p::OrderLineView {
+                kind: r.get(0)?,
+                description: r.get(1)?,
+                quantity: r.get(2)?,
+                unit_price: r.get(3)?,
+                total: r.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let assignments = conn
+        .prepare_cached(
+            "SELECT a.position, COALESCE(t.name, ''), a.first_name, a.last_name, a.email FROM rm_seat_assignments a
+             LEFT JOIN rm_seat_types t ON t.id = a.seat_type_id WHERE a.order_id = ?1 ORDER BY a.position",
+        )?
+        .query_map([id], |r| {
+            Ok(p::AssignmentView {
+                position: r.get(0)?,
+                seat_type: r.get(1)?,
+                attendee: person(r.get(2)?, r.get(3)?, r.get(4)?),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let payment = match payment_id {
+        Some(pid) => payment(conn, pid)?,
+        None => None,
+    };
+    Ok(Some(p::OrderView {
+        id,
+        conference: slug,
+        access_code,
+        status,
+        seats,
+        lines,
+        total,
+        currency,
+        is_free_of_charge: free,
+        promo_codes: serde_json::from_str(&promos).unwrap_or_default(),
+        registrant: person(first, last, email),
+        payment,
+        assignments,
+        reservation_expires_at: expires,
+        placed_at: placed,
+        device_id: device,
+        over_allotment: over,
+        cancel_reason,
+    }))
+}
+
+/// The order with this registrant email and access code.
+pub fn find_order(conn: &Connection, email: &str, access_code: &str) -> Result<Option<Uuid>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM rm_orders WHERE access_code = ?2 AND registrant_email = ?1 COLLATE NOCASE")?
+        .query_row(params![email.trim(), access_code.trim().to_ascii_uppercase()], |r| r.get(0))
+        .optional()?)
+}
+
+/// Orders, newest first; all conferences when `conference` is `None`.
+pub fn orders(conn: &Connection, conference: Option<Uuid>) -> Result<Vec<p::OrderSummary>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.id, c.slug, o.access_code, o.status, o.total, c.currency,
+                (SELECT COALESCE(SUM(CASE WHEN s.reserved > 0 THEN s.reserved ELSE s.requested END), 0) FROM rm_order_seats s WHERE s.order_id = o.id),
+                o.registrant_email, pm.method, o.placed_at, o.device_id
+         FROM rm_orders o JOIN rm_conferences c ON c.id = o.conference_id
+         LEFT JOIN rm_payments pm ON pm.id = o.payment_id
+         WHERE ?1 IS NULL OR o.conference_id = ?1
+         ORDER BY o.placed_at DESC, o.id DESC",
+    )?;
+    let rows = stmt
+        .query_map([conference], |r| {
+            Ok(p::OrderSummary {
+                id: r.get(0)?,
+                conference: r.get(1)?,
+                access_code: r.get(2)?,
+                status: r.get(3)?,
+                total: r.get(4)?,
+                currency: r.get(5)?,
+                seats: r.get(6)?,
+                registrant_email: r.get(7)?,
+                payment_method: r.get(8)?,
+                placed_at: r.get(9)?,
+                device_id: r.get(10)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Every order of a conference, complete, oldest first (for export).
+pub fn orders_full(conn: &Connection, conference: Uuid) -> Result<Vec<p::OrderView>> {
+    let ids: Vec<Uuid> = conn
+        .prepare_cached("SELECT id FROM rm_orders WHERE conference_id = ?1 ORDER BY placed_at, id")?
+        .query_map([conference], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(o) = order(conn, id)? {
+            out.push(o);
+        }
+    }
+    Ok(out)
+}
+
+/// A dump of every read-model table in a fixed order, for comparing a store with a rebuild.
+pub fn dump_read_models(conn: &Connection) -> Result<Vec<String>> {
+    let tables: &[(&str, &str)] = &[
+        ("rm_conferences", "id"),
+        ("rm_seat_types", "id"),
+        (
+            "rm_seat_availability",
+            "conference_id, seat_type_id, holder",
+        ),
+        ("rm_pending_reservations", "order_id, seat_type_id"),
+        ("rm_promo_codes", "conference_id, code"),
+        ("rm_orders", "id"),
+        ("rm_order_seats", "order_id, seat_type_id"),
+        ("rm_order_lines", "order_id, idx"),
+        ("rm_payments", "id"),
+        ("rm_seat_assignments", "order_id, position"),
+    ];
+    let mut out = Vec::new();
+    for (table, order_by) in tables {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY {order_by}"))?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let mut line = format!("{table}:");
+            for i in 0..columns {
+                let v: rusqlite::types::Value = row.get(i)?;
+                line.push_str(&format!(" {v:?}"));
+            }
+            out.push(line);
+        }
+    }
+    Ok(out)
+}
+
+/// Orders with this access code (at most two, to tell unique from ambiguous).
+pub fn orders_with_access_code(conn: &Connection, code: &str) -> Result<Vec<Uuid>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM rm_orders WHERE access_code = ?1 LIMIT 2")?
+        .query_map([code], |r| r.get(0))?
+        .collect::<Result<_, _>>()?)
+}
