@@ -1,1 +1,7 @@
-
+//! End-to-end tests over real SQLite files: the CLI as a process, crashes, idempotency,
+//! read models against a rebuild, and the store's guarantees.
+mod app;
+mod cli;
+mod crash;
+mod helpers;
+mod store;
