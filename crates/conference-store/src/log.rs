@@ -11,6 +11,9 @@ use rusqlite::{OptionalExtension, params};
 /// An event as stored, decoded into the domain's terms.
 pub type Recorded = StoredEvent<DomainEvent>;
 
+/// A stream's version and its snapshot (text, version, state schema), if it has one.
+type StreamHead = (u64, Option<String>, Option<u64>, Option<u32>);
+
 /// An aggregate's state and the stream version it reflects.
 #[derive(Clone, Debug)]
 pub struct Loaded<A> {
@@ -93,7 +96,7 @@ impl Tx<'_> {
     pub fn load<A: Aggregate>(&self, stream: StreamId) -> Result<Loaded<A>> {
         debug_assert_eq!(stream.kind, A::KIND);
         let key = stream.to_string();
-        let head: Option<(u64, Option<String>, Option<u64>, Option<u32>)> = self
+        let head: Option<StreamHead> = self
             .tx
             .prepare_cached("SELECT version, snapshot, snapshot_version, snapshot_schema FROM streams WHERE stream_id = ?1")?
             .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
