@@ -120,7 +120,10 @@ pub fn price(
                 }
             }
         }
-        let cut = Money::new(cut).round(minor);
+        // Rounding each cut half-up can take a minor unit more than the lines before it
+        // leave; never show more discount than is left to pay, so the lines add up.
+        let left_to_pay: Money = lines.iter().map(|l| l.total).sum();
+        let cut = Money::new(cut).round(minor).min(left_to_pay);
         if cut.is_zero() {
             continue;
         }

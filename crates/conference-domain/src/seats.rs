@@ -157,7 +157,9 @@ pub enum Error {
 fn merge(seats: &[SeatQuantity]) -> BTreeMap<SeatTypeId, u32> {
     let mut merged = BTreeMap::new();
     for s in seats {
-        *merged.entry(s.seat_type).or_insert(0) += s.quantity;
+        // Saturate: two huge lines of one seat type must not overflow (a panic in debug).
+        let total = merged.entry(s.seat_type).or_insert(0u32);
+        *total = total.saturating_add(s.quantity);
     }
     merged
 }

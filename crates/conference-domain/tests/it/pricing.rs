@@ -299,3 +299,34 @@ fn an_unpriced_seat_type_is_an_error() {
     let empty = price(&conference_prices(), &[], &[]).unwrap();
     assert_eq!((empty.total, empty.lines.len()), (Money::ZERO, 0));
 }
+
+#[test]
+fn rounded_cuts_never_show_more_discount_than_the_order() {
+    // Found by `order_totals_are_never_negative`: an amount with more decimals than the
+    // currency rounds up to 80349.59, so the next code may only take the 19650.41 left.
+    let (total, discounts, totals) = priced(
+        &list(2, &[(seat_b(), "50000")]),
+        &[(seat_b(), 2)],
+        &[
+            amount("CODE0", "80349.585", Scope::All),
+            amount("CODE1", "196505", Scope::All),
+        ],
+    );
+    assert_eq!(discounts, ["-80349.59", "-19650.41"]);
+    assert_eq!(total, "0.00");
+    let lines: Money = totals.lines.iter().map(|l| l.total).sum();
+    assert_eq!(lines, totals.total, "the lines add up to the total");
+    // The same with percentages: 50% + 50% of 10.01 is 5.01 + 5.00, not 5.01 + 5.01.
+    let (total, discounts, _) = priced(
+        &list(2, &[(seat_a(), "10.01")]),
+        &[(seat_a(), 1)],
+        &[
+            percent("HALF", dec!(50), Scope::All),
+            percent("HALF2", dec!(50), Scope::All),
+        ],
+    );
+    assert_eq!(
+        (total.as_str(), discounts),
+        ("0.00", vec!["-5.01".to_string(), "-5.00".to_string()])
+    );
+}

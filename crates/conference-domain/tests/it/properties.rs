@@ -77,7 +77,9 @@ struct SeatModel {
     removed: BTreeMap<SeatTypeId, i64>,
     allotted: BTreeMap<SeatTypeId, i64>,
     overridden: BTreeMap<SeatTypeId, i64>,
-    committed: BTreeMap<OrderId, BTreeMap<SeatTypeId, u32>>,
+    /// Each commit on its own: one reservation id may be committed, reserved and committed
+    /// again.
+    committed: Vec<(OrderId, BTreeMap<SeatTypeId, u32>)>,
 }
 
 fn quantities(list: &[(usize, u32)]) -> Vec<SeatQuantity> {
@@ -136,8 +138,12 @@ fn run_seats(
             SeatOp::Commit(r) => seats::Command::CommitSeatReservation {
                 reservation_id: reservation(*r),
             },
-            SeatOp::Release(r) => match model.committed.get(&reservation(*r)) {
-                Some(held) => seats::Command::ReleaseCommittedSeats {
+            SeatOp::Release(r) => match model
+                .committed
+                .iter()
+                .find(|(id, _)| *id == reservation(*r))
+            {
+                Some((_, held)) => seats::Command::ReleaseCommittedSeats {
                     reservation_id: reservation(*r),
                     seats: held
                         .iter()
@@ -195,14 +201,16 @@ fn run_seats(
             }
             SeatOp::Commit(r) => {
                 if let Some(held) = before.pending.get(&reservation(*r)) {
-                    let committed = model.committed.entry(reservation(*r)).or_default();
-                    for (t, q) in held {
-                        *committed.entry(*t).or_default() += q;
-                    }
+                    model.committed.push((reservation(*r), held.clone()));
                 }
             }
             SeatOp::Release(r) => {
-                model.committed.remove(&reservation(*r));
+                let i = model
+                    .committed
+                    .iter()
+                    .position(|(id, _)| *id == reservation(*r))
+                    .unwrap();
+                model.committed.remove(i);
             }
             SeatOp::Grant(_) => {
                 for e in &events {
@@ -228,7 +236,8 @@ fn run_seats(
                     .unwrap_or_default();
                 let mut want: BTreeMap<SeatTypeId, u32> = BTreeMap::new();
                 for s in quantities(wanted) {
-                    *want.entry(s.seat_type).or_default() += s.quantity;
+                    let w = want.entry(s.seat_type).or_default();
+                    *w = w.saturating_add(s.quantity);
                 }
                 let held_after = state
                     .pending
@@ -267,8 +276,8 @@ fn run_seats(
                 .sum();
             let committed: i64 = model
                 .committed
-                .values()
-                .map(|p| i64::from(p.get(&t).copied().unwrap_or(0)))
+                .iter()
+                .map(|(_, p)| i64::from(p.get(&t).copied().unwrap_or(0)))
                 .sum();
             prop_assert_eq!(
                 remaining + pending + committed + sum(&model.allotted, t),

@@ -187,7 +187,9 @@ fn cancelling_a_reservation_gives_its_seats_back() {
 
 #[test]
 fn reserving_again_takes_or_returns_only_the_difference() {
-    let cases: [(&str, u32, &[(SeatTypeId, u32)], i64, [i64; 2]); 3] = [
+    /// (case, wanted, held after, change to remaining, remaining of A and B after)
+    type Case<'a> = (&'a str, u32, &'a [(SeatTypeId, u32)], i64, [i64; 2]);
+    let cases: [Case; 3] = [
         ("grow to 8", 8, &[(seat_a(), 8)], -2, [2, 12]),
         ("shrink to 2", 2, &[(seat_a(), 2)], 4, [8, 12]),
         (
@@ -472,4 +474,23 @@ fn every_rule_is_refused_with_its_error() {
         given(history).case(label).when(command).then_err(error);
     }
     assert_eq!(covered.len(), VARIANTS);
+}
+
+#[test]
+fn lines_adding_up_past_the_largest_quantity_do_not_overflow() {
+    // Found by `huge_quantities_neither_panic_nor_lose_seats`: adding the lines of one seat
+    // type overflowed (a panic in debug builds) on a command any device can push.
+    given(ten_of_a())
+        .when(reserve(order_id(), &[(seat_a(), u32::MAX), (seat_a(), 1)]))
+        .then([reserved(order_id(), &[(seat_a(), 10)], &[(seat_a(), -10)])]);
+    given(ten_of_a())
+        .when(Command::GrantAllotment {
+            device: device(),
+            seats: seats(&[(seat_a(), u32::MAX), (seat_a(), u32::MAX)]),
+        })
+        .then([SeatsAllotted {
+            device: device(),
+            seats: seats(&[(seat_a(), 10)]),
+        }
+        .into()]);
 }
