@@ -52,6 +52,14 @@ pub enum DecodeError {
     UnknownType(String),
     #[error("event `{event_type}` has a payload this build cannot read: {reason}")]
     BadPayload { event_type: String, reason: String },
+    #[error(
+        "event `{event_type}` is stored at schema version {version}, but this build reads version {known}; upgrade to read it"
+    )]
+    UnknownVersion {
+        event_type: String,
+        version: u32,
+        known: u32,
+    },
 }
 
 /// Declares an event enum whose variants each wrap a payload struct, with the stored type
@@ -149,19 +157,18 @@ impl DomainEvent {
         schema_version: u32,
         payload: serde_json::Value,
     ) -> Result<Self, DecodeError> {
-        let (event_type, _, payload) = crate::upcast::upcast(event_type, schema_version, payload);
         Ok(match kind {
             StreamKind::Conference => {
-                Self::Conference(EventEnvelope::from_payload(&event_type, payload)?)
+                Self::Conference(decode_event(event_type, schema_version, payload)?)
             }
-            StreamKind::Seats => Self::Seats(EventEnvelope::from_payload(&event_type, payload)?),
-            StreamKind::Promos => Self::Promos(EventEnvelope::from_payload(&event_type, payload)?),
-            StreamKind::Order => Self::Order(EventEnvelope::from_payload(&event_type, payload)?),
+            StreamKind::Seats => Self::Seats(decode_event(event_type, schema_version, payload)?),
+            StreamKind::Promos => Self::Promos(decode_event(event_type, schema_version, payload)?),
+            StreamKind::Order => Self::Order(decode_event(event_type, schema_version, payload)?),
             StreamKind::Payment => {
-                Self::Payment(EventEnvelope::from_payload(&event_type, payload)?)
+                Self::Payment(decode_event(event_type, schema_version, payload)?)
             }
             StreamKind::Assignments => {
-                Self::Assignments(EventEnvelope::from_payload(&event_type, payload)?)
+                Self::Assignments(decode_event(event_type, schema_version, payload)?)
             }
         })
     }
@@ -177,6 +184,30 @@ impl DomainEvent {
             Self::Assignments(e) => e.event_type(),
         }
     }
+}
+
+/// Decodes a stored event as `E`: upcasts it along the chain, then checks that the shape it
+/// reached is the one this build writes. An event from a newer build is refused with
+/// [`DecodeError::UnknownVersion`] (it stays stored, untouched), never misread.
+pub fn decode_event<E: EventEnvelope>(
+    event_type: &str,
+    schema_version: u32,
+    payload: serde_json::Value,
+) -> Result<E, DecodeError> {
+    let (event_type, version, payload) = crate::upcast::upcast(event_type, schema_version, payload);
+    let known = E::EVENT_TYPES
+        .iter()
+        .find(|(name, _)| *name == event_type)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| DecodeError::UnknownType(event_type.clone()))?;
+    if version != known {
+        return Err(DecodeError::UnknownVersion {
+            event_type,
+            version,
+            known,
+        });
+    }
+    E::from_payload(&event_type, payload)
 }
 
 /// Lets generic code wrap an aggregate's event into a [`DomainEvent`].

@@ -1,9 +1,10 @@
 //! Pricing: an order's lines and total from seat prices and applied promo codes.
 //!
 //! Each seat line is unit price × quantity, rounded half-up to the currency's minor unit.
-//! A percentage applies to the in-scope seat lines; a fixed amount applies once per order,
-//! capped at what is left of the in-scope subtotal. Codes apply in the order given, each on
-//! what earlier ones left, so the total is never negative. Each applied code is one line.
+//! A percentage applies to the in-scope seat lines' prices (so 10 % and 20 % make 30 % off);
+//! a fixed amount applies once per order. Codes apply in the order given and each is capped
+//! at what earlier ones left of its lines, so the total is never negative. Each applied
+//! code is one line.
 use crate::discounts::{DiscountKind, PromoCodeDefinition};
 use crate::ids::SeatTypeId;
 use crate::money::Money;

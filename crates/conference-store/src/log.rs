@@ -68,8 +68,8 @@ fn decode_for<A: Aggregate>(
     };
     let payload: serde_json::Value =
         serde_json::from_str(payload).map_err(|e| bad(e.to_string()))?;
-    let (event_type, _, payload) = conference_domain::upcast::upcast(event_type, version, payload);
-    A::Event::from_payload(&event_type, payload).map_err(|e| bad(e.to_string()))
+    conference_domain::aggregate::decode_event::<A::Event>(event_type, version, payload)
+        .map_err(|e| bad(e.to_string()))
 }
 
 /// Execution failed: the command broke a rule, or the store could not do its part.
@@ -177,6 +177,32 @@ impl Tx<'_> {
             }
             .into());
         }
+        // All of this append's rows or none: a conflict found half-way (by the UNIQUE
+        // constraint) must not leave its earlier events in the unit of work.
+        self.tx.execute_batch("SAVEPOINT append_events")?;
+        match self.insert_events::<A>(stream, expected_version, events) {
+            Ok(out) => {
+                self.tx.execute_batch("RELEASE append_events")?;
+                self.recorded.extend(out.iter().cloned());
+                Ok(out)
+            }
+            Err(error) => {
+                self.tx
+                    .execute_batch("ROLLBACK TO append_events; RELEASE append_events")?;
+                Err(error)
+            }
+        }
+    }
+
+    fn insert_events<A: Aggregate>(
+        &mut self,
+        stream: StreamId,
+        expected_version: u64,
+        events: Vec<A::Event>,
+    ) -> Result<Vec<Recorded>>
+    where
+        A::Event: IntoDomainEvent,
+    {
         let key = stream.to_string();
         let recorded_at = format_time(self.now);
         let mut out = Vec::with_capacity(events.len());
@@ -205,10 +231,18 @@ impl Tx<'_> {
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
                 {
+                    // Another writer took this version without our `streams` row seeing it:
+                    // report the log's version, not the stale cached one.
+                    let in_log: Option<u64> = self
+                        .tx
+                        .prepare_cached(
+                            "SELECT MAX(stream_version) FROM events WHERE stream_id = ?1",
+                        )?
+                        .query_row([&key], |r| r.get(0))?;
                     return Err(Conflict {
                         stream,
                         expected: expected_version,
-                        actual: self.stream_version(stream)?,
+                        actual: in_log.unwrap_or(0).max(self.stream_version(stream)?),
                     }
                     .into());
                 }
@@ -232,7 +266,6 @@ impl Tx<'_> {
                  ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version",
             )?
             .execute(params![key, stream.kind.as_str(), version])?;
-        self.recorded.extend(out.iter().cloned());
         Ok(out)
     }
 

@@ -1,5 +1,5 @@
 //! Upcasters, each checked against frozen JSON of the shape V1 wrote.
-use conference_domain::aggregate::{DomainEvent, EventEnvelope};
+use conference_domain::aggregate::{DecodeError, DomainEvent, EventEnvelope};
 use conference_domain::order::{self, OrderConfirmed};
 use conference_domain::pricing::LineKind;
 use conference_domain::upcast::{UPCASTERS, Upcaster, upcast, upcast_with};
@@ -210,4 +210,27 @@ fn a_cycle_in_a_chain_cannot_hang_a_read() {
     ];
     let (event_type, version, _) = upcast_with(&cycle, "A", 1, json!({}));
     assert!(["A", "B"].contains(&event_type.as_str()) && version == 1);
+}
+
+#[test]
+fn an_event_from_a_newer_build_is_refused_not_misread() {
+    let newer = DomainEvent::decode(
+        StreamKind::Order,
+        "OrderTotalsCalculated",
+        3,
+        json!({"total": "1"}),
+    );
+    assert_eq!(
+        newer,
+        Err(DecodeError::UnknownVersion {
+            event_type: "OrderTotalsCalculated".into(),
+            version: 3,
+            known: 2
+        })
+    );
+    let unknown = DomainEvent::decode(StreamKind::Order, "OrderTeleported", 1, json!({}));
+    assert_eq!(
+        unknown,
+        Err(DecodeError::UnknownType("OrderTeleported".into()))
+    );
 }
