@@ -5,9 +5,18 @@ use anyhow::{Context, Result};
 
 pub fn test() -> Result<()> {
     ensure_components()?;
-    run(cargo().args(["fmt", "--all", "--check"])).context("formatting differs; run `cargo fmt --all`")?;
-    run(cargo().args(["clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"]))
-        .context("clippy found problems")?;
+    run(cargo().args(["fmt", "--all", "--check"]))
+        .context("formatting differs; run `cargo fmt --all`")?;
+    run(cargo().args([
+        "clippy",
+        "--locked",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+    .context("clippy found problems")?;
     run(cargo().args(["test", "--locked", "--workspace"])).context("tests failed")?;
     Ok(())
 }

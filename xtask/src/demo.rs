@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 pub fn run_demo() -> Result<()> {
-    run(cargo().args(["build", "--locked", "--quiet", "-p", "conference-cli"])).context("building the CLI")?;
+    run(cargo().args(["build", "--locked", "--quiet", "-p", "conference-cli"]))
+        .context("building the CLI")?;
     let binary = root().join("target/debug/conference");
     let store = root().join("target/demo/store.db");
     let cli = Cli { binary, store };
@@ -15,22 +16,98 @@ pub fn run_demo() -> Result<()> {
     cli.show(&["init", "--device-name", "Front door"])?;
     if !cli.succeeds(&["conference", "show", "devconf"])? {
         cli.show(&[
-            "conference", "create", "--slug", "devconf", "--name", "DevConf 2026", "--start", "2026-12-01",
-            "--end", "2026-12-02", "--owner-name", "Ada Lovelace", "--owner-email", "ada@example.com",
-            "--location", "Berlin",
+            "conference",
+            "create",
+            "--slug",
+            "devconf",
+            "--name",
+            "DevConf 2026",
+            "--start",
+            "2026-12-01",
+            "--end",
+            "2026-12-02",
+            "--owner-name",
+            "Ada Lovelace",
+            "--owner-email",
+            "ada@example.com",
+            "--location",
+            "Berlin",
         ])?;
-        cli.show(&["seat-type", "add", "devconf", "--name", "Full", "--price", "120", "--quantity", "50"])?;
-        cli.show(&["seat-type", "add", "devconf", "--name", "Student", "--price", "40", "--quantity", "10"])?;
-        cli.show(&["seat-type", "add", "devconf", "--name", "Speaker", "--price", "0", "--quantity", "5"])?;
-        cli.show(&["promo", "add", "devconf", "--code", "EARLY", "--percent", "15"])?;
+        cli.show(&[
+            "seat-type",
+            "add",
+            "devconf",
+            "--name",
+            "Full",
+            "--price",
+            "120",
+            "--quantity",
+            "50",
+        ])?;
+        cli.show(&[
+            "seat-type",
+            "add",
+            "devconf",
+            "--name",
+            "Student",
+            "--price",
+            "40",
+            "--quantity",
+            "10",
+        ])?;
+        cli.show(&[
+            "seat-type",
+            "add",
+            "devconf",
+            "--name",
+            "Speaker",
+            "--price",
+            "0",
+            "--quantity",
+            "5",
+        ])?;
+        cli.show(&[
+            "promo",
+            "add",
+            "devconf",
+            "--code",
+            "EARLY",
+            "--percent",
+            "15",
+        ])?;
         cli.show(&["conference", "publish", "devconf"])?;
     }
     cli.show(&["seats", "devconf"])?;
     cli.show(&[
-        "sell", "devconf", "--seat", "Full=2", "--promo", "EARLY", "--first", "Grace", "--last", "Hopper",
-        "--email", "grace@example.com", "--method", "cash", "--tendered", "250",
+        "sell",
+        "devconf",
+        "--seat",
+        "Full=2",
+        "--promo",
+        "EARLY",
+        "--first",
+        "Grace",
+        "--last",
+        "Hopper",
+        "--email",
+        "grace@example.com",
+        "--method",
+        "cash",
+        "--tendered",
+        "250",
     ])?;
-    cli.show(&["sell", "devconf", "--seat", "Speaker=1", "--first", "Linus", "--last", "T", "--email", "linus@example.com"])?;
+    cli.show(&[
+        "sell",
+        "devconf",
+        "--seat",
+        "Speaker=1",
+        "--first",
+        "Linus",
+        "--last",
+        "T",
+        "--email",
+        "linus@example.com",
+    ])?;
     cli.show(&["seats", "devconf"])?;
     cli.show(&["orders", "devconf"])?;
     println!(
@@ -55,7 +132,10 @@ impl Cli {
 
     /// Runs and shows a step the way a person would type it.
     fn show(&self, args: &[&str]) -> Result<()> {
-        println!("\n$ conference {}", args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "));
+        println!(
+            "\n$ conference {}",
+            args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+        );
         run(&mut self.command(args))
     }
 
@@ -65,6 +145,9 @@ impl Cli {
 }
 
 fn quote(arg: &str) -> String {
-    if arg.contains(' ') { format!("\"{arg}\"") } else { arg.to_string() }
+    if arg.contains(' ') {
+        format!("\"{arg}\"")
+    } else {
+        arg.to_string()
+    }
 }
-
