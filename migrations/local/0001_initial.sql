@@ -14,8 +14,9 @@ CREATE TABLE device (
 
 CREATE TABLE events (
     position        INTEGER PRIMARY KEY,       -- global order in this store, from one writer
-    stream_id       TEXT NOT NULL,
-    stream_kind     TEXT NOT NULL,
+    -- The stream: aggregate UUID (16 bytes), kind code (1 byte) and, for a device's seat
+    -- allotment, the device UUID. Id-first keys keep one command's new streams together.
+    stream_key      BLOB NOT NULL,
     stream_version  INTEGER NOT NULL,          -- first event of a stream is 1
     event_type      TEXT NOT NULL,             -- explicit, frozen name
     schema_version  INTEGER NOT NULL,
@@ -23,19 +24,17 @@ CREATE TABLE events (
     command_id      BLOB NOT NULL,
     device_id       BLOB NOT NULL,
     recorded_at     TEXT NOT NULL,
-    UNIQUE (stream_id, stream_version)
+    UNIQUE (stream_key, stream_version)        -- also gives each stream's current version
 );
-CREATE INDEX events_by_command ON events (command_id);
 
--- One row per stream: its version and a snapshot of the aggregate at some version, so a
--- command never folds a long stream. The snapshot is a cache: the log is the truth.
-CREATE TABLE streams (
-    stream_id         TEXT PRIMARY KEY,
-    stream_kind       TEXT NOT NULL,
-    version           INTEGER NOT NULL,
-    snapshot          TEXT,
-    snapshot_version  INTEGER,
-    snapshot_schema   INTEGER
+-- A snapshot of an aggregate at some version, taken every few events so that a command
+-- never folds a long stream. A cache: the log is the truth, and a missing, stale or
+-- unreadable snapshot only means folding more events.
+CREATE TABLE snapshots (
+    stream_key  BLOB PRIMARY KEY,
+    version     INTEGER NOT NULL,
+    schema      INTEGER NOT NULL,              -- the aggregate's SNAPSHOT_VERSION
+    state       TEXT NOT NULL
 ) WITHOUT ROWID;
 
 -- Every command id ever executed here, with its first outcome (success or rejection).
@@ -47,9 +46,10 @@ CREATE TABLE command_log (
     recorded_at   TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- Commands this device made, in its own order, for the sync server.
+-- Commands this device made, in its own order, for the sync server. Rows are never
+-- deleted (pushed ones are marked), so a plain rowid key never reuses a number.
 CREATE TABLE outbox (
-    device_seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_seq    INTEGER PRIMARY KEY,
     command_id    BLOB NOT NULL UNIQUE,
     command_type  TEXT NOT NULL,
     command       TEXT NOT NULL,

@@ -204,16 +204,17 @@ impl App {
                 })
             };
         }
-        let mut uow = Uow { tx, owns_pool };
+        let mut uow = Uow::new(tx, owns_pool);
         match run(&mut uow, command) {
             Ok(outcome) => {
+                let mut tx = uow.finish()?;
                 let json =
                     serde_json::to_value(&outcome).map_err(|e| AppError::Store(e.to_string()))?;
-                uow.tx.record_outcome(command.name(), true, &json)?;
+                tx.record_outcome(command.name(), true, &json)?;
                 let command_json =
                     serde_json::to_value(command).map_err(|e| AppError::Store(e.to_string()))?;
-                uow.tx.push_outbox(command.name(), &command_json)?;
-                uow.tx.commit()?;
+                tx.push_outbox(command.name(), &command_json)?;
+                tx.commit()?;
                 Ok(outcome)
             }
             Err(error) => {

@@ -13,8 +13,9 @@ use conference_domain::pricing::{PriceList, PricedSeatType};
 use conference_domain::process::{Input, Output, RegistrationProcess, Stage};
 use conference_domain::seats::{self, SeatsAvailability};
 use conference_domain::stream::{Holder, StreamId};
-use conference_domain::{ConferenceId, OrderId, PaymentId};
+use conference_domain::{ConferenceId, OrderId, PaymentId, Timestamp};
 use conference_store::{Recorded, Tx};
+use std::collections::HashMap;
 use std::collections::VecDeque;
 
 /// The kind of the scheduled command that expires a reservation.
@@ -33,9 +34,34 @@ pub struct Uow<'a> {
     pub(crate) tx: Tx<'a>,
     /// Whether this store sells from the conference pool itself (a standalone box office).
     pub(crate) owns_pool: bool,
+    /// Process states touched in this unit, written once by `finish`.
+    processes: HashMap<OrderId, RegistrationProcess>,
+    /// Expiries scheduled in this unit and not yet moot, written once by `finish`. A door
+    /// sale schedules and completes in the same unit, so its expiry is never written.
+    expiries: Vec<(OrderId, Timestamp, serde_json::Value)>,
 }
 
 impl<'a> Uow<'a> {
+    pub(crate) fn new(tx: Tx<'a>, owns_pool: bool) -> Self {
+        Self {
+            tx,
+            owns_pool,
+            processes: HashMap::new(),
+            expiries: Vec::new(),
+        }
+    }
+
+    /// Writes what the cascade kept in memory and hands back the transaction.
+    pub(crate) fn finish(mut self) -> Result<Tx<'a>, AppError> {
+        for (order_id, state) in &self.processes {
+            self.tx.save_process(order_id.as_uuid(), state)?;
+        }
+        for (order_id, due, payload) in &self.expiries {
+            self.tx
+                .schedule(*due, EXPIRE_REGISTRATION, order_id.as_uuid(), payload)?;
+        }
+        Ok(self.tx)
+    }
     #[must_use]
     pub fn tx(&self) -> &Tx<'a> {
         &self.tx
@@ -164,24 +190,37 @@ impl<'a> Uow<'a> {
         let Some(order_id) = input.order_id() else {
             return Ok(vec![]);
         };
-        let state: RegistrationProcess = self.tx.load_process(order_id.as_uuid())?;
+        let state = match self.processes.get(&order_id) {
+            Some(state) => state.clone(),
+            None => self.tx.load_process(order_id.as_uuid())?,
+        };
         let reaction = state.react(input);
         if reaction.state == state && reaction.commands.is_empty() {
             return Ok(vec![]);
         }
-        self.tx.save_process(order_id.as_uuid(), &reaction.state)?;
-        if matches!(
+        let ended = matches!(
             reaction.state.stage,
             Stage::Completed | Stage::Cancelled | Stage::Expired
-        ) && reaction.state.stage != state.stage
-        {
-            self.tx.cancel_scheduled(order_id.as_uuid())?;
+        );
+        if ended && reaction.state.stage != state.stage {
+            self.drop_expiry(order_id)?;
         }
+        self.processes.insert(order_id, reaction.state);
         let mut recorded = Vec::new();
         for command in reaction.commands {
             recorded.extend(self.run_output(command)?);
         }
         Ok(recorded)
+    }
+
+    /// The order's process ended: its pending expiry is moot.
+    fn drop_expiry(&mut self, order_id: OrderId) -> Result<(), AppError> {
+        let before = self.expiries.len();
+        self.expiries.retain(|(id, _, _)| *id != order_id);
+        if self.expiries.len() == before {
+            self.tx.cancel_scheduled(order_id.as_uuid())?;
+        }
+        Ok(())
     }
 
     fn run_output(&mut self, output: Output) -> Result<Vec<Recorded>, AppError> {

@@ -43,6 +43,24 @@ impl StreamKind {
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
+
+    /// The stored one-byte code of the kind, part of every stream key. Frozen.
+    #[must_use]
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::Conference => 1,
+            Self::Seats => 2,
+            Self::Promos => 3,
+            Self::Order => 4,
+            Self::Payment => 5,
+            Self::Assignments => 6,
+        }
+    }
+
+    #[must_use]
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
 }
 
 /// Who holds a set of seats: the conference's pool, or one device's allotment.
@@ -102,6 +120,36 @@ impl StreamId {
         }
     }
 
+    /// The stored key: the aggregate's UUID first, then the kind, then the device of a seat
+    /// allotment. UUIDv7 ids put the streams one command creates (an order, its payment,
+    /// its assignments) side by side in the index, so an append touches few pages.
+    #[must_use]
+    pub fn key(&self) -> Vec<u8> {
+        let mut key = Vec::with_capacity(33);
+        key.extend_from_slice(self.id.as_bytes());
+        key.push(self.kind.code());
+        if let Holder::Device(device) = self.holder {
+            key.extend_from_slice(device.as_uuid().as_bytes());
+        }
+        key
+    }
+
+    pub fn from_key(key: &[u8]) -> Result<Self, InvalidStreamId> {
+        let bad = || InvalidStreamId(format!("{key:02x?}"));
+        let (id, rest) = key.split_at_checked(16).ok_or_else(bad)?;
+        let id = Uuid::from_slice(id).map_err(|_| bad())?;
+        let (&code, device) = rest.split_first().ok_or_else(bad)?;
+        let kind = StreamKind::from_code(code).ok_or_else(bad)?;
+        let holder = match device {
+            [] => Holder::Pool,
+            bytes if kind == StreamKind::Seats => Holder::Device(DeviceId::from_uuid(
+                Uuid::from_slice(bytes).map_err(|_| bad())?,
+            )),
+            _ => return Err(bad()),
+        };
+        Ok(Self { kind, id, holder })
+    }
+
     pub fn parse(text: &str) -> Result<Self, InvalidStreamId> {
         let bad = || InvalidStreamId(text.to_string());
         let mut parts = text.split('/');
@@ -149,12 +197,20 @@ mod tests {
             StreamId::order(OrderId::from_uuid(Uuid::from_u128(3))),
         ] {
             assert_eq!(StreamId::parse(&id.to_string()).unwrap(), id);
+            assert_eq!(StreamId::from_key(&id.key()).unwrap(), id);
         }
         assert_eq!(
             StreamId::seats(conf, Holder::Device(dev)).to_string(),
             "seats/00000000-0000-0000-0000-000000000001/00000000-0000-0000-0000-000000000002"
         );
         assert!(StreamId::parse("order/x").is_err());
+        assert!(StreamId::from_key(&[1, 2, 3]).is_err());
+        let mut order_key = StreamId::order(OrderId::from_uuid(Uuid::from_u128(3))).key();
+        order_key.extend_from_slice(&[0; 16]);
+        assert!(
+            StreamId::from_key(&order_key).is_err(),
+            "only seat streams have a device"
+        );
         assert!(
             StreamId::parse(
                 "order/00000000-0000-0000-0000-000000000001/00000000-0000-0000-0000-000000000002"

@@ -20,7 +20,7 @@ use conference_domain::{CommandId, DeviceId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
-pub use log::{ExecuteError, Loaded, Recorded};
+pub use log::{ExecuteError, Loaded, Recorded, SNAPSHOT_EVERY};
 
 /// How hard a commit tries to reach the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -47,6 +47,8 @@ pub enum StoreError {
     NotInitialized,
     #[error("this store is already set up (device {0})")]
     AlreadyInitialized(DeviceId),
+    #[error("this unit of work failed part-way and cannot be committed; nothing was written")]
+    Poisoned,
 }
 
 /// Someone else wrote to a stream between our read and our write.
@@ -87,6 +89,8 @@ pub(crate) fn parse_time(text: &str) -> Result<Timestamp> {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Read once: who this store belongs to never changes after `init`.
+    device: Option<DeviceInfo>,
 }
 
 impl Store {
@@ -119,7 +123,8 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.set_prepared_statement_cache_capacity(128);
         schema::migrate(&mut conn)?;
-        Ok(Self { conn, path })
+        let device = read_device(&conn)?;
+        Ok(Self { conn, path, device })
     }
 
     #[must_use]
@@ -129,7 +134,10 @@ impl Store {
 
     /// The device this store belongs to, once `init` has run.
     pub fn device(&self) -> Result<Option<DeviceInfo>> {
-        read_device(&self.conn)
+        match &self.device {
+            Some(device) => Ok(Some(device.clone())),
+            None => read_device(&self.conn),
+        }
     }
 
     /// Sets the store up for a device. Fails if it already is.
@@ -146,21 +154,31 @@ impl Store {
             "INSERT INTO device (singleton, device_id, name, owns_pool, created_at) VALUES (1, ?1, ?2, 1, ?3)",
             params![device_id.as_uuid(), name, format_time(now)],
         )?;
+        self.device = read_device(&self.conn)?;
         self.device()?.ok_or(StoreError::NotInitialized)
     }
 
     /// Starts a unit of work. Nothing it does is visible or durable until [`Tx::commit`].
     pub fn begin(&mut self, command_id: CommandId, now: Timestamp) -> Result<Tx<'_>> {
+        if self.device.is_none() {
+            self.device = read_device(&self.conn)?;
+        }
+        let device_id = self
+            .device
+            .as_ref()
+            .ok_or(StoreError::NotInitialized)?
+            .device_id;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let device = read_device(&tx)?.ok_or(StoreError::NotInitialized)?;
         Ok(Tx {
             tx,
             command_id,
-            device_id: device.device_id,
+            device_id,
             now,
             recorded: Vec::new(),
+            states: std::collections::HashMap::new(),
+            poisoned: false,
         })
     }
 
@@ -228,6 +246,18 @@ pub struct Tx<'a> {
     device_id: DeviceId,
     now: Timestamp,
     recorded: Vec<Recorded>,
+    /// The latest state of each stream this unit executed on, by stream key.
+    states: std::collections::HashMap<Vec<u8>, CachedState>,
+    /// Set when an append failed part-way; such a unit can only be rolled back.
+    poisoned: bool,
+}
+
+/// An aggregate's state as of `version`, built on the stored snapshot at `base`.
+pub(crate) struct CachedState {
+    pub(crate) version: u64,
+    pub(crate) base: u64,
+    pub(crate) schema: u32,
+    pub(crate) state: String,
 }
 
 impl Tx<'_> {
@@ -410,7 +440,11 @@ impl Tx<'_> {
     }
 
     /// Makes everything in this unit durable at once.
-    pub fn commit(self) -> Result<Vec<Recorded>> {
+    pub fn commit(mut self) -> Result<Vec<Recorded>> {
+        if self.poisoned {
+            return Err(StoreError::Poisoned);
+        }
+        self.write_snapshots()?;
         self.tx.commit()?;
         Ok(self.recorded)
     }

@@ -11,9 +11,6 @@ use rusqlite::{OptionalExtension, params};
 /// An event as stored, decoded into the domain's terms.
 pub type Recorded = StoredEvent<DomainEvent>;
 
-/// A stream's version and its snapshot (text, version, state schema), if it has one.
-type StreamHead = (u64, Option<String>, Option<u64>, Option<u32>);
-
 /// An aggregate's state and the stream version it reflects.
 #[derive(Clone, Debug)]
 pub struct Loaded<A> {
@@ -21,12 +18,16 @@ pub struct Loaded<A> {
     pub version: u64,
 }
 
-pub(crate) const SELECT_EVENTS_FROM: &str = "SELECT position, stream_id, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at FROM events WHERE position > ?1 ORDER BY position";
+pub(crate) const SELECT_EVENTS_FROM: &str = "SELECT position, stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at FROM events WHERE position > ?1 ORDER BY position";
+
+/// A snapshot is written once a stream has grown this many events past its last one, so
+/// loading folds at most this many events whatever the stream's length.
+pub const SNAPSHOT_EVERY: u64 = 16;
 
 pub(crate) fn read_event_row(row: &rusqlite::Row<'_>) -> Result<Recorded> {
     let position: i64 = row.get(0)?;
-    let stream_text: String = row.get(1)?;
-    let stream = StreamId::parse(&stream_text).map_err(|e| StoreError::Corrupt {
+    let stream_key: Vec<u8> = row.get(1)?;
+    let stream = StreamId::from_key(&stream_key).map_err(|e| StoreError::Corrupt {
         what: format!("event {position}"),
         reason: e.to_string(),
     })?;
@@ -82,33 +83,45 @@ pub enum ExecuteError<E> {
 }
 
 impl Tx<'_> {
-    /// The current version of a stream (0 when it has no events).
+    /// The current version of a stream (0 when it has no events), read from the log's
+    /// (stream, version) index, so it can never disagree with the log.
     pub fn stream_version(&self, stream: StreamId) -> Result<u64> {
-        Ok(self
+        let version: Option<u64> = self
             .tx
-            .prepare_cached("SELECT version FROM streams WHERE stream_id = ?1")?
-            .query_row([stream.to_string()], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
+            .prepare_cached("SELECT MAX(stream_version) FROM events WHERE stream_key = ?1")?
+            .query_row([stream.key()], |r| r.get(0))?;
+        Ok(version.unwrap_or(0))
     }
 
-    /// Loads an aggregate: its snapshot, then any events after it.
+    /// Loads an aggregate: its latest state in this unit of work, or its snapshot and the
+    /// few events after it.
     pub fn load<A: Aggregate>(&self, stream: StreamId) -> Result<Loaded<A>> {
+        Ok(self.load_with_base::<A>(stream)?.0)
+    }
+
+    /// Also returns the version of the stored snapshot the state was built from.
+    fn load_with_base<A: Aggregate>(&self, stream: StreamId) -> Result<(Loaded<A>, u64)> {
         debug_assert_eq!(stream.kind, A::KIND);
-        let key = stream.to_string();
-        let head: Option<StreamHead> = self
+        let key = stream.key();
+        let version = self.stream_version(stream)?;
+        if version == 0 {
+            let state = A::default();
+            return Ok((Loaded { state, version }, 0));
+        }
+        if let Some(cached) = self.states.get(&key)
+            && cached.version == version
+            && cached.schema == A::SNAPSHOT_VERSION
+            && let Ok(state) = serde_json::from_str::<A>(&cached.state)
+        {
+            return Ok((Loaded { state, version }, cached.base));
+        }
+        let stored: Option<(u64, u32, String)> = self
             .tx
-            .prepare_cached("SELECT version, snapshot, snapshot_version, snapshot_schema FROM streams WHERE stream_id = ?1")?
-            .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .prepare_cached("SELECT version, schema, state FROM snapshots WHERE stream_key = ?1")?
+            .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        let Some((version, snapshot, snapshot_version, snapshot_schema)) = head else {
-            return Ok(Loaded {
-                state: A::default(),
-                version: 0,
-            });
-        };
-        let (mut state, from) = match (snapshot, snapshot_version, snapshot_schema) {
-            (Some(text), Some(at), Some(schema)) if schema == A::SNAPSHOT_VERSION => {
+        let (mut state, base) = match stored {
+            Some((at, schema, text)) if schema == A::SNAPSHOT_VERSION && at <= version => {
                 match serde_json::from_str::<A>(&text) {
                     Ok(state) => (state, at),
                     Err(_) => (A::default(), 0),
@@ -116,11 +129,11 @@ impl Tx<'_> {
             }
             _ => (A::default(), 0),
         };
-        if from < version {
+        if base < version {
             let mut stmt = self.tx.prepare_cached(
-                "SELECT event_type, schema_version, payload FROM events WHERE stream_id = ?1 AND stream_version > ?2 ORDER BY stream_version",
+                "SELECT event_type, schema_version, payload FROM events WHERE stream_key = ?1 AND stream_version > ?2 ORDER BY stream_version",
             )?;
-            let mut rows = stmt.query(params![key, from])?;
+            let mut rows = stmt.query(params![key, base])?;
             while let Some(row) = rows.next()? {
                 let event = decode_for::<A>(
                     stream,
@@ -131,7 +144,7 @@ impl Tx<'_> {
                 state.apply(&event);
             }
         }
-        Ok(Loaded { state, version })
+        Ok((Loaded { state, version }, base))
     }
 
     /// Loads, decides and appends: runs `command` against the aggregate in `stream`.
@@ -144,7 +157,7 @@ impl Tx<'_> {
     where
         A::Event: IntoDomainEvent,
     {
-        let Loaded { mut state, version } = self.load::<A>(stream)?;
+        let (Loaded { mut state, version }, base) = self.load_with_base::<A>(stream)?;
         let events = state.handle(command).map_err(ExecuteError::Domain)?;
         if events.is_empty() {
             return Ok(vec![]);
@@ -153,7 +166,20 @@ impl Tx<'_> {
             state.apply(event);
         }
         let recorded = self.append::<A>(stream, version, events)?;
-        self.save_snapshot(stream, version + recorded.len() as u64, &state)?;
+        let version = version + recorded.len() as u64;
+        let text = serde_json::to_string(&state).map_err(|e| StoreError::Corrupt {
+            what: format!("state of {stream}"),
+            reason: e.to_string(),
+        })?;
+        self.states.insert(
+            stream.key(),
+            crate::CachedState {
+                version,
+                base,
+                schema: A::SNAPSHOT_VERSION,
+                state: text,
+            },
+        );
         Ok(recorded)
     }
 
@@ -177,18 +203,15 @@ impl Tx<'_> {
             }
             .into());
         }
-        // All of this append's rows or none: a conflict found half-way (by the UNIQUE
-        // constraint) must not leave its earlier events in the unit of work.
-        self.tx.execute_batch("SAVEPOINT append_events")?;
+        // A failure after some rows went in poisons the unit of work: it can no longer be
+        // committed, so a half-appended stream is never made durable.
         match self.insert_events::<A>(stream, expected_version, events) {
             Ok(out) => {
-                self.tx.execute_batch("RELEASE append_events")?;
                 self.recorded.extend(out.iter().cloned());
                 Ok(out)
             }
             Err(error) => {
-                self.tx
-                    .execute_batch("ROLLBACK TO append_events; RELEASE append_events")?;
+                self.poisoned = true;
                 Err(error)
             }
         }
@@ -203,7 +226,7 @@ impl Tx<'_> {
     where
         A::Event: IntoDomainEvent,
     {
-        let key = stream.to_string();
+        let key = stream.key();
         let recorded_at = format_time(self.now);
         let mut out = Vec::with_capacity(events.len());
         let mut version = expected_version;
@@ -212,12 +235,11 @@ impl Tx<'_> {
             let inserted = self
                 .tx
                 .prepare_cached(
-                    "INSERT INTO events (stream_id, stream_kind, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT INTO events (stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?
                 .execute(params![
                     key,
-                    stream.kind.as_str(),
                     version,
                     event.event_type(),
                     event.schema_version(),
@@ -231,18 +253,10 @@ impl Tx<'_> {
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
                 {
-                    // Another writer took this version without our `streams` row seeing it:
-                    // report the log's version, not the stale cached one.
-                    let in_log: Option<u64> = self
-                        .tx
-                        .prepare_cached(
-                            "SELECT MAX(stream_version) FROM events WHERE stream_id = ?1",
-                        )?
-                        .query_row([&key], |r| r.get(0))?;
                     return Err(Conflict {
                         stream,
                         expected: expected_version,
-                        actual: in_log.unwrap_or(0).max(self.stream_version(stream)?),
+                        actual: self.stream_version(stream)?,
                     }
                     .into());
                 }
@@ -260,30 +274,22 @@ impl Tx<'_> {
             projections::project(&self.tx, &recorded)?;
             out.push(recorded);
         }
-        self.tx
-            .prepare_cached(
-                "INSERT INTO streams (stream_id, stream_kind, version) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version",
-            )?
-            .execute(params![key, stream.kind.as_str(), version])?;
         Ok(out)
     }
 
-    fn save_snapshot<A: Aggregate>(
-        &mut self,
-        stream: StreamId,
-        version: u64,
-        state: &A,
-    ) -> Result<()> {
-        let text = serde_json::to_string(state).map_err(|e| StoreError::Corrupt {
-            what: format!("snapshot of {stream}"),
-            reason: e.to_string(),
-        })?;
-        self.tx
-            .prepare_cached(
-                "UPDATE streams SET snapshot = ?2, snapshot_version = ?3, snapshot_schema = ?4 WHERE stream_id = ?1",
-            )?
-            .execute(params![stream.to_string(), text, version, A::SNAPSHOT_VERSION])?;
+    /// Writes the snapshots due in this unit of work (called by commit).
+    pub(crate) fn write_snapshots(&mut self) -> Result<()> {
+        for (key, cached) in &self.states {
+            if cached.version - cached.base < SNAPSHOT_EVERY {
+                continue;
+            }
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO snapshots (stream_key, version, schema, state) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (stream_key) DO UPDATE SET version = excluded.version, schema = excluded.schema, state = excluded.state",
+                )?
+                .execute(params![key, cached.version, cached.schema, cached.state])?;
+        }
         Ok(())
     }
 
@@ -312,6 +318,15 @@ impl crate::Store {
     /// Every event of this store after `position`, in global order.
     pub fn events_after(&self, position: i64, limit: usize) -> Result<Vec<Recorded>> {
         read_events_after(&self.conn, position, limit)
+    }
+
+    /// The current version of a stream (0 when it has no events).
+    pub fn stream_version(&self, stream: StreamId) -> Result<u64> {
+        let version: Option<u64> = self
+            .conn
+            .prepare_cached("SELECT MAX(stream_version) FROM events WHERE stream_key = ?1")?
+            .query_row([stream.key()], |r| r.get(0))?;
+        Ok(version.unwrap_or(0))
     }
 
     /// Whether a command id has run here before.
