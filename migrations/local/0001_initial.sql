@@ -152,9 +152,10 @@ CREATE TABLE rm_orders (
     allow_override    INTEGER NOT NULL DEFAULT 0,
     payment_id        BLOB,
     cancel_reason     TEXT
-);
+) WITHOUT ROWID;
 CREATE INDEX rm_orders_by_conference ON rm_orders (conference_id, placed_at);
-CREATE INDEX rm_orders_by_email ON rm_orders (registrant_email COLLATE NOCASE);
+CREATE INDEX rm_orders_by_email ON rm_orders (registrant_email COLLATE NOCASE)
+    WHERE registrant_email IS NOT NULL;
 CREATE INDEX rm_orders_by_access_code ON rm_orders (access_code);
 
 CREATE TABLE rm_order_seats (
@@ -188,7 +189,7 @@ CREATE TABLE rm_payments (
     reason       TEXT,
     device_id    BLOB NOT NULL,
     updated_at   TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX rm_payments_by_order ON rm_payments (order_id);
 
 CREATE TABLE rm_seat_assignments (

@@ -377,13 +377,10 @@ fn assign_registrant(app: &mut App, order: &str, i: u64) -> Result<()> {
 }
 
 fn order_stream_version(app: &App, order: &str) -> Result<u64> {
-    let stream = format!("order/{order}");
-    let version = app.store().reader().query_row(
-        "SELECT version FROM streams WHERE stream_id = ?1",
-        [stream],
-        |r| r.get(0),
-    )?;
-    Ok(version)
+    let id = conference_domain::OrderId::parse(order)?;
+    Ok(app
+        .store()
+        .stream_version(conference_domain::stream::StreamId::order(id))?)
 }
 
 impl StreamCost {
