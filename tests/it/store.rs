@@ -1195,3 +1195,44 @@ fn persisted_read_models_equal_a_rebuild_from_the_log_after_every_kind_of_use_ca
     drop(store);
     assert_eq!(read_models(&ts.path), persisted);
 }
+
+#[test]
+fn a_snapshot_row_of_the_wrong_shape_falls_back_to_the_log() {
+    use conference_domain::aggregate::Aggregate;
+    use conference_domain::order::Order;
+    use conference_domain::stream::StreamId;
+    let store = crate::helpers::temp_store();
+    let mut app = crate::helpers::demo_app(&store.path);
+    let order = app
+        .place_order(&crate::helpers::ctx(1), "demo", &["Full=1".into()], &[])
+        .expect("place");
+    let stream = StreamId::order(conference_domain::OrderId::from_uuid(order.id));
+    drop(app);
+    let conn = rusqlite::Connection::open(&store.path).expect("open");
+    for (version, state) in [
+        ("CAST(-1 AS INTEGER)", "'{}'"),
+        ("'three'", "'{}'"),
+        ("1", "x'00ff'"),
+    ] {
+        conn.execute("DELETE FROM snapshots", []).expect("clear");
+        conn.execute(
+            &format!("INSERT INTO snapshots (stream_key, version, schema, state) VALUES (?1, {version}, {}, {state})", Order::SNAPSHOT_VERSION),
+            [stream.key()],
+        )
+        .expect("odd snapshot");
+        let mut opened = conference_store::Store::open(&store.path).expect("open store");
+        let tx = opened
+            .begin(
+                conference_domain::CommandId::from_uuid(uuid_like()),
+                crate::helpers::minute(2),
+            )
+            .expect("begin");
+        let loaded = tx.load::<Order>(stream).expect("a bad snapshot is ignored");
+        assert_eq!(loaded.version, 3, "snapshot ({version}, {state})");
+        assert!(loaded.state.data().is_some());
+    }
+}
+
+fn uuid_like() -> uuid::Uuid {
+    uuid::Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0042)
+}

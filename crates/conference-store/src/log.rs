@@ -115,11 +115,15 @@ impl Tx<'_> {
         {
             return Ok((Loaded { state, version }, cached.base));
         }
+        // A row of the wrong shape is as good as no snapshot: the log is the truth.
         let stored: Option<(u64, u32, String)> = self
             .tx
             .prepare_cached("SELECT version, schema, state FROM snapshots WHERE stream_key = ?1")?
-            .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
+            .query_row([&key], |r| {
+                Ok((|| Some((r.get(0).ok()?, r.get(1).ok()?, r.get(2).ok()?)))())
+            })
+            .optional()?
+            .flatten();
         let (mut state, base) = match stored {
             Some((at, schema, text)) if schema == A::SNAPSHOT_VERSION && at <= version => {
                 match serde_json::from_str::<A>(&text) {
