@@ -110,6 +110,16 @@ pub enum UserCommand {
     },
     /// Runs scheduled commands due at the command's time.
     Tick,
+    /// Seats the server's pool granted to this device join its allotment.
+    ReceiveAllotment {
+        conference_id: ConferenceId,
+        seats: Vec<SeatQuantity>,
+    },
+    /// Unsold seats of this device's allotment go back (the server's pool takes them).
+    ReturnAllotment {
+        conference_id: ConferenceId,
+        seats: Vec<SeatQuantity>,
+    },
 }
 
 impl UserCommand {
@@ -134,6 +144,8 @@ impl UserCommand {
             Self::UnassignSeat { .. } => "unassign_seat",
             Self::Sell { .. } => "sell",
             Self::Tick => "tick",
+            Self::ReceiveAllotment { .. } => "receive_allotment",
+            Self::ReturnAllotment { .. } => "return_allotment",
         }
     }
 }

@@ -10,8 +10,11 @@
 pub mod command;
 pub mod error;
 mod export;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod input;
 mod runner;
+pub mod sync;
 
 use command::{NewOrder, Outcome, PaymentDetails, UserCommand};
 use conference_domain::assignments::{self, SeatAssignments};
@@ -1043,6 +1046,42 @@ fn run(uow: &mut Uow<'_>, command: &UserCommand) -> Result<Outcome> {
                 order_id: new.order_id,
             })
         }
+        C::ReceiveAllotment {
+            conference_id,
+            seats,
+        } => {
+            let me = Holder::Device(uow.tx().device_id());
+            uow.exec::<SeatsAvailability>(
+                StreamId::seats(*conference_id, me),
+                &conference_domain::seats::Command::ReceiveAllotment {
+                    seats: seats.clone(),
+                },
+            )?;
+            Ok(Outcome::Conference {
+                conference_id: *conference_id,
+            })
+        }
+        C::ReturnAllotment {
+            conference_id,
+            seats,
+        } => {
+            let me = Holder::Device(uow.tx().device_id());
+            let returned = uow.exec::<SeatsAvailability>(
+                StreamId::seats(*conference_id, me),
+                &conference_domain::seats::Command::ReturnAllotment {
+                    seats: seats.clone(),
+                },
+            )?;
+            if returned.is_empty() {
+                return Err(AppError::rejected(
+                    "nothing_to_return",
+                    "This device's allotment has none of those seats left to return",
+                ));
+            }
+            Ok(Outcome::Conference {
+                conference_id: *conference_id,
+            })
+        }
         C::Tick => {
             let now = uow.tx().now();
             let mut ran = 0;
@@ -1109,13 +1148,21 @@ fn place(uow: &mut Uow<'_>, new: &NewOrder) -> Result<()> {
 /// An order that got no seat at all is refused whole: nothing is written.
 fn ensure_reserved(uow: &Uow<'_>, order_id: OrderId) -> Result<()> {
     let data = load_order(uow, order_id)?;
-    if data.reserved.is_empty() {
-        return Err(AppError::rejected(
+    if !data.reserved.is_empty() {
+        return Ok(());
+    }
+    Err(match data.holder {
+        Holder::Pool => AppError::rejected(
             "sold_out",
             "None of the requested seats are left; `seats SLUG` shows what remains",
-        ));
-    }
-    Ok(())
+        ),
+        Holder::Device(_) => AppError::rejected(
+            "allotment_exhausted",
+            "This device's allotment has none of the requested seats left; request more with \
+             `conference allotment request SLUG --seat NAME=QTY`, or sell beyond it with --override \
+             (the back office reconciles it)",
+        ),
+    })
 }
 
 fn pay(uow: &mut Uow<'_>, order_id: OrderId, details: &PaymentDetails) -> Result<()> {

@@ -58,6 +58,36 @@ pub enum Command {
     Export(ExportCommand),
     /// Rebuild every read model from the event log.
     Rebuild,
+    /// Push this device's commands to the sync server and pull everyone else's.
+    Sync {
+        /// The server, like http://10.0.0.5:8080 (remembered after the first time).
+        #[arg(long)]
+        server: Option<String>,
+        /// This device's token from the server's admin (remembered after the first time).
+        #[arg(long)]
+        token: Option<String>,
+    },
+    /// Ask the server for seats to sell offline, or give unsold ones back.
+    #[command(subcommand)]
+    Allotment(AllotmentCommand),
+    /// Pending commands, last sync, allotment left and rejections.
+    Status,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AllotmentCommand {
+    /// Move seats from the conference pool to this device (needs the server).
+    Request {
+        slug: String,
+        #[arg(long, required = true)]
+        seat: Vec<String>,
+    },
+    /// Give unsold seats of this device's allotment back to the pool.
+    Return {
+        slug: String,
+        #[arg(long, required = true)]
+        seat: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

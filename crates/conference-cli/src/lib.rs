@@ -8,7 +8,8 @@ mod render;
 
 use anyhow::Context;
 use args::{
-    Cli, Command, ConferenceCommand, ExportCommand, OrderCommand, PromoCommand, SeatTypeCommand,
+    AllotmentCommand, Cli, Command, ConferenceCommand, ExportCommand, OrderCommand, PromoCommand,
+    SeatTypeCommand,
 };
 use clap::Parser;
 use conference_app::conference_domain::{CommandId, Timestamp};
@@ -373,6 +374,42 @@ fn dispatch(app: &mut App, ctx: &Ctx, command: Command) -> Result<Output, CliErr
                 }
             }
         }
+        Command::Sync { server, token } => {
+            let transport = transport(app, server, token)?;
+            let report = app.sync(&transport, ctx.now)?;
+            Output::new(render::sync_report(&report), &report)
+        }
+        Command::Allotment(AllotmentCommand::Request { slug, seat }) => {
+            let transport = transport(app, None, None)?;
+            let (granted, report) = app.request_allotment(&transport, ctx, &slug, &seat)?;
+            let seats = app.seats(&slug)?;
+            Output::new(
+                render::allotment(&granted, &seats, &report),
+                json!({ "granted": granted, "seats": seats, "sync": report }),
+            )
+        }
+        Command::Allotment(AllotmentCommand::Return { slug, seat }) => {
+            app.return_allotment(ctx, &slug, &seat)?;
+            let report = match app.sync_settings()? {
+                Some(_) => {
+                    let transport = transport(app, None, None)?;
+                    Some(app.sync(&transport, ctx.now)?)
+                }
+                None => None,
+            };
+            let seats = app.seats(&slug)?;
+            Output::new(
+                format!(
+                    "Returned; the pool takes the seats when this device syncs.\n{}",
+                    render::seats(&seats)
+                ),
+                json!({ "seats": seats, "sync": report }),
+            )
+        }
+        Command::Status => {
+            let status = app.status()?;
+            Output::new(render::status(&status), &status)
+        }
         Command::Rebuild => {
             let started = std::time::Instant::now();
             let mut last_shown = 0;
@@ -392,6 +429,31 @@ fn dispatch(app: &mut App, ctx: &Ctx, command: Command) -> Result<Output, CliErr
             )
         }
     })
+}
+
+/// The sync transport for the remembered (or newly given) server and token.
+fn transport(
+    app: &mut App,
+    server: Option<String>,
+    token: Option<String>,
+) -> Result<conference_app::http::HttpTransport, CliError> {
+    let remembered = app.sync_settings()?;
+    let (url, token) = match (server, token, remembered) {
+        (Some(url), Some(token), _) => (url, token),
+        (Some(url), None, Some((_, token))) => (url, token),
+        (None, Some(token), Some((url, _))) => (url, token),
+        (None, None, Some(settings)) => settings,
+        _ => {
+            return Err(CliError::new(
+                "not_connected",
+                "This device has no sync server yet; run `conference sync --server URL --token TOKEN` once",
+            ));
+        }
+    };
+    app.connect(&url, &token)?;
+    let (url, token) = app.sync_settings()?.unwrap_or((url, token));
+    conference_app::http::HttpTransport::new(&url, &token)
+        .map_err(|e| CliError::from(AppError::from(e)))
 }
 
 /// Writes a file so that a crash leaves either the old file or the whole new one.

@@ -281,3 +281,76 @@ pub fn orders(list: &[p::OrderSummary]) -> String {
         &rows,
     )
 }
+
+pub fn sync_report(r: &conference_app::sync::SyncReport) -> String {
+    let mut out = format!(
+        "Pushed {} command(s): {} applied, {} rebased, {} rejected. Pulled {} event(s); now at position {}.\n",
+        r.pushed, r.applied, r.rebased, r.rejected, r.pulled, r.position
+    );
+    for x in &r.rejections {
+        let _ = writeln!(
+            out,
+            "Rejected by the server: {} ({}): {}",
+            x.command_type, x.code, x.message
+        );
+    }
+    out
+}
+
+pub fn allotment(
+    granted: &conference_app::conference_protocol::sync::AllotmentResponse,
+    seats: &p::SeatsView,
+    report: &conference_app::sync::SyncReport,
+) -> String {
+    let total: u32 = granted.seats.iter().map(|s| s.quantity).sum();
+    format!(
+        "The pool granted {total} seat(s) to this device.\n{}{}",
+        self::seats(seats),
+        sync_report(report)
+    )
+}
+
+pub fn status(s: &conference_app::sync::StatusView) -> String {
+    let mut out = format!(
+        "Device: {} ({})\nServer: {}\nPending commands: {}\nLast sync: {}\n",
+        s.device.name,
+        s.device.device_id,
+        s.server_url
+            .as_deref()
+            .unwrap_or("none (standalone box office)"),
+        s.pending_commands,
+        s.last_sync_at.as_deref().unwrap_or("never"),
+    );
+    if let Some(e) = &s.last_error {
+        let _ = writeln!(out, "Last sync failed: {e}");
+    }
+    if !s.allotments.is_empty() {
+        out.push('\n');
+        let rows: Vec<_> = s
+            .allotments
+            .iter()
+            .map(|a| {
+                vec![
+                    a.conference.clone(),
+                    a.seat_type.clone(),
+                    a.remaining.to_string(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["conference", "seat type", "allotment left"],
+            &rows,
+        ));
+    }
+    if !s.rejections.is_empty() {
+        out.push('\n');
+        for x in &s.rejections {
+            let _ = writeln!(
+                out,
+                "Rejected by the server: {} ({}): {}",
+                x.command_type, x.code, x.message
+            );
+        }
+    }
+    out
+}

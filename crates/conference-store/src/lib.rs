@@ -14,6 +14,7 @@ mod log;
 mod projections;
 pub mod queries;
 mod schema;
+pub mod sync;
 
 use conference_domain::stream::StreamId;
 use conference_domain::{CommandId, DeviceId, Timestamp};
@@ -333,17 +334,23 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Queues this unit's command for the sync server, after every earlier one.
+    /// Queues this unit's command for the sync server, after every earlier one, with the
+    /// positions of the events it wrote.
     pub fn push_outbox(&mut self, command_type: &str, command: &serde_json::Value) -> Result<i64> {
+        let first = self.recorded.first().map(|r| r.position);
+        let last = self.recorded.last().map(|r| r.position);
         self.tx
             .prepare_cached(
-                "INSERT INTO outbox (command_id, command_type, command, created_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO outbox (command_id, command_type, command, created_at, first_position, last_position)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![
                 self.command_id.as_uuid(),
                 command_type,
                 command.to_string(),
-                format_time(self.now)
+                format_time(self.now),
+                first,
+                last
             ])?;
         Ok(self.tx.last_insert_rowid())
     }

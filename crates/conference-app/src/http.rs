@@ -1,0 +1,103 @@
+//! The real transport: JSON over HTTP(S) with reqwest (rustls), retried with backoff when
+//! the server does not answer. Every request is safe to repeat, so retrying is always right.
+use crate::sync::{SyncError, Transport};
+use conference_protocol::ErrorBody;
+use conference_protocol::sync::{
+    AllotmentRequest, AllotmentResponse, PullResponse, PushRequest, PushResponse, SequenceGap,
+};
+use std::time::Duration;
+
+pub struct HttpTransport {
+    base: String,
+    token: String,
+    client: reqwest::blocking::Client,
+    attempts: u32,
+}
+
+impl HttpTransport {
+    pub fn new(base: &str, token: &str) -> Result<Self, SyncError> {
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            client,
+            attempts: 5,
+        })
+    }
+
+    /// How many times a request is tried before the server counts as unreachable.
+    #[must_use]
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts.max(1);
+        self
+    }
+
+    fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: impl Fn() -> reqwest::blocking::RequestBuilder,
+    ) -> Result<T, SyncError> {
+        let mut delay = Duration::from_millis(100);
+        let mut last = String::new();
+        for attempt in 1..=self.attempts {
+            match request().bearer_auth(&self.token).send() {
+                Ok(response) if response.status().is_success() => {
+                    return response
+                        .json::<T>()
+                        .map_err(|e| SyncError::Unreachable(e.to_string()));
+                }
+                Ok(response) if response.status().is_server_error() => {
+                    last = format!("status {}", response.status());
+                }
+                Ok(response) => return Err(refusal(response)),
+                Err(e) => last = e.to_string(),
+            }
+            if attempt < self.attempts {
+                tracing::info!(attempt, error = %last, "sync request failed; retrying");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+        Err(SyncError::Unreachable(last))
+    }
+}
+
+fn refusal(response: reqwest::blocking::Response) -> SyncError {
+    let status = response.status().as_u16();
+    let text = response.text().unwrap_or_default();
+    if status == 409
+        && let Ok(gap) = serde_json::from_str::<SequenceGap>(&text)
+    {
+        return SyncError::SequenceGap {
+            next_expected: gap.next_expected,
+        };
+    }
+    let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or(ErrorBody {
+        code: format!("http_{status}"),
+        message: text,
+    });
+    SyncError::Refused { status, body }
+}
+
+impl Transport for HttpTransport {
+    fn push(&self, request: &PushRequest) -> Result<PushResponse, SyncError> {
+        let url = format!("{}/v1/push", self.base);
+        self.send(|| self.client.post(&url).json(request))
+    }
+
+    fn pull(&self, after: i64, limit: u32) -> Result<PullResponse, SyncError> {
+        let url = format!("{}/v1/pull?after={after}&limit={limit}", self.base);
+        self.send(|| self.client.get(&url))
+    }
+
+    fn request_allotment(
+        &self,
+        request: &AllotmentRequest,
+    ) -> Result<AllotmentResponse, SyncError> {
+        let url = format!("{}/v1/allotments", self.base);
+        self.send(|| self.client.post(&url).json(request))
+    }
+}

@@ -1,0 +1,347 @@
+//! The device side of sync: push this device's commands in order, pull everyone else's
+//! events, react to what concerns this device (seats granted to it), and remember where it
+//! stands. The transport is a trait so tests can put faults between device and server;
+//! [`crate::http::HttpTransport`] is the real one.
+use crate::command::UserCommand;
+use crate::{App, AppError, Ctx, Result};
+use conference_domain::aggregate::DomainEvent;
+use conference_domain::seats;
+use conference_domain::stream::{Holder, StreamKind};
+use conference_domain::values::SeatQuantity;
+use conference_domain::{CommandId, ConferenceId, SeatTypeId, Timestamp};
+use conference_protocol::ErrorBody;
+use conference_protocol::sync::{
+    AllotmentRequest, AllotmentResponse, PullResponse, PushRequest, PushResponse, PushStatus,
+    SeatCount,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Commands per push request, and events per pull page.
+const PUSH_BATCH: usize = 200;
+const PULL_PAGE: u32 = 500;
+/// A sync that keeps finding new work stops after this many rounds (and says so).
+const MAX_ROUNDS: usize = 1_000;
+
+/// Why talking to the server failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SyncError {
+    /// No answer (network down, server stopped, timeout): try again later.
+    #[error("the sync server did not answer ({0}); sales go on offline and sync resumes later")]
+    Unreachable(String),
+    /// The server expects another device sequence number.
+    #[error("the server expects command number {next_expected} from this device next")]
+    SequenceGap { next_expected: u64 },
+    /// The server refused the request.
+    #[error("the sync server refused the request ({status}): {}", body.message)]
+    Refused { status: u16, body: ErrorBody },
+}
+
+/// How a device talks to the sync server. Every call must be safe to repeat.
+pub trait Transport {
+    fn push(&self, request: &PushRequest) -> Result<PushResponse, SyncError>;
+    fn pull(&self, after: i64, limit: u32) -> Result<PullResponse, SyncError>;
+    fn request_allotment(&self, request: &AllotmentRequest)
+    -> Result<AllotmentResponse, SyncError>;
+}
+
+/// What one sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub pushed: u32,
+    pub applied: u32,
+    pub rebased: u32,
+    pub rejected: u32,
+    pub pulled: u32,
+    pub position: i64,
+    /// Rejections nobody has read yet, newest last.
+    pub rejections: Vec<conference_store::sync::Rejection>,
+}
+
+/// Where this device stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    pub device: conference_protocol::DeviceView,
+    pub server_url: Option<String>,
+    pub pending_commands: u64,
+    pub last_sync_at: Option<String>,
+    pub last_error: Option<String>,
+    pub pulled_position: i64,
+    pub allotments: Vec<AllotmentView>,
+    pub rejections: Vec<conference_store::sync::Rejection>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllotmentView {
+    pub conference: String,
+    pub seat_type: String,
+    pub remaining: i64,
+}
+
+impl From<SyncError> for AppError {
+    fn from(e: SyncError) -> Self {
+        match &e {
+            SyncError::Unreachable(_) => AppError::rejected("server_unreachable", e.to_string()),
+            SyncError::SequenceGap { .. } => AppError::rejected("sequence_gap", e.to_string()),
+            SyncError::Refused { body, .. } => AppError::rejected(&body.code, e.to_string()),
+        }
+    }
+}
+
+/// The command id of receiving a grant: the same grant always gives the same id, so
+/// pulling it twice receives it once.
+fn receive_command_id(device: Uuid, grant_position: i64) -> CommandId {
+    let mut bytes = *device.as_bytes();
+    for (b, p) in bytes
+        .iter_mut()
+        .rev()
+        .zip(grant_position.to_be_bytes().iter().rev())
+    {
+        *b ^= *p;
+    }
+    bytes[0] ^= 0x5a; // keep it apart from the device id itself
+    CommandId::from_uuid(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+}
+
+impl App {
+    /// Remembers the server and token (the first time, the server takes over the seat pool).
+    pub fn connect(&mut self, server_url: &str, token: &str) -> Result<()> {
+        let url = server_url.trim().trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(AppError::invalid(
+                "invalid_server_url",
+                format!(
+                    "`{server_url}` is not a server address; write it like http://127.0.0.1:8080"
+                ),
+            ));
+        }
+        if token.trim().is_empty() {
+            return Err(AppError::invalid(
+                "missing_token",
+                "Pass the device token the server's admin gave you with --token",
+            ));
+        }
+        self.device()?;
+        Ok(self.store_mut().connect(url, token.trim())?)
+    }
+
+    /// The server and token remembered from the first sync.
+    pub fn sync_settings(&self) -> Result<Option<(String, String)>> {
+        Ok(self.store().sync_state()?.map(|s| (s.server_url, s.token)))
+    }
+
+    /// Pushes every pending command, then pulls until caught up; repeats while pulling made
+    /// new local commands (seats granted to this device). Resumable at any point.
+    pub fn sync(&mut self, transport: &dyn Transport, now: Timestamp) -> Result<SyncReport> {
+        let mut report = SyncReport::default();
+        let result = self.sync_rounds(transport, now, &mut report);
+        let error = result.as_ref().err().map(ToString::to_string);
+        self.store_mut().record_sync(now, error.as_deref())?;
+        result?;
+        report.rejections = self.store().rejections(true)?;
+        report.position = self.store().sync_state()?.map_or(0, |s| s.pulled_after);
+        Ok(report)
+    }
+
+    fn sync_rounds(
+        &mut self,
+        transport: &dyn Transport,
+        now: Timestamp,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        for _ in 0..MAX_ROUNDS {
+            self.push_all(transport, now, report)?;
+            let made_commands = self.pull_all(transport, now, report)?;
+            if !made_commands && self.store().pending_count()? == 0 {
+                return Ok(());
+            }
+        }
+        Err(AppError::rejected(
+            "sync_unfinished",
+            "Sync kept finding new work; run it again",
+        ))
+    }
+
+    fn push_all(
+        &mut self,
+        transport: &dyn Transport,
+        now: Timestamp,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        loop {
+            let commands = self.store().pending_pushes(PUSH_BATCH)?;
+            if commands.is_empty() {
+                return Ok(());
+            }
+            let span = tracing::info_span!("push", commands = commands.len());
+            let _entered = span.enter();
+            let response = transport.push(&PushRequest { commands })?;
+            for result in &response.results {
+                report.pushed += 1;
+                match result.status {
+                    PushStatus::Applied => report.applied += 1,
+                    PushStatus::Rebased => report.rebased += 1,
+                    PushStatus::Rejected => report.rejected += 1,
+                }
+            }
+            if response.results.is_empty() {
+                return Err(AppError::Store(
+                    "the server took none of the pushed commands".into(),
+                ));
+            }
+            self.store_mut()
+                .record_push_results(&response.results, now)?;
+        }
+    }
+
+    /// Pulls until caught up. Returns whether reacting to pulled events made new commands.
+    fn pull_all(
+        &mut self,
+        transport: &dyn Transport,
+        now: Timestamp,
+        report: &mut SyncReport,
+    ) -> Result<bool> {
+        let mut made_commands = false;
+        loop {
+            let after = self.store().sync_state()?.map_or(0, |s| s.pulled_after);
+            let page = transport.pull(after, PULL_PAGE)?;
+            let applied = self.store_mut().apply_pull(&page)?;
+            report.pulled += u32::try_from(page.events.len()).unwrap_or(u32::MAX);
+            for event in &applied.inserted {
+                made_commands |= self.react_to_pulled(event, now)?;
+            }
+            if page.events.is_empty() || page.next_after >= page.head {
+                return Ok(made_commands);
+            }
+        }
+    }
+
+    /// Seats the pool granted to this device become part of its own allotment.
+    fn react_to_pulled(
+        &mut self,
+        event: &conference_store::Recorded,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let me = self.device()?.device_id;
+        let DomainEvent::Seats(seats::Event::SeatsAllotted(grant)) = &event.event else {
+            return Ok(false);
+        };
+        if event.stream.kind != StreamKind::Seats
+            || event.stream.holder != Holder::Pool
+            || grant.device.as_uuid() != me
+        {
+            return Ok(false);
+        }
+        let ctx = Ctx {
+            command_id: receive_command_id(me, event.position),
+            now,
+        };
+        self.execute(
+            &ctx,
+            &UserCommand::ReceiveAllotment {
+                conference_id: ConferenceId::from_uuid(event.stream.id),
+                seats: grant.seats.clone(),
+            },
+        )?;
+        Ok(true)
+    }
+
+    fn seat_counts(
+        &self,
+        slug: &str,
+        seats: &[String],
+    ) -> Result<(ConferenceId, Vec<SeatQuantity>)> {
+        let conference_id = self.conference_id(slug)?;
+        let conference = self.conference(slug)?;
+        let mut out: Vec<SeatQuantity> = Vec::new();
+        for spec in seats {
+            let (name, quantity) = crate::input::parse_seat_spec(spec)?;
+            let seat_type = conference
+                .seat_types
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case(&name))
+                .map(|s| SeatTypeId::from_uuid(s.id))
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "unknown_seat_type",
+                        format!("Conference `{slug}` has no seat type `{name}`"),
+                    )
+                })?;
+            out.push(SeatQuantity::new(seat_type, quantity));
+        }
+        if out.iter().all(|s| s.quantity == 0) {
+            return Err(AppError::invalid(
+                "no_seats",
+                "Ask for at least one seat: --seat \"NAME=QUANTITY\"",
+            ));
+        }
+        Ok((conference_id, out))
+    }
+
+    /// Asks the server's pool for seats for this device, then syncs so they arrive here.
+    pub fn request_allotment(
+        &mut self,
+        transport: &dyn Transport,
+        ctx: &Ctx,
+        slug: &str,
+        seats: &[String],
+    ) -> Result<(AllotmentResponse, SyncReport)> {
+        let (conference_id, seats) = self.seat_counts(slug, seats)?;
+        let request = AllotmentRequest {
+            command_id: ctx.command_id.as_uuid(),
+            conference_id: conference_id.as_uuid(),
+            seats: seats
+                .iter()
+                .map(|s| SeatCount {
+                    seat_type_id: s.seat_type.as_uuid(),
+                    quantity: s.quantity,
+                })
+                .collect(),
+        };
+        let granted = transport.request_allotment(&request)?;
+        let report = self.sync(transport, ctx.now)?;
+        Ok((granted, report))
+    }
+
+    /// Gives unsold seats of this device's allotment back to the pool (synced when online).
+    pub fn return_allotment(&mut self, ctx: &Ctx, slug: &str, seats: &[String]) -> Result<()> {
+        let (conference_id, seats) = self.seat_counts(slug, seats)?;
+        self.execute(
+            ctx,
+            &UserCommand::ReturnAllotment {
+                conference_id,
+                seats,
+            },
+        )?;
+        Ok(())
+    }
+
+    pub fn status(&self) -> Result<StatusView> {
+        let device = self.device()?;
+        let state = self.store().sync_state()?;
+        let mut allotments = Vec::new();
+        if !device.owns_pool {
+            for conference in self.conferences()? {
+                for row in self.seats(&conference.slug)?.seat_types {
+                    if let Some(remaining) = row.allotment_remaining {
+                        allotments.push(AllotmentView {
+                            conference: conference.slug.clone(),
+                            seat_type: row.name,
+                            remaining,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(StatusView {
+            device,
+            server_url: state.as_ref().map(|s| s.server_url.clone()),
+            pending_commands: self.store().pending_count()?,
+            last_sync_at: state.as_ref().and_then(|s| s.last_sync_at.clone()),
+            last_error: state.as_ref().and_then(|s| s.last_error.clone()),
+            pulled_position: state.map_or(0, |s| s.pulled_after),
+            allotments,
+            rejections: self.store().rejections(false)?,
+        })
+    }
+}

@@ -1,0 +1,409 @@
+//! The device side of sync, as storage: the outbox read for pushing, what the server said
+//! about each pushed command, events pulled from the server, and the sync settings.
+//!
+//! Local events start tentative (`server_position` NULL). A push that the server applies
+//! as sent confirms them; a pull brings everyone else's events. Only the tentative events
+//! of a command the server rebased or rejected are ever removed: the server's outcome
+//! replaces them, and the read models are rebuilt from the log afterwards.
+use crate::{Recorded, Result, Store, StoreError, format_time, projections};
+use conference_domain::aggregate::{DomainEvent, StoredEvent};
+use conference_domain::stream::StreamId;
+use conference_domain::{CommandId, DeviceId, Timestamp};
+use conference_protocol::sync::{
+    PullResponse, PulledEvent, PushCommand, PushResult, PushStatus, WireEvent,
+};
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+/// Where this device syncs, and how far it has pulled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncState {
+    pub server_url: String,
+    pub token: String,
+    pub pulled_after: i64,
+    pub last_sync_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// A command the server refused, for the person who made it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rejection {
+    pub command_id: Uuid,
+    pub command_type: String,
+    pub code: String,
+    pub message: String,
+    pub recorded_at: String,
+    pub seen: bool,
+}
+
+/// What applying a pull did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Events new to this store, as recorded here.
+    pub inserted: Vec<Recorded>,
+    /// Own tentative events that the server confirmed as they were.
+    pub confirmed: usize,
+    /// Whether tentative events were replaced, so the read models were rebuilt.
+    pub rebuilt: bool,
+}
+
+/// device_seq, command id, command type, command JSON, first and last event position.
+type OutboxRow = (i64, Uuid, String, String, Option<i64>, Option<i64>);
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        what: what.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+impl Store {
+    pub fn sync_state(&self) -> Result<Option<SyncState>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT server_url, token, pulled_after, last_sync_at, last_error FROM sync_state WHERE singleton = 1")?
+            .query_row([], |r| {
+                Ok(SyncState {
+                    server_url: r.get(0)?,
+                    token: r.get(1)?,
+                    pulled_after: r.get(2)?,
+                    last_sync_at: r.get(3)?,
+                    last_error: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Remembers the server and token. The first time, the store stops owning its seat
+    /// pool: from now on the server does, and this device sells from its allotment.
+    pub fn connect(&mut self, server_url: &str, token: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO sync_state (singleton, server_url, token) VALUES (1, ?1, ?2)
+             ON CONFLICT (singleton) DO UPDATE SET server_url = excluded.server_url, token = excluded.token",
+            params![server_url, token],
+        )?;
+        tx.execute("UPDATE device SET owns_pool = 0", [])?;
+        tx.commit()?;
+        self.device = crate::read_device(&self.conn)?;
+        Ok(())
+    }
+
+    pub fn record_sync(&mut self, now: Timestamp, error: Option<&str>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sync_state SET last_sync_at = CASE WHEN ?2 IS NULL THEN ?1 ELSE last_sync_at END, last_error = ?2",
+            params![format_time(now), error],
+        )?;
+        Ok(())
+    }
+
+    /// Commands not yet taken by the server, oldest first, with their events.
+    pub fn pending_pushes(&self, limit: usize) -> Result<Vec<PushCommand>> {
+        let rows: Vec<OutboxRow> = self
+            .conn
+            .prepare_cached(
+                "SELECT device_seq, command_id, command_type, command, first_position, last_position
+                 FROM outbox WHERE status = 'pending' ORDER BY device_seq LIMIT ?1",
+            )?
+            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (seq, command_id, command_type, command, first, last) in rows {
+            let events = match (first, last) {
+                (Some(first), Some(last)) => self.wire_events(command_id, first, last)?,
+                _ => vec![],
+            };
+            out.push(PushCommand {
+                device_seq: u64::try_from(seq).unwrap_or(0),
+                command_id,
+                command_type,
+                command: serde_json::from_str(&command)
+                    .map_err(|e| corrupt("outbox command", e))?,
+                events,
+            });
+        }
+        Ok(out)
+    }
+
+    fn wire_events(&self, command_id: Uuid, first: i64, last: i64) -> Result<Vec<WireEvent>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT stream_key, stream_version, event_type, schema_version, payload, recorded_at FROM events
+             WHERE position BETWEEN ?1 AND ?2 AND command_id = ?3 ORDER BY position",
+        )?;
+        let rows = stmt.query_map(params![first, last, command_id], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, u64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, u32>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, version, event_type, schema_version, payload, recorded_at) = row?;
+            out.push(WireEvent {
+                stream: StreamId::from_key(&key)
+                    .map_err(|e| corrupt("stream key", e))?
+                    .to_string(),
+                version,
+                event_type,
+                schema_version,
+                payload: serde_json::from_str(&payload).map_err(|e| corrupt("event payload", e))?,
+                recorded_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records what the server did with pushed commands. Applied commands' events get their
+    /// server positions; rebased or rejected commands' tentative events are removed (the
+    /// server's outcome arrives by pull) and rejections are kept for the person to read.
+    /// Returns whether anything tentative was removed (read models need a rebuild).
+    pub fn record_push_results(&mut self, results: &[PushResult], now: Timestamp) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let mut removed = false;
+        for result in results {
+            let row: Option<(String, String, Option<i64>, Option<i64>)> = tx
+                .prepare_cached("SELECT status, command_type, first_position, last_position FROM outbox WHERE command_id = ?1")?
+                .query_row([result.command_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()?;
+            let Some((status, command_type, first, last)) = row else {
+                continue;
+            };
+            if status != "pending" {
+                continue;
+            }
+            let (new_status, text) = match result.status {
+                PushStatus::Applied => ("applied", None),
+                PushStatus::Rebased => ("rebased", None),
+                PushStatus::Rejected => (
+                    "rejected",
+                    result.reason.as_ref().map(|r| r.message.clone()),
+                ),
+            };
+            let positions: Vec<i64> = match (first, last) {
+                (Some(first), Some(last)) => tx
+                    .prepare_cached("SELECT position FROM events WHERE position BETWEEN ?1 AND ?2 AND command_id = ?3 ORDER BY position")?
+                    .query_map(params![first, last, result.command_id], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?,
+                _ => vec![],
+            };
+            if result.status == PushStatus::Applied && positions.len() == result.positions.len() {
+                for (local, server) in positions.iter().zip(&result.positions) {
+                    tx.prepare_cached(
+                        "UPDATE events SET server_position = ?2 WHERE position = ?1",
+                    )?
+                    .execute(params![local, server])?;
+                }
+            } else if !positions.is_empty() {
+                remove_events(&tx, &positions)?;
+                removed = true;
+            }
+            if let (PushStatus::Rejected, Some(reason)) = (result.status, &result.reason) {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO rejections (command_id, command_type, code, message, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![result.command_id, command_type, reason.code, reason.message, format_time(now)])?;
+            }
+            tx.prepare_cached(
+                "UPDATE outbox SET status = ?2, result = ?3, pushed_at = ?4 WHERE command_id = ?1",
+            )?
+            .execute(params![
+                result.command_id,
+                new_status,
+                text.or_else(|| serde_json::to_string(result).ok()),
+                format_time(now)
+            ])?;
+        }
+        tx.commit()?;
+        if removed {
+            self.rebuild_read_models(|_, _| {})?;
+        }
+        Ok(removed)
+    }
+
+    /// Applies one page of a pull: confirms own events, inserts everyone else's (projecting
+    /// them), and moves the pull cursor, all in one transaction. A tentative local event in
+    /// the way of a server event (another writer got there first) is removed with the rest
+    /// of its command; the command stays in the outbox, and the read models are rebuilt.
+    pub fn apply_pull(&mut self, page: &PullResponse) -> Result<Applied> {
+        let tx = self.conn.transaction()?;
+        let mut applied = Applied::default();
+        for pulled in &page.events {
+            apply_one(&tx, pulled, &mut applied)?;
+        }
+        for outcome in &page.outcomes {
+            if outcome.status == PushStatus::Rejected
+                && let Some(reason) = &outcome.reason
+            {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO rejections (command_id, command_type, code, message, recorded_at)
+                     SELECT command_id, command_type, ?2, ?3, created_at FROM outbox WHERE command_id = ?1",
+                )?
+                .execute(params![outcome.command_id, reason.code, reason.message])?;
+            }
+        }
+        tx.execute(
+            "UPDATE sync_state SET pulled_after = MAX(pulled_after, ?1)",
+            [page.next_after],
+        )?;
+        tx.commit()?;
+        if applied.rebuilt {
+            self.rebuild_read_models(|_, _| {})?;
+        }
+        Ok(applied)
+    }
+
+    pub fn rejections(&self, unseen_only: bool) -> Result<Vec<Rejection>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT command_id, command_type, code, message, recorded_at, seen FROM rejections
+                 WHERE seen = 0 OR ?1 = 0 ORDER BY recorded_at",
+            )?
+            .query_map([unseen_only], |r| {
+                Ok(Rejection {
+                    command_id: r.get(0)?,
+                    command_type: r.get(1)?,
+                    code: r.get(2)?,
+                    message: r.get(3)?,
+                    recorded_at: r.get(4)?,
+                    seen: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+
+    pub fn mark_rejections_seen(&mut self) -> Result<usize> {
+        Ok(self
+            .conn
+            .execute("UPDATE rejections SET seen = 1 WHERE seen = 0", [])?)
+    }
+
+    /// Commands waiting for the server.
+    pub fn pending_count(&self) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+fn remove_events(tx: &rusqlite::Transaction<'_>, positions: &[i64]) -> Result<()> {
+    for position in positions {
+        let key: Option<Vec<u8>> = tx
+            .prepare_cached(
+                "SELECT stream_key FROM events WHERE position = ?1 AND server_position IS NULL",
+            )?
+            .query_row([position], |r| r.get(0))
+            .optional()?;
+        if let Some(key) = key {
+            tx.prepare_cached("DELETE FROM snapshots WHERE stream_key = ?1")?
+                .execute([&key])?;
+            tx.prepare_cached(
+                "DELETE FROM events WHERE position = ?1 AND server_position IS NULL",
+            )?
+            .execute([position])?;
+        }
+    }
+    Ok(())
+}
+
+fn apply_one(
+    tx: &rusqlite::Transaction<'_>,
+    pulled: &PulledEvent,
+    applied: &mut Applied,
+) -> Result<()> {
+    let known: Option<i64> = tx
+        .prepare_cached("SELECT position FROM events WHERE server_position = ?1")?
+        .query_row([pulled.position], |r| r.get(0))
+        .optional()?;
+    if known.is_some() {
+        return Ok(());
+    }
+    let stream = StreamId::parse(&pulled.event.stream).map_err(|e| corrupt("pulled stream", e))?;
+    let key = stream.key();
+    let local: Option<(i64, Uuid, Option<i64>)> = tx
+        .prepare_cached("SELECT position, command_id, server_position FROM events WHERE stream_key = ?1 AND stream_version = ?2")?
+        .query_row(params![key, pulled.event.version], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    match local {
+        Some((position, command_id, None)) if command_id == pulled.command_id => {
+            // Our own event, as we wrote it: now confirmed.
+            tx.prepare_cached("UPDATE events SET server_position = ?2 WHERE position = ?1")?
+                .execute(params![position, pulled.position])?;
+            applied.confirmed += 1;
+            return Ok(());
+        }
+        Some((_, command_id, None)) => {
+            // A tentative event of ours holds the version the server gave someone else:
+            // our command lost the race; its events go, the outbox keeps the command.
+            let positions: Vec<i64> = tx
+                .prepare_cached(
+                    "SELECT position FROM events WHERE command_id = ?1 AND server_position IS NULL",
+                )?
+                .query_map([command_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            remove_events(tx, &positions)?;
+            applied.rebuilt = true;
+        }
+        Some((_, _, Some(_))) => {
+            return Err(corrupt(
+                "pulled event",
+                format!(
+                    "{} version {} is already confirmed with another position",
+                    pulled.event.stream, pulled.event.version
+                ),
+            ));
+        }
+        None => {}
+    }
+    let payload = pulled.event.payload.to_string();
+    tx.prepare_cached(
+        "INSERT INTO events (stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at, server_position)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        key,
+        pulled.event.version,
+        pulled.event.event_type,
+        pulled.event.schema_version,
+        payload,
+        pulled.command_id,
+        pulled.device_id,
+        pulled.event.recorded_at,
+        pulled.position
+    ])?;
+    let position = tx.last_insert_rowid();
+    // An event this build cannot read is kept as it is (never dropped); it only skips the
+    // read models until an upgrade can read it.
+    match DomainEvent::decode(
+        stream.kind,
+        &pulled.event.event_type,
+        pulled.event.schema_version,
+        pulled.event.payload.clone(),
+    ) {
+        Ok(event) => {
+            let recorded = StoredEvent {
+                position,
+                stream,
+                version: pulled.event.version,
+                command_id: CommandId::from_uuid(pulled.command_id),
+                device_id: DeviceId::from_uuid(pulled.device_id),
+                recorded_at: crate::parse_time(&pulled.event.recorded_at)?,
+                event,
+            };
+            if !applied.rebuilt {
+                projections::project(tx, &recorded)?;
+            }
+            applied.inserted.push(recorded);
+        }
+        Err(e) => {
+            tracing::warn!(position = pulled.position, error = %e, "kept an event this build cannot read")
+        }
+    }
+    Ok(())
+}
