@@ -326,21 +326,37 @@ fn apply_one(
     }
     let stream = StreamId::parse(&pulled.event.stream).map_err(|e| corrupt("pulled stream", e))?;
     let key = stream.key();
-    let local: Option<(i64, Uuid, Option<i64>)> = tx
-        .prepare_cached("SELECT position, command_id, server_position FROM events WHERE stream_key = ?1 AND stream_version = ?2")?
-        .query_row(params![key, pulled.event.version], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    let local: Option<(i64, Uuid, Option<i64>, String, String)> = tx
+        .prepare_cached(
+            "SELECT position, command_id, server_position, event_type, payload FROM events WHERE stream_key = ?1 AND stream_version = ?2",
+        )?
+        .query_row(params![key, pulled.event.version], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()?;
+    let same_as_pulled = |event_type: &str, payload: &str| {
+        event_type == pulled.event.event_type
+            && serde_json::from_str::<serde_json::Value>(payload)
+                .ok()
+                .as_ref()
+                == Some(&pulled.event.payload)
+    };
+    let local = local.map(|(position, command_id, server, event_type, payload)| {
+        let same = command_id == pulled.command_id && same_as_pulled(&event_type, &payload);
+        (position, command_id, server, same)
+    });
     match local {
-        Some((position, command_id, None)) if command_id == pulled.command_id => {
+        Some((position, _, None, true)) => {
             // Our own event, as we wrote it: now confirmed.
             tx.prepare_cached("UPDATE events SET server_position = ?2 WHERE position = ?1")?
                 .execute(params![position, pulled.position])?;
             applied.confirmed += 1;
             return Ok(());
         }
-        Some((_, command_id, None)) => {
-            // A tentative event of ours holds the version the server gave someone else:
-            // our command lost the race; its events go, the outbox keeps the command.
+        Some((_, command_id, None, false)) => {
+            // A tentative event of ours holds the version the server gave to something else
+            // (another writer, or our own command re-executed by the server): ours go, and
+            // the outbox still has the command if the server has not taken it yet.
             let positions: Vec<i64> = tx
                 .prepare_cached(
                     "SELECT position FROM events WHERE command_id = ?1 AND server_position IS NULL",
@@ -350,7 +366,7 @@ fn apply_one(
             remove_events(tx, &positions)?;
             applied.rebuilt = true;
         }
-        Some((_, _, Some(_))) => {
+        Some((_, _, Some(_), _)) => {
             return Err(corrupt(
                 "pulled event",
                 format!(
