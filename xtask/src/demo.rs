@@ -136,7 +136,13 @@ impl Cli {
             "\n$ conference {}",
             args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
         );
-        run(&mut self.command(args))
+        let status = self.command(args).status()?;
+        anyhow::ensure!(
+            status.success(),
+            "`conference {}` failed with {status}",
+            args.join(" ")
+        );
+        Ok(())
     }
 
     fn succeeds(&self, args: &[&str]) -> Result<bool> {
