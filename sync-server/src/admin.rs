@@ -1,0 +1,108 @@
+//! What the server's admin does from the command line, straight on the database (also
+//! while the server runs: SQLite's WAL lets both work, and the server reads devices fresh
+//! on every request, so a revoked token stops working at once).
+use crate::db;
+use crate::device::{self, Role};
+use crate::error::DbError;
+use conference_protocol::sync::{DeviceRecord, ReconciliationItem};
+use rusqlite::params;
+use serde::Serialize;
+use std::path::Path;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl From<rusqlite::Error> for AdminError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+/// A new device's id and token. The token is shown once: the server keeps only its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NewDevice {
+    pub device_id: Uuid,
+    pub token: String,
+}
+
+/// Registers a device. `conferences` are slugs; empty means every conference.
+pub fn add_device(
+    database: &Path,
+    name: &str,
+    role: Role,
+    conferences: &[String],
+) -> Result<NewDevice, AdminError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AdminError::Invalid(
+            "Give the device a name of 1 to 100 characters with --name".into(),
+        ));
+    }
+    let mut slugs = Vec::new();
+    for slug in conferences {
+        let slug = conference_domain::values::Slug::parse(slug)
+            .map_err(|e| AdminError::Invalid(format!("--conference {slug}: {e}")))?;
+        if !slugs.contains(&slug.as_str().to_string()) {
+            slugs.push(slug.as_str().to_string());
+        }
+    }
+    let conn = db::open_writer(database)?;
+    let device = NewDevice {
+        device_id: Uuid::now_v7(),
+        token: device::new_token(),
+    };
+    let list = serde_json::to_string(&slugs)
+        .map_err(|e| AdminError::Invalid(format!("the conference list did not serialize: {e}")))?;
+    conn.execute(
+        "INSERT INTO devices (device_id, name, role, token_hash, conferences, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            device.device_id,
+            name,
+            role.as_str(),
+            device::token_hash(&device.token),
+            list,
+            db::now_text()
+        ],
+    )?;
+    Ok(device)
+}
+
+pub fn list_devices(database: &Path) -> Result<Vec<DeviceRecord>, AdminError> {
+    let conn = db::open_writer(database)?;
+    Ok(device::list(&conn)?)
+}
+
+/// Revokes a device: its token stops working at once. Revoking twice is fine.
+pub fn revoke_device(database: &Path, device_id: Uuid) -> Result<DeviceRecord, AdminError> {
+    let conn = db::open_writer(database)?;
+    let changed = conn.execute(
+        "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE device_id = ?1",
+        params![device_id, db::now_text()],
+    )?;
+    if changed == 0 {
+        return Err(AdminError::NotFound(format!(
+            "No device has the id {device_id}; `conference-sync device list` shows them"
+        )));
+    }
+    device::list(&conn)?
+        .into_iter()
+        .find(|d| d.device_id == device_id)
+        .ok_or_else(|| AdminError::NotFound(format!("device {device_id} vanished")))
+}
+
+/// The reconciliation queue (open items, or all of them).
+pub fn list_reconciliation(
+    database: &Path,
+    include_resolved: bool,
+) -> Result<Vec<ReconciliationItem>, AdminError> {
+    let conn = db::open_writer(database)?;
+    Ok(crate::reconciliation::list(&conn, include_resolved)?)
+}

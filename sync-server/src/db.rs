@@ -1,0 +1,102 @@
+//! Opening the server's SQLite file: WAL, `synchronous=FULL`, and the numbered migrations
+//! from `migrations/server/` (only ever added to). Synchronous code only: nothing here
+//! may run on the async executor.
+use crate::error::DbError;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+use std::path::Path;
+use std::time::Duration;
+use uuid::Uuid;
+
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!(
+    "../../migrations/server/0001_initial.sql"
+))];
+
+/// The fixed-width text form of a time (the same as the device store's).
+#[must_use]
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+pub(crate) fn now_text() -> String {
+    format_time(Utc::now())
+}
+
+fn configure(conn: &Connection) -> Result<(), DbError> {
+    // Pushes wait for the writer; admin commands from another process may hold the lock
+    // for a moment.
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // An acknowledged push survives power loss: every commit syncs the WAL.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -32_000)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(())
+}
+
+/// Opens (creating if needed) the database at `path` for writing and migrates it.
+pub(crate) fn open_writer(path: &Path) -> Result<Connection, DbError> {
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens a connection that only reads (pulls, lookups). The writer migrated the file.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    configure(&conn)?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    Ok(conn)
+}
+
+/// The server's own device id (made on first start).
+pub(crate) fn server_device_id(conn: &Connection) -> Result<Uuid, DbError> {
+    let existing: Option<Uuid> = conn
+        .query_row(
+            "SELECT server_device_id FROM server WHERE singleton = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let id = Uuid::now_v7();
+    conn.execute(
+        "INSERT INTO server (singleton, server_device_id, created_at) VALUES (1, ?1, ?2)",
+        params![id, now_text()],
+    )?;
+    Ok(id)
+}
+
+/// The newest position in the log (0 when it is empty).
+pub(crate) fn head(conn: &Connection) -> Result<i64, DbError> {
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(MAX(position), 0) FROM events")?
+        .query_row([], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(
+            rusqlite_migration::Migrations::from_slice(super::MIGRATIONS)
+                .validate()
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,242 @@
+//! Devices, their roles and their tokens: who may push which commands and see which
+//! conferences.
+use crate::error::{ApiError, DbError};
+use conference_protocol::sync::DeviceRecord;
+use rusqlite::{Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// What a device is for; it limits the commands it may push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    Organizer,
+    Door,
+    BackOffice,
+}
+
+/// Commands that only change conference management: the ones the server rebases.
+pub(crate) const ORGANIZER_COMMANDS: &[&str] = &[
+    "create_conference",
+    "update_conference",
+    "publish_conference",
+    "unpublish_conference",
+    "add_seat_type",
+    "update_seat_type",
+    "add_promo_code",
+];
+
+const DOOR_COMMANDS: &[&str] = &[
+    "place_order",
+    "update_order",
+    "assign_registrant",
+    "pay_order",
+    "confirm_order",
+    "cancel_order",
+    "assign_seat",
+    "unassign_seat",
+    "sell",
+    "tick",
+    "receive_allotment",
+    "return_allotment",
+];
+
+const BACK_OFFICE_COMMANDS: &[&str] = &[
+    "cancel_order",
+    "assign_registrant",
+    "assign_seat",
+    "unassign_seat",
+    "pay_order",
+    "confirm_order",
+    "tick",
+];
+
+impl Role {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Organizer => "organizer",
+            Self::Door => "door",
+            Self::BackOffice => "back_office",
+        }
+    }
+
+    /// `organizer`, `door`, `back_office` (or `back-office`).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "organizer" => Some(Self::Organizer),
+            "door" => Some(Self::Door),
+            "back_office" | "back-office" => Some(Self::BackOffice),
+            _ => None,
+        }
+    }
+
+    /// Whether a device of this role may push commands of `command_type`.
+    #[must_use]
+    pub fn may_push(self, command_type: &str) -> bool {
+        match self {
+            Self::Organizer => true,
+            Self::Door => DOOR_COMMANDS.contains(&command_type),
+            Self::BackOffice => BACK_OFFICE_COMMANDS.contains(&command_type),
+        }
+    }
+
+    #[must_use]
+    pub fn may_request_allotments(self) -> bool {
+        matches!(self, Self::Organizer | Self::Door)
+    }
+
+    #[must_use]
+    pub fn may_reconcile(self) -> bool {
+        matches!(self, Self::Organizer | Self::BackOffice)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A device as a request sees it, after its token checked out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    /// Slugs of the conferences the device may see; empty means all.
+    pub conferences: Vec<String>,
+}
+
+impl Device {
+    #[must_use]
+    pub fn is_scoped(&self) -> bool {
+        !self.conferences.is_empty()
+    }
+
+    /// The ids of the conferences this device may see, or `None` for all of them.
+    pub(crate) fn allowed_ids(&self, conn: &Connection) -> Result<Option<HashSet<Uuid>>, DbError> {
+        if !self.is_scoped() {
+            return Ok(None);
+        }
+        let mut ids = HashSet::new();
+        let mut stmt = conn.prepare_cached("SELECT id FROM conferences WHERE slug = ?1")?;
+        for slug in &self.conferences {
+            if let Some(id) = stmt.query_row([slug], |r| r.get(0)).optional()? {
+                ids.insert(id);
+            }
+        }
+        Ok(Some(ids))
+    }
+
+    pub(crate) fn may_see_slug(&self, slug: &str) -> bool {
+        !self.is_scoped() || self.conferences.iter().any(|c| c == slug)
+    }
+}
+
+/// A fresh token: 32 random bytes as 64 hex characters.
+#[must_use]
+pub fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What the server stores of a token.
+#[must_use]
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+pub(crate) fn parse_conferences(text: &str) -> Result<Vec<String>, DbError> {
+    serde_json::from_str(text).map_err(|e| DbError::corrupt("a device's conference list", e))
+}
+
+/// The device holding `token`, if it is known and not revoked.
+pub(crate) fn authenticate(conn: &Connection, token: &str) -> Result<Device, ApiError> {
+    let row: Option<(Uuid, String, String, String, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT device_id, name, role, conferences, revoked_at FROM devices WHERE token_hash = ?1",
+        )?
+        .query_row([token_hash(token)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    let Some((id, name, role, conferences, revoked_at)) = row else {
+        return Err(ApiError::Unauthorized(
+            "This token is not known to the server; ask the server's admin for a device token"
+                .into(),
+        ));
+    };
+    if revoked_at.is_some() {
+        return Err(ApiError::Unauthorized(format!(
+            "Device `{name}` was revoked; ask the server's admin for a new token"
+        )));
+    }
+    let role = Role::parse(&role)
+        .ok_or_else(|| DbError::corrupt(format!("the role of device {id}"), role))?;
+    Ok(Device {
+        id,
+        name,
+        role,
+        conferences: parse_conferences(&conferences)?,
+    })
+}
+
+pub(crate) fn list(conn: &Connection) -> Result<Vec<DeviceRecord>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT device_id, name, role, conferences, revoked_at, next_seq FROM devices ORDER BY created_at, device_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, Uuid>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, u64>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (device_id, name, role, conferences, revoked_at, next_seq) = row?;
+        out.push(DeviceRecord {
+            device_id,
+            name,
+            role,
+            conferences: parse_conferences(&conferences)?,
+            revoked: revoked_at.is_some(),
+            next_seq,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_limit_command_types() {
+        assert!(Role::Organizer.may_push("add_seat_type"));
+        assert!(Role::Organizer.may_push("sell"));
+        assert!(Role::Door.may_push("sell"));
+        assert!(!Role::Door.may_push("add_seat_type"));
+        assert!(Role::BackOffice.may_push("cancel_order"));
+        assert!(!Role::BackOffice.may_push("sell"));
+        assert!(!Role::BackOffice.may_push("place_order"));
+        assert_eq!(Role::parse("back-office"), Some(Role::BackOffice));
+        assert_eq!(Role::parse("admin"), None);
+    }
+
+    #[test]
+    fn tokens_are_64_hex_characters_and_hash_to_32_bytes() {
+        let token = new_token();
+        assert_eq!(token.len(), 64);
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(token, new_token());
+        assert_eq!(token_hash(&token).len(), 32);
+    }
+}

@@ -1,0 +1,336 @@
+//! The HTTP adapter: routes, extractors that turn every refusal into the JSON error shape,
+//! and the middleware that counts responses. No rule lives here: handlers parse, check the
+//! caller, and hand the work to the writer or a reader.
+use crate::device::{self, Device};
+use crate::error::ApiError;
+use crate::pull::{self, PullParams};
+use crate::state::AppState;
+use crate::{allot, openapi, push, reconciliation};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use conference_protocol::ErrorBody;
+use conference_protocol::sync::{
+    AllotmentRequest, AllotmentResponse, PullResponse, PushRequest, PushResponse,
+    ReconciliationItem, SCHEMA_HEADER,
+};
+use futures_util::{Stream, StreamExt};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::convert::Infallible;
+use tokio_stream::wrappers::WatchStream;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// Every route of the server, as the OpenAPI document lists them: (method, path).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+    ("post", "/v1/push"),
+    ("get", "/v1/pull"),
+    ("post", "/v1/allotments"),
+    ("get", "/v1/reconciliation"),
+    ("post", "/v1/reconciliation/{id}/resolve"),
+    ("get", "/v1/feed"),
+];
+
+/// The server's routes over `state`, ready to serve (or to call in-process in tests).
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings().max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi_document))
+        .route("/v1/push", post(push_commands))
+        .route("/v1/pull", get(pull_events))
+        .route("/v1/allotments", post(request_allotment))
+        .route("/v1/reconciliation", get(list_reconciliation))
+        .route("/v1/reconciliation/{id}/resolve", post(resolve_reconciliation))
+        .route("/v1/feed", get(feed))
+        .fallback(unknown_route)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+// ---------------------------------------------------------------- extractors
+
+/// The calling device, from `Authorization: Bearer <token>`.
+pub(crate) struct Authed(pub Device);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let missing = || {
+            ApiError::Unauthorized(
+                "Send the device token as `Authorization: Bearer TOKEN`; the server's admin issues tokens with `conference-sync device add`".into(),
+            )
+        };
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(missing)?;
+        let text = header.to_str().map_err(|_| missing())?.trim();
+        let token = text
+            .strip_prefix("Bearer ")
+            .or_else(|| text.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(missing)?
+            .to_string();
+        let device = state
+            .read(move |conn| device::authenticate(conn, &token))
+            .await?;
+        Ok(Self(device))
+    }
+}
+
+/// A JSON body whose every refusal (syntax, unknown or missing field, size, content type)
+/// is the JSON error shape, naming what was wrong.
+pub(crate) struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::PayloadTooLarge(
+            "The request body is larger than the server takes (1 MiB); send fewer commands per push".into(),
+        );
+    }
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+            "Send the body as JSON with `Content-Type: application/json`".into(),
+        ),
+        JsonRejection::JsonDataError(e) => ApiError::BadRequest(e.body_text()),
+        JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
+        other => ApiError::BadRequest(other.body_text()),
+    }
+}
+
+/// Query parameters whose refusals are the JSON error shape.
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| Self(value))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}
+
+// ---------------------------------------------------------------- handlers
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics().render(),
+    )
+}
+
+async fn openapi_document(_: Authed) -> Json<serde_json::Value> {
+    Json(openapi::document())
+}
+
+async fn push_commands(
+    State(state): State<AppState>,
+    Authed(device): Authed,
+    ApiJson(request): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    let span = tracing::info_span!("push", device = %device.id, commands = request.commands.len());
+    state
+        .write(move |unit| {
+            let _entered = span.enter();
+            push::push(unit, &device, &request)
+        })
+        .await
+        .map(Json)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PullQuery {
+    #[serde(default)]
+    after: i64,
+    limit: Option<u32>,
+    conference: Option<String>,
+}
+
+async fn pull_events(
+    State(state): State<AppState>,
+    Authed(device): Authed,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<PullQuery>,
+) -> Result<Json<PullResponse>, ApiError> {
+    let schema = match headers.get(SCHEMA_HEADER) {
+        None => None,
+        Some(value) => Some(pull::parse_schema_header(value.to_str().map_err(|_| {
+            ApiError::BadRequest(format!("The {SCHEMA_HEADER} header must be UTF-8 JSON"))
+        })?)?),
+    };
+    let params = PullParams {
+        after: query.after.max(0),
+        limit: query.limit.unwrap_or(pull::DEFAULT_LIMIT),
+        conference: query.conference.map(|c| c.trim().to_ascii_lowercase()),
+        schema,
+    };
+    let response = state
+        .read(move |conn| pull::pull(conn, &device, &params))
+        .await?;
+    state.metrics().pulled();
+    Ok(Json(response))
+}
+
+async fn request_allotment(
+    State(state): State<AppState>,
+    Authed(device): Authed,
+    ApiJson(request): ApiJson<AllotmentRequest>,
+) -> Result<Json<AllotmentResponse>, ApiError> {
+    state
+        .write(move |unit| allot::grant(unit, &device, &request))
+        .await
+        .map(Json)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReconciliationQuery {
+    /// Also list items already resolved.
+    #[serde(default)]
+    all: bool,
+}
+
+async fn list_reconciliation(
+    State(state): State<AppState>,
+    Authed(device): Authed,
+    ApiQuery(query): ApiQuery<ReconciliationQuery>,
+) -> Result<Json<Vec<ReconciliationItem>>, ApiError> {
+    state
+        .read(move |conn| reconciliation::list_for(conn, &device, query.all))
+        .await
+        .map(Json)
+}
+
+async fn resolve_reconciliation(
+    State(state): State<AppState>,
+    Authed(device): Authed,
+    Path(id): Path<String>,
+) -> Result<Json<ReconciliationItem>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "`{id}` is not a reconciliation item id; ids are whole numbers"
+        ))
+    })?;
+    state
+        .write(move |unit| reconciliation::resolve(unit.conn, &device, id, &unit.now))
+        .await
+        .map(Json)
+}
+
+/// Server-Sent Events: `head` with `{"head": POS}` now and whenever the head moves, so an
+/// online device pulls within a second of someone else's push.
+async fn feed(
+    State(state): State<AppState>,
+    Authed(_): Authed,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let mut shutdown = state.shutdown_signal();
+    let ended = async move {
+        let _ = shutdown.wait_for(|stopping| *stopping).await;
+    };
+    let events = WatchStream::new(state.head())
+        .map(|head| {
+            Ok(Event::default()
+                .event("head")
+                .data(serde_json::json!({ "head": head }).to_string()))
+        })
+        .take_until(ended);
+    Sse::new(events).keep_alive(KeepAlive::new().interval(state.settings().keep_alive))
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::not_found(
+        "not_found",
+        "No such route; GET /openapi.json lists the routes",
+    )
+}
+
+// ---------------------------------------------------------------- middleware
+
+/// Counts responses by status class and gives every error the JSON error shape, also the
+/// ones made below the handlers (405, a bad path parameter, a body over the limit).
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    state.metrics().responded(status.as_u16());
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal_error",
+        _ => "http_error",
+    };
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            "The request body is larger than the server takes (1 MiB); send fewer commands per push".to_string()
+        }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "This route does not take that method; GET /openapi.json lists the routes".to_string()
+        }
+        _ if !text.is_empty() => text,
+        _ => status
+            .canonical_reason()
+            .unwrap_or("The request failed")
+            .to_string(),
+    };
+    let body = serde_json::to_vec(&ErrorBody {
+        code: code.into(),
+        message,
+    })
+    .unwrap_or_default();
+    parts.headers.remove(CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, axum::body::Body::from(body))
+}

@@ -1,0 +1,77 @@
+//! The sync server: devices push their commands in their own order and pull everyone's
+//! events in the server's global order (DESIGN.md §4).
+//!
+//! The server keeps the global log in SQLite with one writer thread (group commit), runs
+//! the same domain code as the devices to rebase organizer commands and to keep the
+//! conference pool, and queues what people must reconcile. It never decides a domain rule
+//! of its own: rules live in `conference-domain`, and the organizer use cases it re-runs
+//! mirror `conference-app`'s.
+//!
+//! Start it with [`serve`] (settings, a bound listener, a shutdown future); tests may also
+//! build [`router`] over an [`AppState`]. Admin tasks are in [`admin`].
+#![forbid(unsafe_code)]
+
+pub mod admin;
+mod allot;
+mod db;
+pub mod device;
+pub mod error;
+mod follow;
+mod http;
+mod log;
+pub mod metrics;
+pub mod openapi;
+mod pull;
+mod push;
+mod rebase;
+mod reconciliation;
+mod state;
+mod writer;
+
+pub use db::format_time;
+pub use device::Role;
+pub use error::{ApiError, DbError};
+pub use http::{ROUTES, router};
+pub use state::{AppState, Settings};
+
+use std::future::Future;
+use tokio::net::TcpListener;
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the server stopped: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the server could not start: {0}")]
+    Start(String),
+}
+
+/// Opens the database (creating and migrating it), serves on `listener` until `shutdown`
+/// completes, then finishes the requests in flight and stops the writer.
+pub async fn serve(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let state = tokio::task::spawn_blocking(move || AppState::open(settings))
+        .await
+        .map_err(|e| ServeError::Start(e.to_string()))??;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        server_device = %state.server_device_id(),
+        "serving"
+    );
+    let stopping = state.clone();
+    let served = axum::serve(listener, router(state.clone()))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing requests in flight");
+            stopping.begin_shutdown();
+        })
+        .await;
+    state.close().await;
+    served?;
+    Ok(())
+}

@@ -1,0 +1,378 @@
+//! The server's event log, as the writer uses it: stream versions, appends (with the
+//! bookkeeping of conferences and stream ownership), and aggregates loaded by folding a
+//! stream so the server can run domain commands itself (rebase, pool policy, allotments).
+//!
+//! Everything here runs on the writer's connection inside its transaction; nothing here is
+//! async, and nothing here commits.
+use crate::error::{ApiError, DbError};
+use crate::metrics::Stats;
+use conference_domain::aggregate::{Aggregate, DomainEvent, EventEnvelope, IntoDomainEvent};
+use conference_domain::stream::{StreamId, StreamKind};
+use conference_domain::{OrderId, conference, order, payment};
+use conference_protocol::ErrorBody;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::any::Any;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Why a command, or a whole request, was not taken.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The command is refused: its result is `rejected` with this reason, its events are
+    /// not stored, and the back office hears of it.
+    Reject(Rejection),
+    /// The whole request is refused and nothing of it is stored.
+    Request(ApiError),
+}
+
+#[derive(Debug)]
+pub(crate) struct Rejection {
+    pub reason: ErrorBody,
+    /// More for the back office (the conflicting streams, say).
+    pub detail: Option<serde_json::Value>,
+}
+
+impl Refusal {
+    pub(crate) fn reject(code: &str, message: impl Into<String>) -> Self {
+        Self::Reject(Rejection {
+            reason: ErrorBody {
+                code: code.into(),
+                message: message.into(),
+            },
+            detail: None,
+        })
+    }
+}
+
+impl From<DbError> for Refusal {
+    fn from(e: DbError) -> Self {
+        Self::Request(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for Refusal {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Request(e.into())
+    }
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Self::Request(e)
+    }
+}
+
+/// Aggregate states the writer built, by stream key, with the version they reflect. Valid
+/// only while the log holds what this writer wrote: cleared whenever a savepoint or a
+/// transaction rolls back.
+#[derive(Default)]
+pub(crate) struct StateCache {
+    states: HashMap<Vec<u8>, (u64, Box<dyn Any + Send>)>,
+}
+
+impl StateCache {
+    pub(crate) fn clear(&mut self) {
+        self.states.clear();
+    }
+}
+
+/// An event the server stored, decoded.
+#[derive(Clone, Debug)]
+pub(crate) struct Stored {
+    pub position: i64,
+    pub stream: StreamId,
+    pub event: DomainEvent,
+}
+
+/// Who a command's events are recorded for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Author {
+    pub command_id: Uuid,
+    pub device_id: Uuid,
+}
+
+/// An event about to be appended.
+pub(crate) struct NewEvent<'a> {
+    pub stream: StreamId,
+    pub version: u64,
+    pub conference_id: Option<Uuid>,
+    pub event_type: &'a str,
+    pub schema_version: u32,
+    pub payload: String,
+    pub author: Author,
+    pub recorded_at: &'a str,
+    pub event: &'a DomainEvent,
+}
+
+/// One job's view of the writer: the connection inside the group transaction, the state
+/// cache, the server's identity and clock, and what the job did (for metrics).
+pub(crate) struct Unit<'c> {
+    pub conn: &'c Connection,
+    pub cache: &'c mut StateCache,
+    pub server_device: Uuid,
+    pub now: String,
+    pub stats: Stats,
+}
+
+/// The current version of a stream (0 when it has no events).
+pub(crate) fn stream_version(conn: &Connection, key: &[u8]) -> Result<u64, DbError> {
+    let version: Option<u64> = conn
+        .prepare_cached("SELECT MAX(stream_version) FROM events WHERE stream_key = ?1")?
+        .query_row([key], |r| r.get(0))?;
+    Ok(version.unwrap_or(0))
+}
+
+/// The conference a stored stream belongs to, when the server knows it.
+pub(crate) fn stream_conference(
+    conn: &Connection,
+    stream: &StreamId,
+) -> Result<Option<Uuid>, DbError> {
+    Ok(match stream.kind {
+        StreamKind::Conference | StreamKind::Seats | StreamKind::Promos => Some(stream.id),
+        StreamKind::Order | StreamKind::Payment => lookup(conn, &stream.key())?,
+        StreamKind::Assignments => match lookup(conn, &stream.key())? {
+            Some(id) => Some(id),
+            None => lookup(conn, &StreamId::order(OrderId::from_uuid(stream.id)).key())?,
+        },
+    })
+}
+
+fn lookup(conn: &Connection, key: &[u8]) -> Result<Option<Uuid>, DbError> {
+    Ok(conn
+        .prepare_cached("SELECT conference_id FROM stream_conferences WHERE stream_key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+/// The conference of an event about to be stored: its stream's, or the one it names
+/// itself (an order's first event, a payment's first event). `pending` holds what earlier
+/// events of the same command taught.
+pub(crate) fn event_conference(
+    conn: &Connection,
+    stream: &StreamId,
+    event: &DomainEvent,
+    pending: &HashMap<Vec<u8>, Uuid>,
+) -> Result<Option<Uuid>, DbError> {
+    match event {
+        DomainEvent::Order(order::Event::OrderPlaced(placed)) => {
+            return Ok(Some(placed.conference_id.as_uuid()));
+        }
+        DomainEvent::Payment(payment::Event::PaymentInitiated(initiated)) => {
+            return Ok(Some(initiated.conference_id.as_uuid()));
+        }
+        _ => {}
+    }
+    if let Some(id) = pending.get(&stream.key()) {
+        return Ok(Some(*id));
+    }
+    if stream.kind == StreamKind::Assignments
+        && let Some(id) = pending.get(&StreamId::order(OrderId::from_uuid(stream.id)).key())
+    {
+        return Ok(Some(*id));
+    }
+    stream_conference(conn, stream)
+}
+
+/// The id of the conference that has `slug` now.
+pub(crate) fn conference_by_slug(conn: &Connection, slug: &str) -> Result<Option<Uuid>, DbError> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM conferences WHERE slug = ?1")?
+        .query_row([slug], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn conference_known(conn: &Connection, id: Uuid) -> Result<bool, DbError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM conferences WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+impl Unit<'_> {
+    /// Appends one event and keeps the conference bookkeeping. A conference taking a slug
+    /// another conference has is refused here, whichever path the event came by.
+    pub(crate) fn insert(&mut self, new: NewEvent<'_>) -> Result<i64, Refusal> {
+        let slug = match new.event {
+            DomainEvent::Conference(conference::Event::ConferenceCreated(c)) => {
+                Some(c.details.slug.as_str())
+            }
+            DomainEvent::Conference(conference::Event::ConferenceUpdated(u)) => {
+                Some(u.details.slug.as_str())
+            }
+            _ => None,
+        };
+        if let Some(slug) = slug {
+            match conference_by_slug(self.conn, slug)? {
+                Some(other) if other != new.stream.id => {
+                    return Err(Refusal::reject(
+                        "slug_taken",
+                        format!(
+                            "Another conference already has the slug `{slug}`; choose another one"
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO conferences (id, slug) VALUES (?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET slug = excluded.slug",
+                )?
+                .execute(params![new.stream.id, slug])?;
+        }
+        if let (
+            StreamKind::Order | StreamKind::Payment | StreamKind::Assignments,
+            Some(conference_id),
+        ) = (new.stream.kind, new.conference_id)
+        {
+            self.conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO stream_conferences (stream_key, conference_id) VALUES (?1, ?2)",
+                )?
+                .execute(params![new.stream.key(), conference_id])?;
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO events (stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                new.stream.key(),
+                new.version,
+                new.conference_id,
+                new.event_type,
+                new.schema_version,
+                new.payload,
+                new.author.command_id,
+                new.author.device_id,
+                new.recorded_at,
+            ])?;
+        // The stream changed under any state built before: forget it unless the caller
+        // (execute) puts the new one back.
+        self.cache.states.remove(&new.stream.key());
+        self.stats.events_stored += 1;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// An aggregate's current state and version, from the cache and the events after it.
+    pub(crate) fn load<A: Aggregate + Send + 'static>(
+        &mut self,
+        stream: StreamId,
+    ) -> Result<(A, u64), DbError> {
+        let key = stream.key();
+        let version = stream_version(self.conn, &key)?;
+        let (mut state, from) = match self.cache.states.get(&key) {
+            Some((at, state)) if *at <= version => match state.downcast_ref::<A>() {
+                Some(state) => (state.clone(), *at),
+                None => (A::default(), 0),
+            },
+            _ => (A::default(), 0),
+        };
+        if from < version {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT event_type, schema_version, payload FROM events
+                 WHERE stream_key = ?1 AND stream_version > ?2 ORDER BY stream_version",
+            )?;
+            let mut rows = stmt.query(params![key, from])?;
+            while let Some(row) = rows.next()? {
+                let event_type: String = row.get(0)?;
+                let payload: String = row.get(2)?;
+                let payload = serde_json::from_str(&payload)
+                    .map_err(|e| DbError::corrupt(format!("an event of {stream}"), e))?;
+                let event = conference_domain::aggregate::decode_event::<A::Event>(
+                    &event_type,
+                    row.get(1)?,
+                    payload,
+                )
+                .map_err(|e| DbError::corrupt(format!("an event of {stream}"), e))?;
+                state.apply(&event);
+            }
+        }
+        self.cache
+            .states
+            .insert(key, (version, Box::new(state.clone())));
+        Ok((state, version))
+    }
+
+    /// Loads, decides and appends, as the device store does: runs `command` against the
+    /// aggregate in `stream`. The inner error is the domain's refusal.
+    pub(crate) fn execute<A>(
+        &mut self,
+        stream: StreamId,
+        command: &A::Command,
+        author: Author,
+    ) -> Result<Result<Vec<Stored>, A::Error>, Refusal>
+    where
+        A: Aggregate + Send + 'static,
+        A::Event: IntoDomainEvent,
+    {
+        let (mut state, version) = self.load::<A>(stream)?;
+        let events = match state.handle(command) {
+            Ok(events) => events,
+            Err(error) => return Ok(Err(error)),
+        };
+        let now = self.now.clone();
+        let mut stored = Vec::with_capacity(events.len());
+        let mut at = version;
+        let mut pending = HashMap::new();
+        for event in events {
+            state.apply(&event);
+            at += 1;
+            let event_type = event.event_type();
+            let schema_version = event.schema_version();
+            let payload = event.to_payload().to_string();
+            let domain = event.into_domain();
+            let conference_id = event_conference(self.conn, &stream, &domain, &pending)?;
+            if let Some(id) = conference_id {
+                pending.insert(stream.key(), id);
+            }
+            let position = self.insert(NewEvent {
+                stream,
+                version: at,
+                conference_id,
+                event_type,
+                schema_version,
+                payload,
+                author,
+                recorded_at: &now,
+                event: &domain,
+            })?;
+            stored.push(Stored {
+                position,
+                stream,
+                event: domain,
+            });
+        }
+        self.cache
+            .states
+            .insert(stream.key(), (at, Box::new(state)));
+        Ok(Ok(stored))
+    }
+
+    /// Adds an item to the back office's reconciliation queue.
+    pub(crate) fn reconcile(
+        &mut self,
+        kind: &str,
+        conference_id: Option<Uuid>,
+        device_id: Uuid,
+        command_id: Option<Uuid>,
+        detail: &serde_json::Value,
+    ) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO reconciliation (kind, conference_id, device_id, command_id, detail, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                kind,
+                conference_id,
+                device_id,
+                command_id,
+                detail.to_string(),
+                self.now
+            ])?;
+        self.stats.reconciliation_items += 1;
+        Ok(())
+    }
+}
