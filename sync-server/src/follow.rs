@@ -38,7 +38,10 @@ pub(crate) fn follow_ups(
             {
                 cover_override(unit, s, device, reserved, command_id)?;
             }
-            (DomainEvent::Seats(seats::Event::AllotmentReturned(returned)), Holder::Device(device)) => {
+            (
+                DomainEvent::Seats(seats::Event::AllotmentReturned(returned)),
+                Holder::Device(device),
+            ) => {
                 run_on_pool(
                     unit,
                     ConferenceId::from_uuid(s.stream.id),

@@ -53,7 +53,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/pull", get(pull_events))
         .route("/v1/allotments", post(request_allotment))
         .route("/v1/reconciliation", get(list_reconciliation))
-        .route("/v1/reconciliation/{id}/resolve", post(resolve_reconciliation))
+        .route(
+            "/v1/reconciliation/{id}/resolve",
+            post(resolve_reconciliation),
+        )
         .route("/v1/feed", get(feed))
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(limit))
@@ -190,9 +193,9 @@ async fn pull_events(
 ) -> Result<Json<PullResponse>, ApiError> {
     let schema = match headers.get(SCHEMA_HEADER) {
         None => None,
-        Some(value) => Some(pull::parse_schema_header(value.to_str().map_err(|_| {
-            ApiError::BadRequest(format!("The {SCHEMA_HEADER} header must be UTF-8 JSON"))
-        })?)?),
+        Some(value) => Some(pull::parse_schema_header(value.to_str().map_err(
+            |_| ApiError::BadRequest(format!("The {SCHEMA_HEADER} header must be UTF-8 JSON")),
+        )?)?),
     };
     let params = PullParams {
         after: query.after.max(0),
@@ -312,7 +315,8 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     };
     let message = match status {
         StatusCode::PAYLOAD_TOO_LARGE => {
-            "The request body is larger than the server takes (1 MiB); send fewer commands per push".to_string()
+            "The request body is larger than the server takes (1 MiB); send fewer commands per push"
+                .to_string()
         }
         StatusCode::METHOD_NOT_ALLOWED => {
             "This route does not take that method; GET /openapi.json lists the routes".to_string()

@@ -6,7 +6,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "conference-sync", version, about = "The conference sync server and its admin tasks")]
+#[command(
+    name = "conference-sync",
+    version,
+    about = "The conference sync server and its admin tasks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -200,7 +204,9 @@ fn device(command: DeviceCommand) -> Result<()> {
             } else {
                 println!("device id: {}", device.device_id);
                 println!("token:     {}", device.token);
-                println!("The token is shown only now; give it to the device (conference sync --token ...).");
+                println!(
+                    "The token is shown only now; give it to the device (conference sync --token ...)."
+                );
             }
         }
         DeviceCommand::List { db, json } => {

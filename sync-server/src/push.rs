@@ -274,7 +274,11 @@ fn attempt(
                 allowed.insert(event.stream.id);
             }
         }
-        if let Some(id) = conferences.iter().flatten().find(|id| !allowed.contains(id)) {
+        if let Some(id) = conferences
+            .iter()
+            .flatten()
+            .find(|id| !allowed.contains(id))
+        {
             return Err(Refusal::Request(forbidden_conference(device, *id)));
         }
     }

@@ -44,7 +44,10 @@ pub(crate) fn rebase(
     let conference_id = organizer_conference(&command).ok_or_else(|| {
         Refusal::reject(
             "bad_command",
-            format!("`{}` is not a command the server re-runs", push.command_type),
+            format!(
+                "`{}` is not a command the server re-runs",
+                push.command_type
+            ),
         )
     })?;
     if let Some(allowed) = allowed {
@@ -181,8 +184,7 @@ fn check_quantity_cut(
     if new_quantity >= current.quantity {
         return Ok(());
     }
-    let (pool, _) =
-        unit.load::<SeatsAvailability>(StreamId::seats(conference_id, Holder::Pool))?;
+    let (pool, _) = unit.load::<SeatsAvailability>(StreamId::seats(conference_id, Holder::Pool))?;
     let free = pool.remaining(seat_type).max(0);
     let cut = i64::from(current.quantity - new_quantity);
     if cut > free {

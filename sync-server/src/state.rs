@@ -43,7 +43,10 @@ struct Readers {
 const IDLE_READERS: usize = 8;
 
 impl Readers {
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         let taken = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let mut conn = match taken {
             Some(conn) => conn,

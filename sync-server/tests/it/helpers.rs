@@ -1,0 +1,471 @@
+//! Shared helpers: the server in-process on 127.0.0.1:0 with a temporary database, devices
+//! registered with it, and local device stores (`conference_app::App`) whose outbox makes
+//! realistic pushes.
+#![allow(dead_code)]
+
+use conference_app::conference_domain::DeviceId;
+use conference_app::conference_domain::stream::StreamId;
+use conference_app::conference_domain::values::SeatQuantity;
+use conference_app::conference_protocol::sync::{
+    PullResponse, PulledEvent, PushCommand, PushRequest, PushResponse, WireEvent,
+};
+use conference_app::{App, Ctx, NewConference, PaymentInput, SaleInput};
+use conference_sync_server::{Role, ServeError, Settings, admin};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How long a test waits for something before it fails.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+pub struct TestServer {
+    pub base: String,
+    pub database: PathBuf,
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A device the server knows.
+#[derive(Clone, Debug)]
+pub struct TestDevice {
+    pub id: Uuid,
+    pub token: String,
+}
+
+/// Starts a server with a fresh database on a free port and waits until it answers.
+pub async fn spawn_sync_server() -> TestServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = dir.path().join("server.db");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(conference_sync_server::serve(
+        Settings::new(&database),
+        listener,
+        async {
+            let _ = stop.await;
+        },
+    ));
+    let client = reqwest::Client::builder()
+        .timeout(DEADLINE)
+        .build()
+        .expect("client");
+    let server = TestServer {
+        base,
+        database,
+        client,
+        shutdown: Some(shutdown),
+        task: Some(task),
+        _dir: dir,
+    };
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if let Ok(r) = server.client.get(server.url("/healthz")).send().await
+            && r.status() == StatusCode::OK
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server did not answer /healthz in time"
+        );
+        tokio::task::yield_now().await;
+    }
+    server
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Registers a device the way the admin does.
+    pub fn add_device(&self, name: &str, role: Role, conferences: &[&str]) -> TestDevice {
+        let conferences: Vec<String> = conferences.iter().map(ToString::to_string).collect();
+        let device =
+            admin::add_device(&self.database, name, role, &conferences).expect("add device");
+        TestDevice {
+            id: device.device_id,
+            token: device.token,
+        }
+    }
+
+    pub async fn post(&self, device: &TestDevice, path: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(&device.token)
+            .json(body)
+            .send()
+            .await
+            .expect("send");
+        let status = response.status();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    pub async fn get(&self, device: &TestDevice, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&device.token)
+            .send()
+            .await
+            .expect("send");
+        let status = response.status();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    pub async fn push(&self, device: &TestDevice, request: &PushRequest) -> (StatusCode, Value) {
+        self.post(
+            device,
+            "/v1/push",
+            &serde_json::to_value(request).expect("json"),
+        )
+        .await
+    }
+
+    /// Pushes and expects success.
+    pub async fn push_ok(&self, device: &TestDevice, request: &PushRequest) -> PushResponse {
+        let (status, body) = self.push(device, request).await;
+        assert_eq!(status, StatusCode::OK, "push refused: {body}");
+        serde_json::from_value(body).expect("a PushResponse")
+    }
+
+    /// Pushes the device's commands not pushed yet, and expects success.
+    pub async fn push_pending(&self, local: &mut Local) -> PushResponse {
+        let request = local.pending();
+        self.push_ok(&local.device, &request).await
+    }
+
+    pub async fn pull_page(
+        &self,
+        device: &TestDevice,
+        after: i64,
+        limit: u32,
+        conference: Option<&str>,
+    ) -> PullResponse {
+        let mut path = format!("/v1/pull?after={after}&limit={limit}");
+        if let Some(slug) = conference {
+            path.push_str(&format!("&conference={slug}"));
+        }
+        let (status, body) = self.get(device, &path).await;
+        assert_eq!(status, StatusCode::OK, "pull refused: {body}");
+        serde_json::from_value(body).expect("a PullResponse")
+    }
+
+    /// Every event the device may see, page by page.
+    pub async fn pull_all(&self, device: &TestDevice) -> Vec<PulledEvent> {
+        let mut after = 0;
+        let mut events = Vec::new();
+        loop {
+            let page = self.pull_page(device, after, 500, None).await;
+            if page.events.is_empty() {
+                return events;
+            }
+            after = page.next_after;
+            events.extend(page.events);
+        }
+    }
+
+    /// A read connection to the server's database, for checking what was stored.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.database).expect("open server db")
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).expect("count")
+    }
+
+    pub async fn reconciliation(&self, device: &TestDevice) -> Vec<Value> {
+        let (status, body) = self.get(device, "/v1/reconciliation").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body.as_array().expect("a list").clone()
+    }
+
+    /// Stops the server gracefully and checks that it stopped cleanly.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(DEADLINE, task)
+                .await
+                .expect("the server stops in time")
+                .expect("the server task")
+                .expect("the server ran without error");
+        }
+    }
+}
+
+// ---------------------------------------------------------------- local devices
+
+pub fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .expect("test time")
+        .with_timezone(&chrono::Utc)
+}
+
+/// A clock reading for tests: 2026-11-27 10:00 UTC plus `minutes`.
+pub fn minute(minutes: i64) -> chrono::DateTime<chrono::Utc> {
+    at("2026-11-27T10:00:00Z") + chrono::Duration::minutes(minutes)
+}
+
+pub fn ctx(minutes: i64) -> Ctx {
+    Ctx::new(minute(minutes))
+}
+
+/// A device's own store, with the device id the server gave it.
+pub struct Local {
+    pub app: App,
+    pub path: PathBuf,
+    pub device: TestDevice,
+    /// The last device_seq handed out by `pending`.
+    pushed: i64,
+    _dir: tempfile::TempDir,
+}
+
+impl Local {
+    /// A store for `device`. A connected store sells from its allotment and leaves the pool
+    /// to the server; a standalone one owns its pool (as before it ever synced).
+    pub fn new(device: &TestDevice, connected: bool) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("device.db");
+        let mut app = App::open(&path).expect("open store");
+        app.store_mut()
+            .init_device(DeviceId::from_uuid(device.id), "test device", minute(0))
+            .expect("init");
+        if connected {
+            app.connect("http://127.0.0.1:9", &device.token)
+                .expect("connect");
+        }
+        Self {
+            app,
+            path,
+            device: device.clone(),
+            pushed: 0,
+            _dir: dir,
+        }
+    }
+
+    /// Every outbox command after `after`, with the events it wrote, as the device pushes.
+    pub fn commands_after(&self, after: i64) -> Vec<PushCommand> {
+        let conn = rusqlite::Connection::open(&self.path).expect("open device store");
+        let mut stmt = conn
+            .prepare(
+                "SELECT device_seq, command_id, command_type, command FROM outbox WHERE device_seq > ?1 ORDER BY device_seq",
+            )
+            .expect("outbox");
+        let rows: Vec<(i64, Uuid, String, String)> = stmt
+            .query_map([after], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .expect("outbox rows")
+            .collect::<Result<_, _>>()
+            .expect("outbox rows");
+        let mut events = conn
+            .prepare(
+                "SELECT stream_key, stream_version, event_type, schema_version, payload, recorded_at FROM events WHERE command_id = ?1 ORDER BY position",
+            )
+            .expect("events");
+        rows.into_iter()
+            .map(|(seq, command_id, command_type, command)| PushCommand {
+                device_seq: u64::try_from(seq).expect("positive"),
+                command_id,
+                command_type,
+                command: serde_json::from_str(&command).expect("command json"),
+                events: events
+                    .query_map([command_id], |r| {
+                        let key: Vec<u8> = r.get(0)?;
+                        let payload: String = r.get(4)?;
+                        Ok(WireEvent {
+                            stream: StreamId::from_key(&key).expect("stream key").to_string(),
+                            version: r.get(1)?,
+                            event_type: r.get(2)?,
+                            schema_version: r.get(3)?,
+                            payload: serde_json::from_str(&payload).expect("payload"),
+                            recorded_at: r.get(5)?,
+                        })
+                    })
+                    .expect("events")
+                    .collect::<Result<_, _>>()
+                    .expect("events"),
+            })
+            .collect()
+    }
+
+    /// The commands not handed out yet, as one push request.
+    pub fn pending(&mut self) -> PushRequest {
+        let commands = self.commands_after(self.pushed);
+        if let Some(last) = commands.last() {
+            self.pushed = i64::try_from(last.device_seq).expect("seq");
+        }
+        PushRequest { commands }
+    }
+
+    /// Every command of the outbox, as a device that lost its answers pushes again.
+    pub fn pending_all(&self) -> PushRequest {
+        PushRequest {
+            commands: self.commands_after(0),
+        }
+    }
+
+    /// Takes events the server sent into this store (as the device's sync does).
+    pub fn apply(&mut self, events: Vec<PulledEvent>) {
+        let next_after = events.last().map_or(0, |e| e.position);
+        self.app
+            .store_mut()
+            .apply_pull(&PullResponse {
+                events,
+                next_after,
+                head: next_after,
+                outcomes: vec![],
+            })
+            .expect("apply pulled events");
+    }
+
+    /// A published conference with the given seat types (name, price, quantity).
+    pub fn create_conference(&mut self, slug: &str, seat_types: &[(&str, &str, u32)]) {
+        self.app
+            .create_conference(
+                &ctx(0),
+                NewConference {
+                    slug: slug.into(),
+                    name: format!("{slug} conference"),
+                    description: String::new(),
+                    location: "Online".into(),
+                    start: Some(at("2026-12-01T09:00:00Z")),
+                    end: Some(at("2026-12-02T17:00:00Z")),
+                    owner_name: "Ada Lovelace".into(),
+                    owner_email: "ada@example.com".into(),
+                    currency: Some("EUR".into()),
+                },
+            )
+            .expect("create conference");
+        for (name, price, quantity) in seat_types {
+            self.add_seat_type(slug, name, price, *quantity);
+        }
+        self.app.publish(&ctx(0), slug, true).expect("publish");
+    }
+
+    pub fn add_seat_type(&mut self, slug: &str, name: &str, price: &str, quantity: u32) {
+        self.app
+            .add_seat_type(&ctx(0), slug, name, "", price, quantity)
+            .expect("add seat type");
+    }
+
+    /// A door sale paid in cash; `allow_override` sells past the allotment.
+    pub fn sell(&mut self, slug: &str, seats: &[&str], allow_override: bool) -> Uuid {
+        self.app
+            .sell(
+                &ctx(1),
+                &SaleInput {
+                    slug: slug.into(),
+                    seats: seats.iter().map(ToString::to_string).collect(),
+                    promo_codes: vec![],
+                    registrant: Some(("Grace".into(), "Hopper".into(), "grace@example.com".into())),
+                    payment: Some(PaymentInput {
+                        method: "cash".into(),
+                        tendered: None,
+                        reference: None,
+                    }),
+                    allow_override,
+                },
+            )
+            .expect("sell")
+            .id
+    }
+
+    /// Records seats the pool granted to this device (what its sync does on pulling the
+    /// grant).
+    pub fn receive(&mut self, slug: &str, seat_type: &str, quantity: u32) {
+        let conference_id = self.conference_id(slug).into();
+        let seat_type = self.seat_type_id(slug, seat_type).into();
+        self.app
+            .execute(
+                &ctx(1),
+                &conference_app::command::UserCommand::ReceiveAllotment {
+                    conference_id,
+                    seats: vec![SeatQuantity::new(seat_type, quantity)],
+                },
+            )
+            .expect("receive allotment");
+    }
+
+    pub fn conference_id(&self, slug: &str) -> Uuid {
+        self.app.conference_id(slug).expect("conference").as_uuid()
+    }
+
+    pub fn seat_type_id(&self, slug: &str, name: &str) -> Uuid {
+        self.app
+            .conference(slug)
+            .expect("conference")
+            .seat_types
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no seat type {name}"))
+            .id
+    }
+}
+
+/// An organizer whose published conference `slug` the server already has (pushed).
+pub async fn organizer_with_conference(
+    server: &TestServer,
+    slug: &str,
+    seat_types: &[(&str, &str, u32)],
+) -> Local {
+    let device = server.add_device("organizer", Role::Organizer, &[]);
+    let mut local = Local::new(&device, true);
+    local.create_conference(slug, seat_types);
+    let response = server.push_ok(&device, &local.pending()).await;
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| r.status == conference_app::conference_protocol::sync::PushStatus::Applied),
+        "{response:?}"
+    );
+    local
+}
+
+/// A door with `quantity` seats of `seat_type` from the pool, received in its own store
+/// (the grant is pushed as its first command).
+pub async fn door_with_allotment(
+    server: &TestServer,
+    organizer: &Local,
+    conferences: &[&str],
+    slug: &str,
+    seat_type: &str,
+    quantity: u32,
+) -> Local {
+    let door = server.add_device("door", Role::Door, conferences);
+    let (status, body) = server
+        .post(
+            &door,
+            "/v1/allotments",
+            &serde_json::json!({
+                "command_id": Uuid::now_v7(),
+                "conference_id": organizer.conference_id(slug),
+                "seats": [{ "seat_type_id": organizer.seat_type_id(slug, seat_type), "quantity": quantity }]
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut local = Local::new(&door, true);
+    local.apply(server.pull_all(&door).await);
+    local.receive(slug, seat_type, quantity);
+    local
+}
+
+/// Events of one type in a list of pulled events.
+pub fn of_type<'a>(events: &'a [PulledEvent], event_type: &str) -> Vec<&'a PulledEvent> {
+    events
+        .iter()
+        .filter(|e| e.event.event_type == event_type)
+        .collect()
+}

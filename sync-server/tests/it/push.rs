@@ -1,0 +1,194 @@
+//! Pushing: the fast path, retries, gaps and events this build cannot read.
+use crate::helpers::{Local, door_with_allotment, organizer_with_conference, spawn_sync_server};
+use conference_app::conference_protocol::sync::{PushRequest, PushStatus};
+use conference_sync_server::Role;
+use reqwest::StatusCode;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fast_path_stores_events_as_sent_and_a_retry_stores_nothing() {
+    let server = spawn_sync_server().await;
+    let device = server.add_device("organizer", Role::Organizer, &[]);
+    let mut local = Local::new(&device, true);
+    local.create_conference("demo", &[("Full", "100", 10), ("Student", "40", 3)]);
+    let request = local.pending();
+    assert_eq!(request.commands.len(), 4);
+
+    let first = server.push_ok(&device, &request).await;
+    assert_eq!(first.next_seq, 5);
+    assert!(
+        first
+            .results
+            .iter()
+            .all(|r| r.status == PushStatus::Applied)
+    );
+    let sent: usize = request.commands.iter().map(|c| c.events.len()).sum();
+    let positions: Vec<i64> = first
+        .results
+        .iter()
+        .flat_map(|r| r.positions.clone())
+        .collect();
+    assert_eq!(positions.len(), sent);
+    let stored = server.count("SELECT COUNT(*) FROM events");
+
+    // The device lost the answer and pushes again: same results, nothing new.
+    let again = server.push_ok(&device, &request).await;
+    assert_eq!(again, first);
+    assert_eq!(server.count("SELECT COUNT(*) FROM events"), stored);
+
+    // What comes back is what was sent, with the pushing device and command ids.
+    let events = server.pull_all(&device).await;
+    for (command, result) in request.commands.iter().zip(&first.results) {
+        for (sent, position) in command.events.iter().zip(&result.positions) {
+            let pulled = events.iter().find(|e| e.position == *position).unwrap();
+            assert_eq!(&pulled.event, sent);
+            assert_eq!(pulled.command_id, command.command_id);
+            assert_eq!(pulled.device_id, device.id);
+        }
+    }
+    // Besides them only the pool's seats, which the server added itself.
+    let own: Vec<i64> = positions.clone();
+    let others: Vec<_> = events
+        .iter()
+        .filter(|e| !own.contains(&e.position))
+        .collect();
+    assert_eq!(others.len(), 2, "{others:?}");
+    assert!(
+        others
+            .iter()
+            .all(|e| e.event.event_type == "AvailableSeatsChanged"
+                && e.device_id != device.id
+                && e.event.stream == format!("seats/{}", local.conference_id("demo")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gap_in_device_sequence_is_409_with_the_next_number_and_stores_nothing() {
+    let server = spawn_sync_server().await;
+    let device = server.add_device("organizer", Role::Organizer, &[]);
+    let mut local = Local::new(&device, true);
+    local.create_conference("demo", &[("Full", "100", 10), ("Student", "40", 3)]);
+    let all = local.pending();
+    assert_eq!(all.commands.len(), 4);
+
+    let skipping = PushRequest {
+        commands: all.commands[1..].to_vec(),
+    };
+    let (status, body) = server.push(&device, &skipping).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "sequence_gap");
+    assert_eq!(body["next_expected"], 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM events"), 0);
+    assert_eq!(server.count("SELECT COUNT(*) FROM commands"), 0);
+
+    // The first command alone goes through; then a request that skips one more is refused
+    // as a whole, even though its first command is fine.
+    server
+        .push_ok(
+            &device,
+            &PushRequest {
+                commands: all.commands[..1].to_vec(),
+            },
+        )
+        .await;
+    let stored = server.count("SELECT COUNT(*) FROM events");
+    let gap = vec![all.commands[1].clone(), all.commands[3].clone()];
+    let (status, body) = server.push(&device, &PushRequest { commands: gap }).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["next_expected"], 3);
+    assert_eq!(server.count("SELECT COUNT(*) FROM events"), stored);
+    assert_eq!(server.count("SELECT COUNT(*) FROM commands"), 1);
+
+    // Known commands in front are answered, the rest continue the sequence.
+    let response = server.push_ok(&device, &all).await;
+    assert_eq!(response.results.len(), 4);
+    assert_eq!(response.next_seq, 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_this_build_cannot_read_rejects_its_command_and_the_sequence_goes_on() {
+    let server = spawn_sync_server().await;
+    let device = server.add_device("organizer", Role::Organizer, &[]);
+    let mut local = Local::new(&device, true);
+    local.create_conference("demo", &[("Full", "100", 10)]);
+    let mut request = local.pending();
+    request.commands[1].events[0].event_type = "SeatTypeImagined".into();
+    request.commands[2].events[0].schema_version = 99;
+
+    let response = server.push_ok(&device, &request).await;
+    let statuses: Vec<_> = response.results.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            PushStatus::Applied,
+            PushStatus::Rejected,
+            PushStatus::Rejected
+        ]
+    );
+    for rejected in &response.results[1..] {
+        let reason = rejected.reason.as_ref().unwrap();
+        assert_eq!(reason.code, "unknown_event");
+        assert!(rejected.positions.is_empty());
+    }
+    assert!(
+        response.results[2]
+            .reason
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("version 99")
+    );
+    assert_eq!(response.next_seq, 4);
+    assert_eq!(server.count("SELECT COUNT(*) FROM events"), 1);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM reconciliation WHERE kind = 'rejected_command'"),
+        2
+    );
+    // The device hears of its rejections when it pulls.
+    let page = server.pull_page(&device, 0, 100, None).await;
+    assert_eq!(page.outcomes.len(), 2);
+    assert!(
+        page.outcomes
+            .iter()
+            .all(|o| o.status == PushStatus::Rejected)
+    );
+    let page = server.pull_page(&device, page.next_after, 100, None).await;
+    assert_eq!(
+        page.outcomes.len(),
+        2,
+        "still news for a device that has every event"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sale_whose_stream_moved_on_is_rejected_as_a_conflict() {
+    let server = spawn_sync_server().await;
+    let organizer = organizer_with_conference(&server, "demo", &[("Full", "100", 10)]).await;
+    let mut local = door_with_allotment(&server, &organizer, &[], "demo", "Full", 1).await;
+    server.push_pending(&mut local).await;
+    local.sell("demo", &["Full=1"], false);
+    let mut request = local.pending();
+    assert_eq!(request.commands[0].command_type, "sell");
+    // As if the device had written a stream the server already has further along.
+    let publish_stream = format!("conference/{}", organizer.conference_id("demo"));
+    let mut moved = request.commands[0].events[0].clone();
+    moved.stream = publish_stream.clone();
+    moved.version = 2;
+    moved.event_type = "ConferencePublished".into();
+    moved.payload = serde_json::json!({});
+    request.commands[0].events.push(moved);
+    let response = server.push_ok(&local.device, &request).await;
+    let result = &response.results[0];
+    assert_eq!(result.status, PushStatus::Rejected);
+    assert_eq!(result.reason.as_ref().unwrap().code, "stream_conflict");
+    let office = server.add_device("office", Role::BackOffice, &[]);
+    let items = server.reconciliation(&office).await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["kind"], "rejected_command");
+    assert_eq!(items[0]["detail"]["code"], "stream_conflict");
+    assert_eq!(items[0]["detail"]["conflicts"][0]["stream"], publish_stream);
+    assert_eq!(
+        items[0]["conference_id"],
+        organizer.conference_id("demo").to_string()
+    );
+    assert_eq!(items[0]["command_id"], result.command_id.to_string());
+}
