@@ -3,6 +3,7 @@
 mod api;
 mod auth;
 mod cli;
+mod devices;
 mod helpers;
 mod pull;
 mod push;

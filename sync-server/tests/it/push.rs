@@ -192,3 +192,69 @@ async fn a_sale_whose_stream_moved_on_is_rejected_as_a_conflict() {
     );
     assert_eq!(items[0]["command_id"], result.command_id.to_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_pushes_land_in_one_gapless_order_and_a_refused_one_stores_nothing() {
+    let server = spawn_sync_server().await;
+    let mut requests = Vec::new();
+    for i in 0..12 {
+        let device = server.add_device(&format!("organizer {i}"), Role::Organizer, &[]);
+        let mut local = Local::new(&device, true);
+        local.create_conference(&format!("conf-{i}"), &[("Full", "100", 10)]);
+        let mut request = local.pending();
+        if i % 3 == 0 {
+            // This one skips its first command: refused whole, whichever batch it lands in.
+            request.commands.remove(0);
+        }
+        requests.push((device, request));
+    }
+    let server = std::sync::Arc::new(server);
+    let mut tasks = Vec::new();
+    for (device, request) in requests.clone() {
+        let server = std::sync::Arc::clone(&server);
+        tasks.push(tokio::spawn(
+            async move { server.push(&device, &request).await },
+        ));
+    }
+    let mut applied = 0;
+    for (task, (_, request)) in tasks.into_iter().zip(&requests) {
+        let (status, body) = task.await.unwrap();
+        if request.commands[0].device_seq == 1 {
+            assert_eq!(status, StatusCode::OK, "{body}");
+            applied += 1;
+        } else {
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert_eq!(body["next_expected"], 1);
+        }
+    }
+    assert_eq!(applied, 8);
+    // Per conference: created, seat type, pool seats, published.
+    let positions: Vec<i64> = server
+        .db()
+        .prepare("SELECT position FROM events ORDER BY position")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(positions, (1..=8 * 4).collect::<Vec<i64>>());
+    assert_eq!(server.count("SELECT COUNT(*) FROM commands"), 8 * 3);
+    assert_eq!(server.count("SELECT COUNT(*) FROM conferences"), 8);
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    let text = metrics.text().await.unwrap();
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+    };
+    // Every request was one job of the writer; jobs may share a transaction (group commit).
+    assert_eq!(value("conference_sync_write_batch_jobs_total"), 12);
+    let batches = value("conference_sync_write_batches_total");
+    assert!((1..=12).contains(&batches), "{batches}");
+    eprintln!("12 pushes committed in {batches} transactions");
+}
