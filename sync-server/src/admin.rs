@@ -33,9 +33,22 @@ pub struct NewDevice {
     pub token: String,
 }
 
-/// Registers a device. `conferences` are slugs; empty means every conference.
+/// Registers a device with a fresh id. `conferences` are slugs; empty means every
+/// conference.
 pub fn add_device(
     database: &Path,
+    name: &str,
+    role: Role,
+    conferences: &[String],
+) -> Result<NewDevice, AdminError> {
+    add_device_with_id(database, None, name, role, conferences)
+}
+
+/// Registers a device under the id its own store already has (`conference device` shows
+/// it), so the server's grants and the device's allotment stream name the same device.
+pub fn add_device_with_id(
+    database: &Path,
+    device_id: Option<Uuid>,
     name: &str,
     role: Role,
     conferences: &[String],
@@ -56,9 +69,20 @@ pub fn add_device(
     }
     let conn = db::open_writer(database)?;
     let device = NewDevice {
-        device_id: Uuid::now_v7(),
+        device_id: device_id.unwrap_or_else(Uuid::now_v7),
         token: device::new_token(),
     };
+    let taken: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = ?1)",
+        [device.device_id],
+        |r| r.get(0),
+    )?;
+    if taken {
+        return Err(AdminError::Invalid(format!(
+            "Device {} is already registered; `conference-sync device list` shows it",
+            device.device_id
+        )));
+    }
     let list = serde_json::to_string(&slugs)
         .map_err(|e| AdminError::Invalid(format!("the conference list did not serialize: {e}")))?;
     conn.execute(

@@ -75,6 +75,10 @@ enum DeviceCommand {
         /// A conference (slug) the device may see; repeat for more. None means all.
         #[arg(long = "conference")]
         conferences: Vec<String>,
+        /// Register the id the device's store already has (`conference device` shows it);
+        /// a new one is made otherwise.
+        #[arg(long)]
+        device_id: Option<uuid::Uuid>,
         /// Print `{"device_id", "token"}`.
         #[arg(long)]
         json: bool,
@@ -196,9 +200,16 @@ fn device(command: DeviceCommand) -> Result<()> {
             name,
             role,
             conferences,
+            device_id,
             json,
         } => {
-            let device = admin::add_device(&db.database, &name, role.into(), &conferences)?;
+            let device = admin::add_device_with_id(
+                &db.database,
+                device_id,
+                &name,
+                role.into(),
+                &conferences,
+            )?;
             if json {
                 println!("{}", serde_json::to_string(&device)?);
             } else {

@@ -14,8 +14,10 @@ use crate::error::{ApiError, DbError};
 use crate::follow;
 use crate::log::{self, Author, NewEvent, Refusal, Rejection, Stored, Unit};
 use crate::rebase;
+use conference_domain::ConferenceId;
 use conference_domain::aggregate::DomainEvent;
 use conference_domain::conference;
+use conference_domain::stream::Holder;
 use conference_domain::stream::StreamId;
 use conference_protocol::ErrorBody;
 use conference_protocol::sync::{PushCommand, PushRequest, PushResponse, PushResult, PushStatus};
@@ -293,6 +295,7 @@ fn attempt(
                 ),
             ));
         }
+        check_pool_cuts(unit, &events)?;
         let author = Author {
             command_id: command.command_id,
             device_id: device.id,
@@ -339,6 +342,30 @@ fn attempt(
     };
     follow::follow_ups(unit, &stored, command.command_id)?;
     Ok((status, stored))
+}
+
+/// The server owns the pools: a seat type's quantity may only go down by seats its pool
+/// still has free (the rule a device that owns its pool checks itself, so a command that
+/// wrote the pool is left alone).
+fn check_pool_cuts(unit: &mut Unit<'_>, events: &[Decoded<'_>]) -> Result<(), Refusal> {
+    for event in events {
+        let DomainEvent::Conference(conference::Event::SeatTypeUpdated(updated)) = &event.event
+        else {
+            continue;
+        };
+        let wrote_pool = events.iter().any(|e| {
+            e.stream == StreamId::seats(ConferenceId::from_uuid(event.stream.id), Holder::Pool)
+        });
+        if updated.seat_type.quantity < updated.previous_quantity && !wrote_pool {
+            rebase::check_quantity_cut(
+                unit,
+                ConferenceId::from_uuid(event.stream.id),
+                updated.seat_type.id,
+                updated.seat_type.quantity,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn forbidden_conference(device: &Device, conference_id: Uuid) -> ApiError {

@@ -171,7 +171,7 @@ fn organizer_conference(command: &UserCommand) -> Option<ConferenceId> {
 
 /// Lowering a seat type's quantity may only remove seats nobody holds (the server owns
 /// the pool, so it checks what the device could not).
-fn check_quantity_cut(
+pub(crate) fn check_quantity_cut(
     unit: &mut Unit<'_>,
     conference_id: ConferenceId,
     seat_type: SeatTypeId,

@@ -81,6 +81,34 @@ fn admin_commands_add_list_and_revoke_devices() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+
+    // A device registered under the id its store already has; only once.
+    let own = uuid::Uuid::now_v7().to_string();
+    for expect_success in [true, false] {
+        let out = binary()
+            .args([
+                "device",
+                "add",
+                "--name",
+                "Door 2",
+                "--role",
+                "back-office",
+                "--json",
+            ])
+            .args(["--device-id", &own, "--database"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), expect_success, "{stderr}");
+        if expect_success {
+            let added: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(added["device_id"], own);
+        } else {
+            assert!(stderr.contains("already registered"), "{stderr}");
+        }
+    }
+
     let out = binary()
         .args(["reconciliation", "list", "--json", "--database"])
         .arg(&db)

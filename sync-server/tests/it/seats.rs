@@ -343,3 +343,49 @@ async fn returned_seats_go_back_to_the_pool() {
     );
     assert_eq!(pool_remaining(&server, &door, conference, full).await, 8);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quantity_cut_may_only_take_seats_the_pool_has_free() {
+    let server = spawn_sync_server().await;
+    let mut organizer = organizer_with_conference(&server, "demo", &[("Full", "100", 10)]).await;
+    let conference = organizer.conference_id("demo");
+    let full = organizer.seat_type_id("demo", "Full");
+    let door = server.add_device("door", Role::Door, &[]);
+    assert_eq!(
+        granted(&allot(&server, &door, Uuid::now_v7(), conference, full, 7).await),
+        7
+    );
+
+    // The organizer's device does not own the pool, so only the server can tell.
+    organizer
+        .app
+        .update_seat_type(
+            &crate::helpers::ctx(0),
+            "demo",
+            "Full",
+            None,
+            None,
+            None,
+            Some(5),
+        )
+        .unwrap();
+    organizer
+        .app
+        .update_seat_type(
+            &crate::helpers::ctx(0),
+            "demo",
+            "Full",
+            None,
+            None,
+            None,
+            Some(8),
+        )
+        .unwrap();
+    let response = server.push_pending(&mut organizer).await;
+    let first = &response.results[0];
+    assert_eq!(first.status, PushStatus::Rejected);
+    assert_eq!(first.reason.as_ref().unwrap().code, "quantity_below_taken");
+    // 10 → 8 (the device's second change, re-run on the server's state) takes 2 of 3 free.
+    assert_eq!(response.results[1].status, PushStatus::Rebased);
+    assert_eq!(pool_remaining(&server, &door, conference, full).await, 1);
+}
