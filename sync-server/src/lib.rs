@@ -3,12 +3,18 @@
 //!
 //! The server keeps the global log in SQLite with one writer thread (group commit), runs
 //! the same domain code as the devices to rebase organizer commands and to keep the
-//! conference pool, and queues what people must reconcile. It never decides a domain rule
-//! of its own: rules live in `conference-domain`, and the organizer use cases it re-runs
-//! mirror `conference-app`'s.
+//! conference pools, and queues what people must reconcile.
 //!
 //! Start it with [`serve`] (settings, a bound listener, a shutdown future); tests may also
 //! build [`router`] over an [`AppState`]. Admin tasks are in [`admin`].
+//!
+//! What it must never do:
+//! - decide a domain rule of its own: rules live in `conference-domain`, and the organizer
+//!   use cases it re-runs mirror `conference-app`'s;
+//! - rewrite or drop a stored event, or store part of a refused request;
+//! - answer a write before it committed, or touch rusqlite on the async executor (reads
+//!   go through `spawn_blocking`, writes through the writer thread);
+//! - show an internal error to a device: every refusal is an `ErrorBody` with its status.
 #![forbid(unsafe_code)]
 
 pub mod admin;

@@ -166,7 +166,10 @@ fn decode(command: &PushCommand) -> Result<Vec<Decoded<'_>>, Refusal> {
     let mut out = Vec::with_capacity(command.events.len());
     for (i, wire) in command.events.iter().enumerate() {
         let stream = StreamId::parse(&wire.stream).map_err(|e| {
-            Refusal::reject("invalid_event", format!("Event {i} of the command: {e}"))
+            Refusal::reject(
+                "unknown_event",
+                format!("The server cannot read event {i} of the command: {e}"),
+            )
         })?;
         if wire.version == 0 {
             return Err(Refusal::reject(
