@@ -50,7 +50,7 @@ CREATE TABLE command_log (
 -- deleted (pushed ones are marked), so a plain rowid key never reuses a number.
 CREATE TABLE outbox (
     device_seq    INTEGER PRIMARY KEY,
-    command_id    BLOB NOT NULL UNIQUE,
+    command_id    BLOB NOT NULL,               -- unique: command_log holds every id once
     command_type  TEXT NOT NULL,
     command       TEXT NOT NULL,
     created_at    TEXT NOT NULL,
@@ -190,7 +190,6 @@ CREATE TABLE rm_payments (
     device_id    BLOB NOT NULL,
     updated_at   TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX rm_payments_by_order ON rm_payments (order_id);
 
 CREATE TABLE rm_seat_assignments (
     order_id      BLOB NOT NULL,

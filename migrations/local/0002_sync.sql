@@ -14,13 +14,15 @@ ALTER TABLE outbox ADD COLUMN last_position INTEGER;
 -- pending, applied, rebased or rejected.
 ALTER TABLE outbox ADD COLUMN status TEXT NOT NULL DEFAULT 'pending';
 ALTER TABLE outbox ADD COLUMN result TEXT;
-CREATE INDEX outbox_pending ON outbox (device_seq) WHERE status = 'pending';
+-- The server takes commands strictly in device order, so the pending ones are always the
+-- newest: they are found from `sync_state.pushed_seq` on, with no index of their own.
 
 CREATE TABLE sync_state (
     singleton     INTEGER PRIMARY KEY CHECK (singleton = 1),
     server_url    TEXT NOT NULL,
     token         TEXT NOT NULL,
     pulled_after  INTEGER NOT NULL DEFAULT 0,
+    pushed_seq    INTEGER NOT NULL DEFAULT 0,     -- every outbox row up to here is answered
     last_sync_at  TEXT,
     last_error    TEXT
 );

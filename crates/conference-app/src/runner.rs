@@ -260,8 +260,7 @@ impl<'a> Uow<'a> {
             } => {
                 let payload = serde_json::to_value(ExpiryPayload { order_id, sequence })
                     .map_err(|e| AppError::Store(e.to_string()))?;
-                self.tx
-                    .schedule(due, EXPIRE_REGISTRATION, order_id.as_uuid(), &payload)?;
+                self.expiries.push((order_id, due, payload));
                 Ok(vec![])
             }
             O::MarkSeatsAsReserved {

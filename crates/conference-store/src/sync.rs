@@ -103,7 +103,8 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT device_seq, command_id, command_type, command, first_position, last_position
-                 FROM outbox WHERE status = 'pending' ORDER BY device_seq LIMIT ?1",
+                 FROM outbox WHERE device_seq > (SELECT COALESCE(MAX(pushed_seq), 0) FROM sync_state)
+                   AND status = 'pending' ORDER BY device_seq LIMIT ?1",
             )?
             .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
             .collect::<Result<_, _>>()?;
@@ -166,8 +167,12 @@ impl Store {
         let mut removed = false;
         for result in results {
             let row: Option<(String, String, Option<i64>, Option<i64>)> = tx
-                .prepare_cached("SELECT status, command_type, first_position, last_position FROM outbox WHERE command_id = ?1")?
-                .query_row([result.command_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .prepare_cached(
+                    "SELECT status, command_type, first_position, last_position FROM outbox WHERE device_seq = ?1 AND command_id = ?2",
+                )?
+                .query_row(params![result.device_seq, result.command_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
                 .optional()?;
             let Some((status, command_type, first, last)) = row else {
                 continue;
@@ -207,11 +212,13 @@ impl Store {
                 )?
                 .execute(params![result.command_id, command_type, reason.code, reason.message, format_time(now)])?;
             }
+            tx.prepare_cached("UPDATE sync_state SET pushed_seq = MAX(pushed_seq, ?1)")?
+                .execute([result.device_seq])?;
             tx.prepare_cached(
-                "UPDATE outbox SET status = ?2, result = ?3, pushed_at = ?4 WHERE command_id = ?1",
+                "UPDATE outbox SET status = ?2, result = ?3, pushed_at = ?4 WHERE device_seq = ?1",
             )?
             .execute(params![
-                result.command_id,
+                result.device_seq,
                 new_status,
                 text.or_else(|| serde_json::to_string(result).ok()),
                 format_time(now)
@@ -285,7 +292,8 @@ impl Store {
     /// Commands waiting for the server.
     pub fn pending_count(&self) -> Result<u64> {
         Ok(self.conn.query_row(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
+            "SELECT COUNT(*) FROM outbox WHERE device_seq > (SELECT COALESCE(MAX(pushed_seq), 0) FROM sync_state)
+               AND status = 'pending'",
             [],
             |r| r.get(0),
         )?)
