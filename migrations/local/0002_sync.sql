@@ -23,6 +23,8 @@ CREATE TABLE sync_state (
     token         TEXT NOT NULL,
     pulled_after  INTEGER NOT NULL DEFAULT 0,
     pushed_seq    INTEGER NOT NULL DEFAULT 0,     -- every outbox row up to here is answered
+    -- 1 once the server confirmed which device this store is (see `device_id`).
+    identified    INTEGER NOT NULL DEFAULT 0,
     last_sync_at  TEXT,
     last_error    TEXT
 );

@@ -45,8 +45,30 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, DbError> {
     }
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
-    Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+    migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Migrates to the latest schema. Two processes opening a new file at once (the server and
+/// an admin command) can both see it unmigrated; the loser's attempt fails on what the
+/// winner created, and the next attempt finds the file migrated.
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let migrations = Migrations::from_slice(MIGRATIONS);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match migrations.to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(_) if attempt < 3 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Creates and migrates the database at `path`, so it is ready before the server says it
+/// is listening.
+pub fn prepare(path: &Path) -> Result<(), DbError> {
+    open_writer(path).map(drop)
 }
 
 /// Opens a connection that only reads (pulls, lookups). The writer migrated the file.

@@ -34,6 +34,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
+    ("get", "/v1/me"),
     ("post", "/v1/push"),
     ("get", "/v1/pull"),
     ("post", "/v1/allotments"),
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_document))
+        .route("/v1/me", get(me))
         .route("/v1/push", post(push_commands))
         .route("/v1/pull", get(pull_events))
         .route("/v1/allotments", post(request_allotment))
@@ -142,6 +144,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 }
 
 // ---------------------------------------------------------------- handlers
+
+/// Who the token belongs to: a device adopts this id on its first sync, so the server's
+/// grants and the device's own allotment stream name the same device.
+async fn me(
+    State(state): State<AppState>,
+    Authed(device): Authed,
+) -> Result<Json<conference_protocol::sync::DeviceRecord>, ApiError> {
+    let id = device.id;
+    let record = state
+        .read(move |conn| {
+            device::list(conn)?
+                .into_iter()
+                .find(|d| d.device_id == id)
+                .ok_or_else(|| ApiError::Unauthorized("This device is no longer registered".into()))
+        })
+        .await?;
+    Ok(Json(record))
+}
 
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))

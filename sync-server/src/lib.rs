@@ -19,6 +19,7 @@
 
 pub mod admin;
 mod allot;
+pub mod cli;
 mod db;
 pub mod device;
 pub mod error;
@@ -34,7 +35,7 @@ mod reconciliation;
 mod state;
 mod writer;
 
-pub use db::format_time;
+pub use db::{format_time, prepare as prepare_database};
 pub use device::Role;
 pub use error::{ApiError, DbError};
 pub use http::{ROUTES, router};

@@ -113,6 +113,16 @@ pub fn document() -> Value {
                     }))
                 }
             },
+            "/v1/me": {
+                "get": {
+                    "summary": "The device this token belongs to",
+                    "description": "A device adopts this id on its first sync, so grants and its allotment stream name the same device.",
+                    "security": bearer,
+                    "responses": common_errors(json!({
+                        "200": ok("The device's id, name, role, conferences and next sequence number.", "DeviceRecord")
+                    }))
+                }
+            },
             "/v1/allotments": {
                 "post": {
                     "summary": "Move seats from the conference pool to this device",
@@ -263,6 +273,18 @@ fn schemas() -> Value {
             "properties": {
                 "seats": { "type": "array", "items": schema("SeatCount") },
                 "position": { "type": "integer" }
+            }
+        },
+        "DeviceRecord": {
+            "type": "object",
+            "required": ["device_id", "name", "role", "conferences", "revoked", "next_seq"],
+            "properties": {
+                "device_id": { "type": "string", "format": "uuid" },
+                "name": { "type": "string" },
+                "role": { "enum": ["organizer", "door", "back_office"] },
+                "conferences": { "type": "array", "items": { "type": "string" } },
+                "revoked": { "type": "boolean" },
+                "next_seq": { "type": "integer" }
             }
         },
         "ReconciliationItem": {

@@ -3,5 +3,9 @@
 mod app;
 mod cli;
 mod crash;
+mod faults;
 mod helpers;
+mod server;
+mod simulation;
 mod store;
+mod sync;

@@ -3,7 +3,8 @@
 use crate::sync::{SyncError, Transport};
 use conference_protocol::ErrorBody;
 use conference_protocol::sync::{
-    AllotmentRequest, AllotmentResponse, PullResponse, PushRequest, PushResponse, SequenceGap,
+    AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
+    SequenceGap,
 };
 use std::time::Duration;
 
@@ -99,5 +100,10 @@ impl Transport for HttpTransport {
     ) -> Result<AllotmentResponse, SyncError> {
         let url = format!("{}/v1/allotments", self.base);
         self.send(|| self.client.post(&url).json(request))
+    }
+
+    fn me(&self) -> Result<DeviceRecord, SyncError> {
+        let url = format!("{}/v1/me", self.base);
+        self.send(|| self.client.get(&url))
     }
 }

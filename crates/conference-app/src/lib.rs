@@ -747,9 +747,17 @@ impl App {
             .device()?
             .filter(|d| !d.owns_pool)
             .map(|d| d.device_id.as_uuid());
-        queries::seats(self.store.reader(), id.as_uuid(), device)?.ok_or_else(|| {
-            AppError::not_found("unknown_conference", "The conference does not exist")
-        })
+        let mut view =
+            queries::seats(self.store.reader(), id.as_uuid(), device)?.ok_or_else(|| {
+                AppError::not_found("unknown_conference", "The conference does not exist")
+            })?;
+        if device.is_some() {
+            // A device that sells from an allotment has one, even if it is still empty.
+            for row in &mut view.seat_types {
+                row.allotment_remaining.get_or_insert(0);
+            }
+        }
+        Ok(view)
     }
 
     pub fn order(&self, id: OrderId) -> Result<p::OrderView> {
@@ -1066,17 +1074,26 @@ fn run(uow: &mut Uow<'_>, command: &UserCommand) -> Result<Outcome> {
             seats,
         } => {
             let me = Holder::Device(uow.tx().device_id());
+            let nothing = || {
+                AppError::rejected(
+                    "nothing_to_return",
+                    "This device's allotment has none of those seats left to return",
+                )
+            };
             let returned = uow.exec::<SeatsAvailability>(
                 StreamId::seats(*conference_id, me),
                 &conference_domain::seats::Command::ReturnAllotment {
                     seats: seats.clone(),
                 },
-            )?;
-            if returned.is_empty() {
-                return Err(AppError::rejected(
-                    "nothing_to_return",
-                    "This device's allotment has none of those seats left to return",
-                ));
+            );
+            match returned {
+                Ok(events) if events.is_empty() => return Err(nothing()),
+                Ok(_) => {}
+                // A seat type the allotment never had: there is nothing of it to give back.
+                Err(AppError::Rejected { code, .. }) if code == "unknown_seat_type" => {
+                    return Err(nothing());
+                }
+                Err(e) => return Err(e),
             }
             Ok(Outcome::Conference {
                 conference_id: *conference_id,

@@ -11,8 +11,8 @@ use conference_domain::values::SeatQuantity;
 use conference_domain::{CommandId, ConferenceId, SeatTypeId, Timestamp};
 use conference_protocol::ErrorBody;
 use conference_protocol::sync::{
-    AllotmentRequest, AllotmentResponse, PullResponse, PushRequest, PushResponse, PushStatus,
-    SeatCount,
+    AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
+    PushStatus, SeatCount,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -43,6 +43,8 @@ pub trait Transport {
     fn pull(&self, after: i64, limit: u32) -> Result<PullResponse, SyncError>;
     fn request_allotment(&self, request: &AllotmentRequest)
     -> Result<AllotmentResponse, SyncError>;
+    /// Which device the token belongs to.
+    fn me(&self) -> Result<DeviceRecord, SyncError>;
 }
 
 /// What one sync did.
@@ -149,6 +151,11 @@ impl App {
         now: Timestamp,
         report: &mut SyncReport,
     ) -> Result<()> {
+        if !self.store().identified()? {
+            let me = transport.me()?;
+            self.store_mut()
+                .adopt_device_id(conference_domain::DeviceId::from_uuid(me.device_id))?;
+        }
         for _ in 0..MAX_ROUNDS {
             self.push_all(transport, now, report)?;
             let made_commands = self.pull_all(transport, now, report)?;

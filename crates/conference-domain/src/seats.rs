@@ -298,7 +298,10 @@ impl Aggregate for SeatsAvailability {
                 if seats.iter().all(|s| s.quantity == 0) {
                     return Err(Error::NoSeatsRequested);
                 }
-                self.check_known(seats)?;
+                // A seat type this holder never had simply has none left: a device's
+                // allotment learns a seat type only when seats of it arrive, and a door must
+                // still be able to sell it by override. (The reference refused such a
+                // reservation, which left the order pending until it expired.)
                 // Always answer with SeatsReserved, even when the hold does not change: the
                 // registration process waits for it after every reservation request (an order
                 // updated only in its promo codes re-reserves the same seats).

@@ -8,8 +8,20 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/local/0002_sync.sql")),
 ];
 
+/// Two processes opening a new store at once (the desktop app and the CLI) can both see
+/// it unmigrated; the loser's attempt fails on what the winner created, and the next
+/// attempt finds it migrated.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
-    Migrations::from_slice(MIGRATIONS).to_latest(conn)
+    let migrations = Migrations::from_slice(MIGRATIONS);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match migrations.to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(_) if attempt < 3 => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -89,6 +89,55 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the server has told this store which device it is.
+    pub fn identified(&self) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT identified FROM sync_state WHERE singleton = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false))
+    }
+
+    /// Takes the device id the server knows this device by. A store that has never had
+    /// anything confirmed by a server takes the id over, together with its tentative events;
+    /// one that has is refused (its token belongs to another device).
+    pub fn adopt_device_id(&mut self, server_id: DeviceId) -> Result<bool> {
+        let current = self.device()?.ok_or(StoreError::NotInitialized)?.device_id;
+        if current == server_id {
+            self.conn
+                .execute("UPDATE sync_state SET identified = 1", [])?;
+            return Ok(false);
+        }
+        let confirmed: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM events WHERE server_position IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        if confirmed > 0 {
+            return Err(StoreError::Corrupt {
+                what: "device identity".into(),
+                reason: format!(
+                    "this store is device {current}, but the token belongs to device {server_id}; use this device's own token"
+                ),
+            });
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute("UPDATE device SET device_id = ?1", [server_id.as_uuid()])?;
+        tx.execute(
+            "UPDATE events SET device_id = ?1 WHERE device_id = ?2 AND server_position IS NULL",
+            params![server_id.as_uuid(), current.as_uuid()],
+        )?;
+        tx.execute("UPDATE sync_state SET identified = 1", [])?;
+        tx.commit()?;
+        self.device = crate::read_device(&self.conn)?;
+        self.rebuild_read_models(|_, _| {})?;
+        Ok(true)
+    }
+
     pub fn record_sync(&mut self, now: Timestamp, error: Option<&str>) -> Result<()> {
         self.conn.execute(
             "UPDATE sync_state SET last_sync_at = CASE WHEN ?2 IS NULL THEN ?1 ELSE last_sync_at END, last_error = ?2",

@@ -169,7 +169,11 @@ fn run_seats(
                     .find(|s| !before.remaining.contains_key(&s.seat_type));
                 match (&op, nothing, unknown) {
                     (SeatOp::Reserve(..), true, _) => Some(seats::Error::NoSeatsRequested),
-                    (_, _, Some(s)) => Some(seats::Error::UnknownSeatType(s.seat_type)),
+                    // A reservation of a seat type never held gets none of it (or all of it
+                    // by override); only grants refuse unknown seat types.
+                    (SeatOp::Grant(_), _, Some(s)) => {
+                        Some(seats::Error::UnknownSeatType(s.seat_type))
+                    }
                     _ => None,
                 }
             }

@@ -120,10 +120,10 @@ fn with_ten_available_reserving_eleven_takes_ten() {
 }
 
 #[test]
-fn reserving_an_unknown_seat_type_is_refused() {
+fn a_seat_type_never_held_has_none_left() {
     given(ten_of_a())
         .when(reserve(order_id(), &[(seat_a(), 1), (seat_c(), 1)]))
-        .then_err(Error::UnknownSeatType(seat_c()));
+        .then([reserved(order_id(), &[(seat_a(), 1)], &[(seat_a(), -1)])]);
 }
 
 #[test]
@@ -268,6 +268,27 @@ fn an_override_takes_every_seat_and_records_the_excess() {
         }
         .into()]);
     assert_eq!(state.remaining(seat_a()), -2);
+}
+
+#[test]
+fn an_allotment_without_a_seat_type_sells_it_only_by_override() {
+    given_nothing::<SeatsAvailability>()
+        .when(reserve(order_id(), &[(seat_b(), 1)]))
+        .then([reserved(order_id(), &[], &[])]);
+    let state = given_nothing::<SeatsAvailability>()
+        .when(Command::MakeSeatReservation {
+            reservation_id: order_id(),
+            seats: seats(&[(seat_b(), 1)]),
+            allow_override: true,
+        })
+        .then([SeatsReserved {
+            reservation_id: order_id(),
+            details: seats(&[(seat_b(), 1)]),
+            available_changed: vec![delta(seat_b(), -1)],
+            overridden: seats(&[(seat_b(), 1)]),
+        }
+        .into()]);
+    assert_eq!(state.remaining(seat_b()), -1);
 }
 
 #[test]
@@ -432,18 +453,6 @@ const VARIANTS: usize = 2;
 #[test]
 fn every_rule_is_refused_with_its_error() {
     let cases: Vec<(&str, Vec<Event>, Command, Error)> = vec![
-        (
-            "reserve unknown type",
-            ten_of_a(),
-            reserve(order_id(), &[(seat_b(), 1)]),
-            Error::UnknownSeatType(seat_b()),
-        ),
-        (
-            "reserve on an empty pool",
-            vec![],
-            reserve(order_id(), &[(seat_a(), 1)]),
-            Error::UnknownSeatType(seat_a()),
-        ),
         (
             "grant unknown type",
             ten_of_a(),

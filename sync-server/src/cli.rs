@@ -1,0 +1,263 @@
+//! The `conference-sync` command line: run the sync server, and manage its devices. It
+//! lives in the library so tests can build the same binary as a process they can kill.
+use crate::{Role, Settings, admin};
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "conference-sync",
+    version,
+    about = "The conference sync server and its admin tasks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Database {
+    /// The server's SQLite file (created on first use).
+    #[arg(long, env = "CONFERENCE_SYNC_DATABASE")]
+    database: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve devices until SIGTERM or Ctrl-C.
+    Serve {
+        #[command(flatten)]
+        db: Database,
+        /// Address to listen on; port 0 picks a free one (printed on the first line).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Register, list and revoke devices.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+    /// What the back office must look at.
+    Reconciliation {
+        #[command(subcommand)]
+        command: ReconciliationCommand,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Organizer,
+    Door,
+    BackOffice,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Organizer => Role::Organizer,
+            RoleArg::Door => Role::Door,
+            RoleArg::BackOffice => Role::BackOffice,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// Register a device and print its token (shown only this once).
+    Add {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// A conference (slug) the device may see; repeat for more. None means all.
+        #[arg(long = "conference")]
+        conferences: Vec<String>,
+        /// Register the id the device's store already has (`conference device` shows it);
+        /// a new one is made otherwise.
+        #[arg(long)]
+        device_id: Option<uuid::Uuid>,
+        /// Print `{"device_id", "token"}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List devices.
+    List {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a device: its token stops working at once.
+    Revoke {
+        #[command(flatten)]
+        db: Database,
+        device_id: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReconciliationCommand {
+    /// List open items (all with --all).
+    List {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line on the process's arguments.
+pub fn run() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match cli.command {
+        Command::Serve { db, listen } => serve(db.database, &listen),
+        Command::Device { command } => device(command),
+        Command::Reconciliation {
+            command: ReconciliationCommand::List { db, all, json },
+        } => {
+            let items = admin::list_reconciliation(&db.database, all)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&items)?);
+            } else if items.is_empty() {
+                println!("nothing to reconcile");
+            } else {
+                for item in items {
+                    println!(
+                        "{}\t{}\t{}\tdevice {}\t{}{}",
+                        item.id,
+                        item.created_at,
+                        item.kind,
+                        item.device_id,
+                        item.detail,
+                        if item.resolved { "\t(resolved)" } else { "" }
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn serve(database: PathBuf, listen: &str) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    crate::prepare_database(&database)
+        .with_context(|| format!("could not open the database {}", database.display()))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("could not listen on {listen}"))?;
+        let address = listener.local_addr()?;
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "listening on http://{address}")?;
+        stdout.flush()?;
+        crate::serve(Settings::new(database), listener, shutdown_signal())
+            .await
+            .context("the sync server failed")
+    })
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+fn device(command: DeviceCommand) -> Result<()> {
+    match command {
+        DeviceCommand::Add {
+            db,
+            name,
+            role,
+            conferences,
+            device_id,
+            json,
+        } => {
+            let device = admin::add_device_with_id(
+                &db.database,
+                device_id,
+                &name,
+                role.into(),
+                &conferences,
+            )?;
+            if json {
+                println!("{}", serde_json::to_string(&device)?);
+            } else {
+                println!("device id: {}", device.device_id);
+                println!("token:     {}", device.token);
+                println!(
+                    "The token is shown only now; give it to the device (conference sync --token ...)."
+                );
+            }
+        }
+        DeviceCommand::List { db, json } => {
+            let devices = admin::list_devices(&db.database)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&devices)?);
+            } else {
+                for d in devices {
+                    println!(
+                        "{}\t{}\t{}\t{}\tnext_seq {}{}",
+                        d.device_id,
+                        d.name,
+                        d.role,
+                        if d.conferences.is_empty() {
+                            "all conferences".to_string()
+                        } else {
+                            d.conferences.join(",")
+                        },
+                        d.next_seq,
+                        if d.revoked { "\trevoked" } else { "" }
+                    );
+                }
+            }
+        }
+        DeviceCommand::Revoke {
+            db,
+            device_id,
+            json,
+        } => {
+            let record = admin::revoke_device(&db.database, device_id)?;
+            if json {
+                println!("{}", serde_json::to_string(&record)?);
+            } else {
+                println!("revoked {} ({})", record.device_id, record.name);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,354 @@
+//! Several devices and one real sync server on 127.0.0.1, each device on its own SQLite
+//! file: allotments, offline sales, overrides, convergence.
+use crate::helpers::{demo_app, minute, temp_store};
+use crate::server::{DeviceToken, Server};
+use conference_app::http::HttpTransport;
+
+use conference_app::{App, Ctx, PaymentInput, SaleInput};
+
+pub struct Device {
+    pub app: App,
+    pub transport: HttpTransport,
+    pub _store: crate::helpers::TestStore,
+}
+
+impl Device {
+    /// A fresh device store connected to `server` with `token`.
+    pub fn join(server: &Server, name: &str, token: &DeviceToken) -> Self {
+        let store = temp_store();
+        let mut app = App::open(&store.path).expect("open");
+        app.init(name, minute(0)).expect("init");
+        Self::connect(app, store, server, token)
+    }
+
+    pub fn connect(
+        mut app: App,
+        store: crate::helpers::TestStore,
+        server: &Server,
+        token: &DeviceToken,
+    ) -> Self {
+        app.connect(&server.url, &token.token).expect("connect");
+        let transport = HttpTransport::new(&server.url, &token.token)
+            .expect("transport")
+            .with_attempts(2);
+        Self {
+            app,
+            transport,
+            _store: store,
+        }
+    }
+
+    pub fn sync(&mut self) -> conference_app::sync::SyncReport {
+        self.app
+            .sync(&self.transport, chrono::Utc::now())
+            .expect("sync")
+    }
+
+    pub fn sell(
+        &mut self,
+        seats: &str,
+        allow_override: bool,
+    ) -> Result<conference_app::conference_protocol::OrderView, conference_app::AppError> {
+        self.app.sell(
+            &Ctx::new(chrono::Utc::now()),
+            &SaleInput {
+                slug: "demo".into(),
+                seats: vec![seats.into()],
+                promo_codes: vec![],
+                registrant: None,
+                payment: Some(PaymentInput {
+                    method: "cash".into(),
+                    tendered: None,
+                    reference: None,
+                }),
+                allow_override,
+            },
+        )
+    }
+
+    pub fn remaining(&self, seat_type: &str) -> (i64, Option<i64>) {
+        let seats = self.app.seats("demo").expect("seats");
+        let row = seats
+            .seat_types
+            .iter()
+            .find(|s| s.name == seat_type)
+            .expect("seat type");
+        (row.remaining, row.allotment_remaining)
+    }
+
+    /// Orders as (id, status, total, device), sorted, for comparing devices.
+    pub fn orders(&self) -> Vec<(String, String, String, String)> {
+        let mut orders: Vec<_> = self
+            .app
+            .orders(Some("demo"))
+            .expect("orders")
+            .into_iter()
+            .map(|o| (o.id.to_string(), o.status, o.total, o.device_id.to_string()))
+            .collect();
+        orders.sort();
+        orders
+    }
+
+    /// Local events the server has not confirmed.
+    pub fn tentative(&self) -> i64 {
+        self.app
+            .store()
+            .reader()
+            .query_row(
+                "SELECT COUNT(*) FROM events WHERE server_position IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count")
+    }
+
+    /// The server positions this device holds, in order.
+    pub fn confirmed_positions(&self) -> Vec<i64> {
+        let mut stmt = self
+            .app
+            .store()
+            .reader()
+            .prepare("SELECT server_position FROM events WHERE server_position IS NOT NULL ORDER BY server_position")
+            .expect("query");
+        stmt.query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+}
+
+/// The organizer's device with the demo conference, created offline and then synced.
+pub fn organizer(server: &Server) -> Device {
+    let token = server.add_device("Organizer", "organizer", &[]);
+    let store = temp_store();
+    let app = demo_app(&store.path);
+    let mut device = Device::connect(app, store, server, &token);
+    let report = device.sync();
+    assert!(
+        report.applied >= 8,
+        "the setup is stored as written: {report:?}"
+    );
+    assert_eq!(report.rejected, 0);
+    device
+}
+
+fn allot(device: &mut Device, seats: &str) -> u32 {
+    let transport = HttpTransport::new(&device.transport_url(), &device.transport_token()).unwrap();
+    let (granted, _) = device
+        .app
+        .request_allotment(
+            &transport,
+            &Ctx::new(chrono::Utc::now()),
+            "demo",
+            &[seats.to_string()],
+        )
+        .expect("allotment");
+    granted.seats.iter().map(|s| s.quantity).sum()
+}
+
+impl Device {
+    fn transport_url(&self) -> String {
+        self.app.sync_settings().unwrap().unwrap().0
+    }
+    fn transport_token(&self) -> String {
+        self.app.sync_settings().unwrap().unwrap().1
+    }
+}
+
+#[test]
+fn three_devices_sell_offline_and_agree_after_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut organizer = organizer(&server);
+    let mut door1 = Device::join(
+        &server,
+        "Door 1",
+        &server.add_device("Door 1", "door", &["demo"]),
+    );
+    let mut door2 = Device::join(
+        &server,
+        "Door 2",
+        &server.add_device("Door 2", "door", &["demo"]),
+    );
+    door1.sync();
+    door2.sync();
+    assert_eq!(
+        door1.remaining("Full"),
+        (10, Some(0)),
+        "the doors see the pool, and no allotment yet"
+    );
+
+    // Online: each door takes an allotment; the pool never gives more than it has.
+    assert_eq!(allot(&mut door1, "Full=4"), 4);
+    assert_eq!(allot(&mut door2, "Full=4"), 4);
+    assert_eq!(
+        allot(&mut door2, "Full=9"),
+        2,
+        "a grant never exceeds the free pool"
+    );
+    assert_eq!(door1.remaining("Full"), (10, Some(4)));
+    assert_eq!(door2.remaining("Full").1, Some(6));
+
+    // Offline: door 1 sells its four and one more by override; door 2 sells three.
+    for _ in 0..4 {
+        door1
+            .sell("Full=1", false)
+            .expect("sale from the allotment");
+    }
+    let refused = door1
+        .sell("Full=1", false)
+        .expect_err("the allotment is spent");
+    assert_eq!(refused.code(), "allotment_exhausted");
+    door1.sell("Full=1", true).expect("an override sale");
+    for _ in 0..3 {
+        door2.sell("Full=1", false).expect("sale");
+    }
+    assert_eq!(door1.remaining("Full").1, Some(-1));
+
+    // Back online, in any order, twice so everyone has everyone's events.
+    for _ in 0..2 {
+        door2.sync();
+        door1.sync();
+        organizer.sync();
+    }
+    let orders = organizer.orders();
+    assert_eq!(orders.len(), 8);
+    assert_eq!(door1.orders(), orders);
+    assert_eq!(door2.orders(), orders);
+    for device in [&organizer, &door1, &door2] {
+        assert_eq!(
+            device.tentative(),
+            0,
+            "everything is confirmed by the server"
+        );
+        // Nothing the pool had left could cover the override (door 2 took it all), so the
+        // sale waits in the reconciliation queue; remaining seats agree everywhere.
+        assert_eq!(device.remaining("Full").0, 2, "10 seats, 8 sold");
+    }
+    assert_eq!(door1.confirmed_positions(), organizer.confirmed_positions());
+    assert_eq!(door2.confirmed_positions(), organizer.confirmed_positions());
+    let queue = server.admin(&["reconciliation", "list"]);
+    let items = queue.as_array().expect("a list");
+    assert_eq!(items.len(), 1, "{queue}");
+    assert_eq!(items[0]["kind"], "over_allotment");
+    assert_eq!(items[0]["detail"]["uncovered"], 1);
+}
+
+#[test]
+fn an_override_is_covered_from_the_free_pool_when_it_can_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut organizer = organizer(&server);
+    let mut door = Device::join(
+        &server,
+        "Door",
+        &server.add_device("Door", "door", &["demo"]),
+    );
+    door.sync();
+    assert_eq!(allot(&mut door, "Student=1"), 1);
+    door.sell("Student=1", false).unwrap();
+    door.sell("Student=1", true).unwrap();
+    door.sync();
+    // The pool had two Students free: one covers the override, and the grant lands in the
+    // door's allotment, which is back to zero.
+    assert_eq!(door.remaining("Student"), (1, Some(0)));
+    organizer.sync();
+    assert_eq!(organizer.remaining("Student").0, 1);
+    let queue = server.admin(&["reconciliation", "list"]);
+    assert_eq!(queue.as_array().map(Vec::len), Some(0), "{queue}");
+}
+
+#[test]
+fn two_organizers_edit_offline_and_the_server_rebases_or_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut first = organizer(&server);
+    let mut second = Device::join(
+        &server,
+        "Organizer 2",
+        &server.add_device("Organizer 2", "organizer", &[]),
+    );
+    second.sync();
+    let ctx = || Ctx::new(chrono::Utc::now());
+    // Both offline: different new seat types, and the same name once.
+    first
+        .app
+        .add_seat_type(&ctx(), "demo", "Workshop", "", "30", 5)
+        .unwrap();
+    second
+        .app
+        .add_seat_type(&ctx(), "demo", "Balcony", "", "20", 7)
+        .unwrap();
+    second
+        .app
+        .add_seat_type(&ctx(), "demo", "Workshop", "", "35", 6)
+        .unwrap();
+    first.sync();
+    let report = second.sync();
+    assert_eq!((report.rebased, report.rejected), (1, 1), "{report:?}");
+    assert_eq!(report.rejections.len(), 1);
+    assert_eq!(report.rejections[0].code, "seat_type_name_taken");
+    first.sync();
+    for device in [&first, &second] {
+        let conference = device.app.conference("demo").unwrap();
+        let names: Vec<_> = conference
+            .seat_types
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["Full", "Student", "Speaker", "Workshop", "Balcony"]);
+        let workshop = conference
+            .seat_types
+            .iter()
+            .find(|s| s.name == "Workshop")
+            .unwrap();
+        assert_eq!(
+            workshop.price, "30.00",
+            "the first organizer's Workshop stands"
+        );
+        assert_eq!(device.tentative(), 0);
+        assert_eq!(
+            device.remaining("Balcony").0,
+            7,
+            "the server's pool got the rebased seats"
+        );
+    }
+    let status = second.app.status().unwrap();
+    assert_eq!(status.rejections.len(), 1, "the rejection stays visible");
+}
+
+#[test]
+fn the_cli_syncs_with_a_remembered_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut organizer = organizer(&server);
+    let token = server.add_device("Door", "door", &["demo"]);
+    let store = temp_store();
+    let cli = |args: &[&str]| crate::helpers::cli_json(&store.path, args);
+    assert!(cli(&["init", "--device-name", "Door"]).0);
+    let (ok, report) = cli(&["sync", "--server", &server.url, "--token", &token.token]);
+    assert!(ok, "{report}");
+    let (ok, out) = cli(&["allotment", "request", "demo", "--seat", "Full=2"]);
+    assert!(ok, "{out}");
+    let (ok, sale) = cli(&[
+        "sell",
+        "demo",
+        "--seat",
+        "Full=1",
+        "--method",
+        "card",
+        "--reference",
+        "T1",
+    ]);
+    assert!(ok, "{sale}");
+    let (_, status) = cli(&["status"]);
+    assert_eq!(status["pending_commands"], 1);
+    let (ok, report) = cli(&["sync"]);
+    assert!(ok, "the server and token are remembered: {report}");
+    assert_eq!(report["applied"], 1);
+    organizer.sync();
+    assert_eq!(organizer.orders().len(), 1);
+    let (_, status) = cli(&["status"]);
+    assert_eq!(status["pending_commands"], 0);
+    assert_eq!(status["allotments"][0]["remaining"], 1);
+}
