@@ -248,3 +248,66 @@ fn the_server_killed_mid_push_loses_nothing_acknowledged() {
         assert_eq!(seen_by_organizer.assignments, mine.assignments, "order {i}");
     }
 }
+
+/// A server that takes at most `max` commands per push and answers 413 above that.
+struct SmallBodies {
+    inner: HttpTransport,
+    max: usize,
+    refused: RefCell<u32>,
+}
+
+impl Transport for SmallBodies {
+    fn push(&self, request: &PushRequest) -> Result<PushResponse, SyncError> {
+        if request.commands.len() > self.max {
+            *self.refused.borrow_mut() += 1;
+            return Err(SyncError::Refused {
+                status: 413,
+                body: conference_app::conference_protocol::ErrorBody {
+                    code: "payload_too_large".into(),
+                    message: "too large".into(),
+                },
+            });
+        }
+        self.inner.push(request)
+    }
+    fn pull(&self, after: i64, limit: u32) -> Result<PullResponse, SyncError> {
+        self.inner.pull(after, limit)
+    }
+    fn request_allotment(
+        &self,
+        request: &AllotmentRequest,
+    ) -> Result<AllotmentResponse, SyncError> {
+        self.inner.request_allotment(request)
+    }
+    fn me(&self) -> Result<DeviceRecord, SyncError> {
+        self.inner.me()
+    }
+}
+
+#[test]
+fn a_push_too_large_for_the_server_is_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut organizer = organizer(&server);
+    let mut door = door_with_allotment(&server, "Full=10");
+    for _ in 0..10 {
+        door.sell("Full=1", false).expect("sale");
+    }
+    let token = door.app.sync_settings().unwrap().unwrap().1;
+    let transport = SmallBodies {
+        inner: HttpTransport::new(&server.url, &token).unwrap(),
+        max: 3,
+        refused: RefCell::new(0),
+    };
+    let report = door
+        .app
+        .sync(&transport, chrono::Utc::now())
+        .expect("sync in smaller pushes");
+    assert_eq!(report.applied, 10);
+    assert!(
+        *transport.refused.borrow() > 0,
+        "the server refused the first, larger push"
+    );
+    organizer.sync();
+    assert_eq!(organizer.orders().len(), 10);
+}

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Commands per push request, and events per pull page.
-const PUSH_BATCH: usize = 200;
+/// A door sale pushes about 4 KB, so this stays well under the server's 1 MiB body limit;
+/// a batch the server still finds too large is halved.
+const PUSH_BATCH: usize = 50;
 const PULL_PAGE: u32 = 500;
 /// A sync that keeps finding new work stops after this many rounds (and says so).
 const MAX_ROUNDS: usize = 1_000;
@@ -175,14 +177,21 @@ impl App {
         now: Timestamp,
         report: &mut SyncReport,
     ) -> Result<()> {
+        let mut batch = PUSH_BATCH;
         loop {
-            let commands = self.store().pending_pushes(PUSH_BATCH)?;
+            let commands = self.store().pending_pushes(batch)?;
             if commands.is_empty() {
                 return Ok(());
             }
             let span = tracing::info_span!("push", commands = commands.len());
             let _entered = span.enter();
-            let response = transport.push(&PushRequest { commands })?;
+            let response = match transport.push(&PushRequest { commands }) {
+                Err(SyncError::Refused { status: 413, .. }) if batch > 1 => {
+                    batch /= 2;
+                    continue;
+                }
+                other => other?,
+            };
             for result in &response.results {
                 report.pushed += 1;
                 match result.status {
