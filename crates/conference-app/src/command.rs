@@ -1,8 +1,8 @@
 //! User commands: what a person (or a script, or later a sync peer) asks the system to do,
 //! with every id, code and time already chosen. They are stored in the outbox in this
 //! serialized form, so their shape is frozen like an event's.
-use conference_domain::conference::ConferenceDetails;
-use conference_domain::discounts::PromoCodeDefinition;
+use conference_domain::conference::{self, ConferenceDetails};
+use conference_domain::discounts::{self, PromoCodeDefinition};
 use conference_domain::payment::PaymentMethod;
 use conference_domain::stream::Holder;
 use conference_domain::values::{AccessCode, PersonalInfo, PromoCode, SeatQuantity};
@@ -164,4 +164,95 @@ pub enum Outcome {
         ran: u32,
         expired_orders: Vec<OrderId>,
     },
+}
+
+/// What an organizer's command does to the domain: one command on the conference or on its
+/// promo codes. The device's use cases and the server's rebase both run this one mapping.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OrganizerCommand {
+    Conference(ConferenceId, conference::Command),
+    Promos(ConferenceId, discounts::Command),
+}
+
+impl OrganizerCommand {
+    #[must_use]
+    pub fn conference_id(&self) -> ConferenceId {
+        match self {
+            Self::Conference(id, _) | Self::Promos(id, _) => *id,
+        }
+    }
+}
+
+impl UserCommand {
+    /// The domain command of an organizer's command; `None` for every other command.
+    #[must_use]
+    pub fn organizer_command(&self) -> Option<OrganizerCommand> {
+        use conference::Command as Cc;
+        Some(match self.clone() {
+            Self::CreateConference {
+                conference_id,
+                details,
+                currency,
+            } => OrganizerCommand::Conference(
+                conference_id,
+                Cc::Create {
+                    id: conference_id,
+                    details,
+                    currency,
+                },
+            ),
+            Self::UpdateConference {
+                conference_id,
+                details,
+            } => OrganizerCommand::Conference(conference_id, Cc::Update { details }),
+            Self::PublishConference { conference_id } => {
+                OrganizerCommand::Conference(conference_id, Cc::Publish)
+            }
+            Self::UnpublishConference { conference_id } => {
+                OrganizerCommand::Conference(conference_id, Cc::Unpublish)
+            }
+            Self::AddSeatType {
+                conference_id,
+                seat_type_id,
+                name,
+                description,
+                price,
+                quantity,
+            } => OrganizerCommand::Conference(
+                conference_id,
+                Cc::AddSeatType {
+                    seat_type: seat_type_id,
+                    name,
+                    description,
+                    price,
+                    quantity,
+                },
+            ),
+            Self::UpdateSeatType {
+                conference_id,
+                seat_type_id,
+                name,
+                description,
+                price,
+                quantity,
+            } => OrganizerCommand::Conference(
+                conference_id,
+                Cc::UpdateSeatType {
+                    seat_type: seat_type_id,
+                    name,
+                    description,
+                    price,
+                    quantity,
+                },
+            ),
+            Self::AddPromoCode {
+                conference_id,
+                definition,
+            } => OrganizerCommand::Promos(
+                conference_id,
+                discounts::Command::AddPromoCode(definition),
+            ),
+            _ => return None,
+        })
+    }
 }

@@ -16,7 +16,7 @@ pub mod input;
 mod runner;
 pub mod sync;
 
-use command::{NewOrder, Outcome, PaymentDetails, UserCommand};
+use command::{NewOrder, OrganizerCommand, Outcome, PaymentDetails, UserCommand};
 use conference_domain::assignments::{self, SeatAssignments};
 use conference_domain::conference::{self, Conference, ConferenceDetails};
 use conference_domain::discounts::{self, Promotions};
@@ -816,117 +816,17 @@ fn sentence(text: &str) -> String {
 
 fn run(uow: &mut Uow<'_>, command: &UserCommand) -> Result<Outcome> {
     use UserCommand as C;
+    if let Some(organizer) = command.organizer_command() {
+        return run_organizer(uow, organizer);
+    }
     match command {
-        C::CreateConference {
-            conference_id,
-            details,
-            currency,
-        } => {
-            uow.exec::<Conference>(
-                StreamId::conference(*conference_id),
-                &conference::Command::Create {
-                    id: *conference_id,
-                    details: details.clone(),
-                    currency: currency.clone(),
-                },
-            )?;
-            Ok(Outcome::Conference {
-                conference_id: *conference_id,
-            })
-        }
-        C::UpdateConference {
-            conference_id,
-            details,
-        } => {
-            uow.exec::<Conference>(
-                StreamId::conference(*conference_id),
-                &conference::Command::Update {
-                    details: details.clone(),
-                },
-            )?;
-            Ok(Outcome::Conference {
-                conference_id: *conference_id,
-            })
-        }
-        C::PublishConference { conference_id } | C::UnpublishConference { conference_id } => {
-            let command = if matches!(command, C::PublishConference { .. }) {
-                conference::Command::Publish
-            } else {
-                conference::Command::Unpublish
-            };
-            uow.exec::<Conference>(StreamId::conference(*conference_id), &command)?;
-            Ok(Outcome::Conference {
-                conference_id: *conference_id,
-            })
-        }
-        C::AddSeatType {
-            conference_id,
-            seat_type_id,
-            name,
-            description,
-            price,
-            quantity,
-        } => {
-            uow.exec::<Conference>(
-                StreamId::conference(*conference_id),
-                &conference::Command::AddSeatType {
-                    seat_type: *seat_type_id,
-                    name: name.clone(),
-                    description: description.clone(),
-                    price: *price,
-                    quantity: *quantity,
-                },
-            )?;
-            Ok(Outcome::Conference {
-                conference_id: *conference_id,
-            })
-        }
-        C::UpdateSeatType {
-            conference_id,
-            seat_type_id,
-            name,
-            description,
-            price,
-            quantity,
-        } => {
-            if let Some(new_quantity) = quantity
-                && uow.owns_pool
-            {
-                check_quantity_cut(uow, *conference_id, *seat_type_id, *new_quantity)?;
-            }
-            uow.exec::<Conference>(
-                StreamId::conference(*conference_id),
-                &conference::Command::UpdateSeatType {
-                    seat_type: *seat_type_id,
-                    name: name.clone(),
-                    description: description.clone(),
-                    price: *price,
-                    quantity: *quantity,
-                },
-            )?;
-            Ok(Outcome::Conference {
-                conference_id: *conference_id,
-            })
-        }
-        C::AddPromoCode {
-            conference_id,
-            definition,
-        } => {
-            let conference: Conference = uow.load(StreamId::conference(*conference_id))?;
-            if conference.data().is_none() {
-                return Err(AppError::not_found(
-                    "unknown_conference",
-                    "The conference does not exist",
-                ));
-            }
-            uow.exec::<Promotions>(
-                StreamId::promos(*conference_id),
-                &discounts::Command::AddPromoCode(definition.clone()),
-            )?;
-            Ok(Outcome::Conference {
-                conference_id: *conference_id,
-            })
-        }
+        C::CreateConference { .. }
+        | C::UpdateConference { .. }
+        | C::PublishConference { .. }
+        | C::UnpublishConference { .. }
+        | C::AddSeatType { .. }
+        | C::UpdateSeatType { .. }
+        | C::AddPromoCode { .. } => unreachable!("organizer commands run above"),
         C::PlaceOrder(new) => {
             place(uow, new)?;
             Ok(Outcome::Order {
@@ -1242,32 +1142,40 @@ fn pay(uow: &mut Uow<'_>, order_id: OrderId, details: &PaymentDetails) -> Result
     Ok(())
 }
 
-/// Lowering a seat type's quantity may only remove seats nobody holds.
-fn check_quantity_cut(
-    uow: &Uow<'_>,
-    conference_id: ConferenceId,
-    seat_type: SeatTypeId,
-    new_quantity: u32,
-) -> Result<()> {
-    let conference: Conference = uow.load(StreamId::conference(conference_id))?;
-    let Some(current) = conference.data().and_then(|c| c.seat_type(seat_type)) else {
-        return Ok(());
-    };
-    if new_quantity >= current.quantity {
-        return Ok(());
+/// Runs an organizer's command. A store that owns its pool also checks that a lower
+/// quantity only removes free seats (otherwise the server, which owns the pool, does).
+fn run_organizer(uow: &mut Uow<'_>, command: OrganizerCommand) -> Result<Outcome> {
+    let conference_id = command.conference_id();
+    match command {
+        OrganizerCommand::Conference(id, command) => {
+            if let conference::Command::UpdateSeatType {
+                seat_type,
+                quantity: Some(quantity),
+                ..
+            } = &command
+                && uow.owns_pool
+            {
+                let conference: Conference = uow.load(StreamId::conference(id))?;
+                let pool: SeatsAvailability = uow.load(StreamId::seats(id, Holder::Pool))?;
+                if let Some(current) = conference.data().and_then(|c| c.seat_type(*seat_type)) {
+                    conference_domain::seats::check_quantity_cut(current, &pool, *quantity)
+                        .map_err(|e| {
+                            AppError::rejected("quantity_below_taken", sentence(&e.to_string()))
+                        })?;
+                }
+            }
+            uow.exec::<Conference>(StreamId::conference(id), &command)?;
+        }
+        OrganizerCommand::Promos(id, command) => {
+            let conference: Conference = uow.load(StreamId::conference(id))?;
+            if conference.data().is_none() {
+                return Err(AppError::not_found(
+                    "unknown_conference",
+                    "The conference does not exist",
+                ));
+            }
+            uow.exec::<Promotions>(StreamId::promos(id), &command)?;
+        }
     }
-    let pool: SeatsAvailability = uow.load(StreamId::seats(conference_id, Holder::Pool))?;
-    let free = pool.remaining(seat_type).max(0);
-    let cut = i64::from(current.quantity - new_quantity);
-    if cut > free {
-        let taken = i64::from(current.quantity) - free;
-        return Err(AppError::rejected(
-            "quantity_below_taken",
-            format!(
-                "{} seats of {} are already sold or reserved, so the quantity cannot go below {}",
-                taken, current.name, taken
-            ),
-        ));
-    }
-    Ok(())
+    Ok(Outcome::Conference { conference_id })
 }

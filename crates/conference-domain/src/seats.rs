@@ -423,3 +423,34 @@ impl Aggregate for SeatsAvailability {
         }
     }
 }
+
+/// Lowering a seat type's quantity may only remove seats nobody holds: `taken` seats are
+/// sold, reserved or handed out to device allotments.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{taken} seats of {name} are already sold, reserved or allotted, so the quantity cannot go below {taken}"
+)]
+pub struct QuantityBelowTaken {
+    pub name: String,
+    pub taken: i64,
+}
+
+/// Checks a new quantity for `seat_type` against what its pool still has free.
+pub fn check_quantity_cut(
+    seat_type: &crate::conference::SeatType,
+    pool: &SeatsAvailability,
+    new_quantity: u32,
+) -> Result<(), QuantityBelowTaken> {
+    if new_quantity >= seat_type.quantity {
+        return Ok(());
+    }
+    let free = pool.remaining(seat_type.id).max(0);
+    let cut = i64::from(seat_type.quantity - new_quantity);
+    if cut > free {
+        return Err(QuantityBelowTaken {
+            name: seat_type.name.clone(),
+            taken: i64::from(seat_type.quantity) - free,
+        });
+    }
+    Ok(())
+}
