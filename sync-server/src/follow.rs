@@ -6,13 +6,18 @@
 //!   its pool);
 //! - over-allotment cover: seats a door sold past its allotment by explicit override are
 //!   granted to it from the free pool; what the pool cannot give goes to reconciliation;
-//! - returns: seats a device gave back from its allotment join the pool again.
+//! - returns: seats a device gave back from its allotment join the pool again;
+//! - promo codes: a confirmed order's limited codes are counted here (connected devices do
+//!   not write the shared promo-code stream); a code already used up sends the order to
+//!   reconciliation as `promo_overuse` — the sale stands.
 use crate::log::{Author, Refusal, Stored, Unit};
 use conference_domain::aggregate::DomainEvent;
+use conference_domain::discounts::{self, Promotions};
+use conference_domain::order::{self, Order};
 use conference_domain::seats::{self, SeatsAvailability};
 use conference_domain::stream::{Holder, StreamId, StreamKind};
 use conference_domain::values::SeatQuantity;
-use conference_domain::{ConferenceId, DeviceId, SeatTypeId, conference};
+use conference_domain::{ConferenceId, DeviceId, OrderId, SeatTypeId, conference};
 use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
 
@@ -20,10 +25,16 @@ pub(crate) fn follow_ups(
     unit: &mut Unit<'_>,
     stored: &[Stored],
     command_id: Uuid,
+    device_id: Uuid,
 ) -> Result<(), Refusal> {
     let wrote_pool: HashSet<Uuid> = stored
         .iter()
         .filter(|s| s.stream.kind == StreamKind::Seats && s.stream.holder == Holder::Pool)
+        .map(|s| s.stream.id)
+        .collect();
+    let wrote_promos: HashSet<Uuid> = stored
+        .iter()
+        .filter(|s| s.stream.kind == StreamKind::Promos)
         .map(|s| s.stream.id)
         .collect();
     for s in stored {
@@ -37,6 +48,9 @@ pub(crate) fn follow_ups(
                 if !reserved.overridden.is_empty() =>
             {
                 cover_override(unit, s, device, reserved, command_id)?;
+            }
+            (DomainEvent::Order(order::Event::OrderConfirmed(_)), _) => {
+                redeem_promo_codes(unit, s, &wrote_promos, command_id, device_id)?;
             }
             (
                 DomainEvent::Seats(seats::Event::AllotmentReturned(returned)),
@@ -162,6 +176,67 @@ fn cover_override(
                     "uncovered": uncovered,
                 }),
             )?;
+        }
+    }
+    Ok(())
+}
+
+/// Counts a confirmed order's limited promo codes, one code at a time so that one used-up
+/// code does not keep the others from counting.
+fn redeem_promo_codes(
+    unit: &mut Unit<'_>,
+    confirmed: &Stored,
+    wrote_promos: &HashSet<Uuid>,
+    command_id: Uuid,
+    device_id: Uuid,
+) -> Result<(), Refusal> {
+    let (order, _) = unit.load::<Order>(confirmed.stream)?;
+    let Some(data) = order.data() else {
+        return Ok(());
+    };
+    let conference = data.conference_id;
+    if data.promo_codes.is_empty() || wrote_promos.contains(&conference.as_uuid()) {
+        return Ok(());
+    }
+    let stream = StreamId::promos(conference);
+    let (promotions, _) = unit.load::<Promotions>(stream)?;
+    let order_id = OrderId::from_uuid(confirmed.stream.id);
+    let seat_types: Vec<SeatTypeId> = data.seats.iter().map(|s| s.seat_type).collect();
+    for code in &data.promo_codes {
+        let limited = promotions
+            .codes
+            .get(code)
+            .is_some_and(|s| s.definition.max_uses.is_some());
+        if !limited {
+            continue;
+        }
+        let author = server_author(unit);
+        let hold = discounts::Command::HoldRedemptions {
+            order_id,
+            codes: vec![code.clone()],
+            seat_types: seat_types.clone(),
+        };
+        match unit.execute::<Promotions>(stream, &hold, author)? {
+            Ok(_) => {
+                let author = server_author(unit);
+                let commit = discounts::Command::CommitRedemptions { order_id };
+                if let Err(e) = unit.execute::<Promotions>(stream, &commit, author)? {
+                    tracing::warn!(error = %e, "a held redemption could not be counted");
+                }
+            }
+            Err(refused) => {
+                unit.reconcile(
+                    "promo_overuse",
+                    Some(conference.as_uuid()),
+                    device_id,
+                    Some(command_id),
+                    &serde_json::json!({
+                        "order_id": order_id,
+                        "code": code,
+                        "reason": refused.to_string(),
+                    }),
+                )?;
+            }
         }
     }
     Ok(())

@@ -343,7 +343,7 @@ fn attempt(
             detail: Some(serde_json::json!({ "conflicts": conflicts })),
         }));
     };
-    follow::follow_ups(unit, &stored, command.command_id)?;
+    follow::follow_ups(unit, &stored, command.command_id, device.id)?;
     Ok((status, stored))
 }
 

@@ -163,9 +163,8 @@ fn writer_loop(
                 cache.clear();
             }
         }
-        for job in batch {
-            job.finish(committed.clone(), metrics);
-        }
+        // The head moves before anyone hears back, so a device that reads the metrics or
+        // the feed right after its push already sees its own events counted.
         match db::head(&conn) {
             Ok(position) => {
                 metrics.set_head(position);
@@ -176,6 +175,9 @@ fn writer_loop(
                 });
             }
             Err(error) => tracing::error!(%error, "could not read the head position"),
+        }
+        for job in batch {
+            job.finish(committed.clone(), metrics);
         }
     }
     tracing::info!("writer stopped");

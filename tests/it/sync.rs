@@ -49,12 +49,21 @@ impl Device {
         seats: &str,
         allow_override: bool,
     ) -> Result<conference_app::conference_protocol::OrderView, conference_app::AppError> {
+        self.sell_with(seats, &[], allow_override)
+    }
+
+    pub fn sell_with(
+        &mut self,
+        seats: &str,
+        promo_codes: &[&str],
+        allow_override: bool,
+    ) -> Result<conference_app::conference_protocol::OrderView, conference_app::AppError> {
         self.app.sell(
             &Ctx::new(chrono::Utc::now()),
             &SaleInput {
                 slug: "demo".into(),
                 seats: vec![seats.into()],
-                promo_codes: vec![],
+                promo_codes: promo_codes.iter().map(|c| (*c).to_string()).collect(),
                 registrant: None,
                 payment: Some(PaymentInput {
                     method: "cash".into(),
@@ -351,4 +360,67 @@ fn the_cli_syncs_with_a_remembered_server() {
     let (_, status) = cli(&["status"]);
     assert_eq!(status["pending_commands"], 0);
     assert_eq!(status["allotments"][0]["remaining"], 1);
+}
+
+#[test]
+fn a_limited_promo_code_used_past_its_limit_offline_keeps_both_sales_and_is_reconciled() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut organizer = organizer(&server);
+    let mut door1 = Device::join(
+        &server,
+        "Door 1",
+        &server.add_device("Door 1", "door", &["demo"]),
+    );
+    let mut door2 = Device::join(
+        &server,
+        "Door 2",
+        &server.add_device("Door 2", "door", &["demo"]),
+    );
+    door1.sync();
+    door2.sync();
+    assert_eq!(allot(&mut door1, "Student=1"), 1);
+    assert_eq!(allot(&mut door2, "Student=1"), 1);
+    // STUDENTFREE may be used once; both doors use it while offline.
+    let first = door1
+        .sell_with("Student=1", &["STUDENTFREE"], false)
+        .expect("first use");
+    let second = door2
+        .sell_with("Student=1", &["STUDENTFREE"], false)
+        .expect("second use");
+    assert_eq!(first.total, "0.00");
+    assert_eq!(second.total, "0.00");
+    // An unknown code is still refused on the spot, offline.
+    let refused = door1
+        .sell_with("Full=1", &["NOPE"], true)
+        .expect_err("unknown code");
+    assert_eq!(refused.code(), "unknown_promo_code");
+    door1.sync();
+    door2.sync();
+    organizer.sync();
+    door1.sync();
+    for device in [&organizer, &door1, &door2] {
+        let orders = device.orders();
+        assert_eq!(orders.len(), 2, "no sale is lost");
+        assert!(orders.iter().all(|o| o.1 == "confirmed"));
+        let code = device
+            .app
+            .conference("demo")
+            .unwrap()
+            .promo_codes
+            .into_iter()
+            .find(|p| p.code == "STUDENTFREE")
+            .unwrap();
+        assert_eq!(
+            (code.redeemed, code.held),
+            (1, 0),
+            "the server counted one use"
+        );
+    }
+    let queue = server.admin(&["reconciliation", "list"]);
+    let items = queue.as_array().expect("a list");
+    assert_eq!(items.len(), 1, "{queue}");
+    assert_eq!(items[0]["kind"], "promo_overuse");
+    assert_eq!(items[0]["detail"]["code"], "STUDENTFREE");
+    assert_eq!(items[0]["detail"]["order_id"], second.id.to_string());
 }

@@ -240,6 +240,26 @@ impl<'a> Uow<'a> {
                     allow_override,
                 },
             ),
+            // A connected device does not write the conference's promo codes (a stream it
+            // shares with every other device): it checks the codes, and the server counts
+            // limited codes' redemptions when the confirmed order arrives.
+            O::HoldPromoRedemptions {
+                conference_id,
+                codes,
+                seat_types,
+                ..
+            } if !self.owns_pool => {
+                let promotions: Promotions = self.load(StreamId::promos(conference_id))?;
+                promotions
+                    .validate(&codes, &seat_types)
+                    .map_err(AppError::domain)?;
+                Ok(vec![])
+            }
+            O::CommitPromoRedemptions { .. } | O::ReleasePromoRedemptions { .. }
+                if !self.owns_pool =>
+            {
+                Ok(vec![])
+            }
             O::HoldPromoRedemptions {
                 conference_id,
                 order_id,
