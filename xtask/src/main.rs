@@ -4,6 +4,9 @@
 mod bench;
 mod check;
 mod demo;
+mod desktop;
+mod setup;
+mod ui;
 mod util;
 
 use anyhow::Context;
@@ -14,7 +17,7 @@ use std::process::{ExitCode, ExitStatus};
 #[command(
     bin_name = "cargo xtask",
     about = "Project tasks.",
-    override_usage = "cargo xtask <run|test|bench> [OPTIONS]",
+    override_usage = "cargo xtask <run|ui|test|bench|cli-demo> [OPTIONS]",
     arg_required_else_help = true
 )]
 struct Cli {
@@ -24,8 +27,16 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Task {
+    /// Build and open the desktop box office on a demo store (installs what it needs).
+    Run {
+        /// Do not start a local sync server: the app runs standalone on its local store.
+        #[arg(long)]
+        no_server: bool,
+    },
+    /// Build the Yew UI into `ui/dist` (adds the wasm32 target when missing).
+    Ui,
     /// Walk through door sales with the `conference` CLI on a demo store.
-    Run,
+    CliDemo,
     /// Everything CI checks: formatting, clippy and every test.
     Test,
     /// Time door sales, a raw SQLite baseline, command cost against stream length and the
@@ -37,7 +48,9 @@ fn main() -> ExitCode {
     // An unknown task makes clap print the usage and exit with code 2.
     let cli = Cli::parse();
     let result = match cli.task {
-        Task::Run => demo::run_demo().map(|()| ExitCode::SUCCESS),
+        Task::Run { no_server } => desktop::run_app(no_server).map(|()| ExitCode::SUCCESS),
+        Task::Ui => ui::build().map(|_| ExitCode::SUCCESS),
+        Task::CliDemo => demo::run_demo().map(|()| ExitCode::SUCCESS),
         Task::Test => check::test().map(|()| ExitCode::SUCCESS),
         Task::Bench(_) if cfg!(debug_assertions) => rerun_optimized(),
         Task::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),

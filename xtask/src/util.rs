@@ -44,3 +44,11 @@ fn describe(command: &Command) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Where cargo puts builds: `$CARGO_TARGET_DIR`, else `target/` at the root.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .unwrap_or_else(|| root().join("target"))
+}
