@@ -1,40 +1,149 @@
-//! `cargo xtask run`: the product as a person meets it. Builds the UI and the desktop app,
-//! sets up a demo store under `target/demo/` with a published demo conference (the first
-//! time), and opens the app on it.
+//! `cargo xtask run`: the product as a person meets it. Builds the UI, the desktop app and
+//! the sync server, sets up a demo store under `target/demo/` with a published demo
+//! conference (the first time), starts a sync server on embedded SQLite with the demo store
+//! as its organizer device and a door device, and opens the app connected to it.
+//! `--no-server` opens the app alone.
 use crate::util::{cargo, root, run, target_dir};
 use anyhow::{Context, Result};
 use conference_app::{App, Ctx, NewConference, NewPromoCode};
 use std::path::Path;
 use std::process::Command;
 
+/// Where the demo's sync server listens: fixed, so the demo store remembers it across runs.
+const DEMO_SERVER: &str = "127.0.0.1:8787";
+
 pub fn run_app(no_server: bool) -> Result<()> {
     crate::setup::system_packages()?;
     crate::ui::build()?;
-    run(cargo().args(["build", "--locked", "-p", "conference-desktop"]))
-        .context("building the desktop app")?;
+    run(cargo().args([
+        "build",
+        "--locked",
+        "-p",
+        "conference-desktop",
+        "-p",
+        "conference-sync-server",
+    ]))
+    .context("building the desktop app and the sync server")?;
     let store = root().join("target/demo/desktop-store.db");
     seed_demo(&store)?;
-    if !no_server {
-        // TODO(issue 4): start the local sync server with demo devices here once
-        // `sync-server/` can be started from a library call (settings, listener, shutdown),
-        // and connect this store to it with `App::connect(url, token)`.
-        eprintln!(
-            "xtask: the sync server is not ready yet; the app runs standalone on a local store (same as --no-server)"
-        );
-    }
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         anyhow::bail!(
             "there is no display to open the window on; run this from a desktop session, or under `xvfb-run -a cargo xtask run`"
         );
     }
+    let server = if no_server {
+        None
+    } else {
+        Some(DemoServer::start(&store)?)
+    };
     let binary = target_dir().join("debug/conference-desktop");
     eprintln!("xtask: opening the box office on {}", store.display());
     let status = Command::new(&binary)
         .env("CONFERENCE_STORE", &store)
         .status()
-        .with_context(|| format!("could not start {}", binary.display()))?;
+        .with_context(|| format!("could not start {}", binary.display()));
+    drop(server);
+    let status = status?;
     anyhow::ensure!(status.success(), "the desktop app exited with {status}");
     Ok(())
+}
+
+/// The demo's sync server on embedded SQLite, with the demo store as its organizer device
+/// and a door device for a second window. Stopped (SIGTERM) when dropped.
+struct DemoServer {
+    child: std::process::Child,
+}
+
+impl DemoServer {
+    fn start(store: &Path) -> Result<Self> {
+        let binary = target_dir().join("debug/conference-sync");
+        let database = root().join("target/demo/server.db");
+        let mut child = Command::new(&binary)
+            .args(["serve", "--database"])
+            .arg(&database)
+            .args(["--listen", DEMO_SERVER])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .with_context(|| format!("could not start {}", binary.display()))?;
+        let mut first = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().context("the server's output")?),
+            &mut first,
+        )?;
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .with_context(|| {
+                format!("the sync server did not start (is {DEMO_SERVER} in use?): {first}")
+            })?
+            .to_string();
+        let server = Self { child };
+        let mut app = App::open(store)?;
+        let first_time = app.sync_settings()?.is_none();
+        if first_time {
+            let organizer = server.add_device(&database, &app.device()?.device_id.to_string())?;
+            app.connect(&url, &organizer)?;
+            let door = server.add_door(&database)?;
+            eprintln!(
+                "xtask: a door device for a second window: server {url}, token {door} (paste both in Settings)"
+            );
+        }
+        let (url, token) = app.sync_settings()?.context("the demo store's sync settings")?;
+        let transport = conference_app::http::HttpTransport::new(&url, &token)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let report = app
+            .sync(&transport, chrono::Utc::now())
+            .map_err(|e| anyhow::anyhow!("the first sync failed: {e}"))?;
+        if first_time {
+            // A connected device sells from its allotment: give the demo door some seats.
+            let seats = ["Full=20", "Student=5", "Speaker=3"].map(String::from);
+            app.request_allotment(&transport, &Ctx::new(chrono::Utc::now()), "devconf", &seats)
+                .map_err(|e| anyhow::anyhow!("the demo allotment failed: {e}"))?;
+        }
+        eprintln!(
+            "xtask: sync server at {url}; the demo store pushed {} command(s)",
+            report.pushed
+        );
+        Ok(server)
+    }
+
+    fn device_add(&self, database: &Path, args: &[&str]) -> Result<String> {
+        let output = Command::new(target_dir().join("debug/conference-sync"))
+            .args(["device", "add", "--database"])
+            .arg(database)
+            .args(args)
+            .arg("--json")
+            .output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "could not add a demo device: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let value: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+        Ok(value["token"].as_str().context("a token")?.to_string())
+    }
+
+    fn add_device(&self, database: &Path, device_id: &str) -> Result<String> {
+        self.device_add(
+            database,
+            &["--name", "Front door (organizer)", "--role", "organizer", "--device-id", device_id],
+        )
+    }
+
+    fn add_door(&self, database: &Path) -> Result<String> {
+        self.device_add(database, &["--name", "Door 2", "--role", "door", "--conference", "devconf"])
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        // SIGTERM lets the server finish in-flight requests; then wait for it.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
 }
 
 /// A published demo conference with three seat types and a promo code. Safe to run twice.
