@@ -5,6 +5,7 @@ use crate::server::Server;
 use crate::sync::{Device, organizer};
 use conference_app::conference_protocol::sync::{
     AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
+    ReconciliationItem,
 };
 use conference_app::http::HttpTransport;
 use conference_app::sync::{SyncError, Transport};
@@ -78,6 +79,9 @@ impl Transport for Faulty {
     }
     fn me(&self) -> Result<DeviceRecord, SyncError> {
         self.call(|| self.inner.me())
+    }
+    fn reconciliation(&self) -> Result<Vec<ReconciliationItem>, SyncError> {
+        self.call(|| self.inner.reconciliation())
     }
 }
 
@@ -281,6 +285,9 @@ impl Transport for SmallBodies {
     }
     fn me(&self) -> Result<DeviceRecord, SyncError> {
         self.inner.me()
+    }
+    fn reconciliation(&self) -> Result<Vec<ReconciliationItem>, SyncError> {
+        self.inner.reconciliation()
     }
 }
 

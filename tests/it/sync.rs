@@ -241,6 +241,12 @@ fn three_devices_sell_offline_and_agree_after_sync() {
     assert_eq!(items.len(), 1, "{queue}");
     assert_eq!(items[0]["kind"], "over_allotment");
     assert_eq!(items[0]["detail"]["uncovered"], 1);
+    // The organizer's device sees the same queue as the server's admin.
+    let seen = organizer
+        .app
+        .reconciliation(&organizer.transport)
+        .expect("the queue");
+    assert_eq!(serde_json::to_value(&seen).unwrap(), queue);
 }
 
 #[test]

@@ -1,15 +1,20 @@
 //! `cargo xtask bench`: how fast the box office is on this machine's disk.
 //!
-//! Four measurements, all on stores in one folder (so on one disk), printed as one table:
+//! Seven sections, all on stores in one folder (so on one disk), printed as one table:
 //! 1. door sales through [`App::sell`] on a store with `synchronous=FULL`;
 //! 2. as many durable transactions on a bare SQLite file, each writing as many event rows
 //!    as a sale does, to show what the disk allows;
 //! 3. the cost of a command on a fresh order stream against one with ~1000 events;
-//! 4. the startup of a store with a million events: in-process and as the CLI process.
+//! 4. the startup of a store with a million events: in-process and as the CLI process;
+//! 5. to 7. the sync server with 20 devices syncing offline sales at once: its ingest rate,
+//!    a raw baseline for it, the time until every device has every event, and its peak
+//!    memory (see [`sync_server`]).
 //!
 //! Measurements compared with each other (1 with 2, the two stream lengths of 3) run
 //! interleaved, taking turns at going first, so both see the same disk, caches and
 //! background load.
+mod sync_server;
+
 use anyhow::{Context, Result, bail, ensure};
 use conference_app::conference_store::{Durability, Store, format_time};
 use conference_app::{App, Ctx, NewConference, PaymentInput, SaleInput};
@@ -47,6 +52,12 @@ pub struct BenchArgs {
     /// Skip the large store (it takes minutes to build).
     #[arg(long)]
     skip_big: bool,
+    /// Offline door sales each of the 20 devices makes before they sync at once.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    sync_sales: u64,
+    /// Skip the sync server sections (they build the server and take a minute or more).
+    #[arg(long)]
+    skip_sync: bool,
     /// Folder for the throwaway stores (default: the target folder).
     #[arg(long, value_name = "PATH")]
     dir: Option<PathBuf>,
@@ -78,6 +89,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             door.events_per_sale,
         )?;
         big.report(&mut table);
+    }
+    if args.skip_sync {
+        table.section("5-7. Sync server: skipped (--skip-sync)");
+    } else {
+        sync_server::run(dir.path(), args.sync_sales, &mut table)?;
     }
     println!(
         "cargo xtask bench: stores in {} (one disk, removed afterwards)\n",
@@ -119,7 +135,7 @@ struct DoorSales {
 
 fn door_sales(dir: &Path, sales: u64) -> Result<DoorSales> {
     progress(format_args!(
-        "1-2/4 door sales: {sales} sales through App::sell, each followed or preceded by a raw transaction"
+        "1-2/7 door sales: {sales} sales through App::sell, each followed or preceded by a raw transaction"
     ));
     let mut app = initialized(App::open(dir.join("door.db"))?)?;
     let seats = SeatPlan::create(&mut app, "door", sales + 1, "100")?;
@@ -328,7 +344,7 @@ struct Sample {
 
 fn stream_cost(path: &Path) -> Result<StreamCost> {
     progress(format_args!(
-        "3/4 stream length: assign_registrant on fresh orders and on one of {LONG_STREAM_EVENTS} events"
+        "3/7 stream length: assign_registrant on fresh orders and on one of {LONG_STREAM_EVENTS} events"
     ));
     let mut app = initialized(App::open(path)?)?;
     let seats = SeatPlan::create(&mut app, "stream", STREAM_SAMPLES + 1, "100")?;
@@ -423,10 +439,10 @@ struct LargeStore {
 }
 
 fn large_store(path: &Path, events: u64, events_per_sale: f64) -> Result<LargeStore> {
-    progress(format_args!("4/4 large store: building {events} events"));
+    progress(format_args!("4/7 large store: building {events} events"));
     let (events, build) = timed_value(|| build_large_store(path, events, events_per_sale))?;
     progress(format_args!(
-        "4/4 large store: {events} events in {:.0} s; timing startup",
+        "4/7 large store: {events} events in {:.0} s; timing startup",
         build.as_secs_f64()
     ));
     let in_process = Latencies::repeat(STARTUP_RUNS, || {
@@ -473,29 +489,35 @@ fn report_build_progress(done: u64, sales: u64, elapsed: Duration) {
     let rate = done as f64 / elapsed.as_secs_f64();
     let left = (sales - done) as f64 / rate;
     progress(format_args!(
-        "4/4 large store: {done}/{sales} sales, {rate:.0} sales/s, ~{left:.0} s left"
+        "4/7 large store: {done}/{sales} sales, {rate:.0} sales/s, ~{left:.0} s left"
     ));
 }
 
 /// Builds the CLI (a no-op when it is up to date) next to this xtask; a note if it fails.
 fn cli_binary() -> Result<PathBuf, String> {
-    progress(format_args!("4/4 large store: building the conference CLI"));
+    progress(format_args!("4/7 large store: building the conference CLI"));
+    release_binary("conference-cli", "conference")
+}
+
+/// Builds `package` (a no-op when it is up to date) next to this xtask and returns its
+/// binary `name`; a note for the table when it cannot.
+fn release_binary(package: &str, name: &str) -> Result<PathBuf, String> {
     let status = crate::util::cargo()
-        .args(["build", "--release", "--quiet", "-p", "conference-cli"])
+        .args(["build", "--release", "--quiet", "-p", package])
         .status();
     let skipped = |why: String| format!("skipped: {why}");
     match status {
         Ok(status) if status.success() => {}
-        Ok(status) => return Err(skipped(format!("the CLI build failed ({status})"))),
+        Ok(status) => return Err(skipped(format!("the {package} build failed ({status})"))),
         Err(e) => return Err(skipped(format!("cargo did not run ({e})"))),
     }
     let binary = release_dir()
         .map_err(|e| skipped(e.to_string()))?
-        .join(format!("conference{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if binary.is_file() {
         Ok(binary)
     } else {
-        Err(skipped(format!("no CLI at {}", binary.display())))
+        Err(skipped(format!("no {name} at {}", binary.display())))
     }
 }
 

@@ -39,8 +39,8 @@ enum Task {
     CliDemo,
     /// Everything CI checks: formatting, clippy and every test.
     Test,
-    /// Time door sales, a raw SQLite baseline, command cost against stream length and the
-    /// startup of a large store; print one table.
+    /// Time door sales, a raw SQLite baseline, command cost against stream length, the
+    /// startup of a large store and the sync server under 20 devices; print one table.
     Bench(bench::BenchArgs),
 }
 

@@ -4,7 +4,7 @@ use crate::sync::{SyncError, Transport};
 use conference_protocol::ErrorBody;
 use conference_protocol::sync::{
     AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
-    SequenceGap,
+    ReconciliationItem, SequenceGap,
 };
 use std::time::Duration;
 
@@ -104,6 +104,11 @@ impl Transport for HttpTransport {
 
     fn me(&self) -> Result<DeviceRecord, SyncError> {
         let url = format!("{}/v1/me", self.base);
+        self.send(|| self.client.get(&url))
+    }
+
+    fn reconciliation(&self) -> Result<Vec<ReconciliationItem>, SyncError> {
+        let url = format!("{}/v1/reconciliation", self.base);
         self.send(|| self.client.get(&url))
     }
 }

@@ -12,7 +12,7 @@ use conference_domain::{CommandId, ConferenceId, SeatTypeId, Timestamp};
 use conference_protocol::ErrorBody;
 use conference_protocol::sync::{
     AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
-    PushStatus, SeatCount,
+    PushStatus, ReconciliationItem, SeatCount,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -47,6 +47,8 @@ pub trait Transport {
     -> Result<AllotmentResponse, SyncError>;
     /// Which device the token belongs to.
     fn me(&self) -> Result<DeviceRecord, SyncError>;
+    /// The back office's reconciliation queue (organizer and back-office devices).
+    fn reconciliation(&self) -> Result<Vec<ReconciliationItem>, SyncError>;
 }
 
 /// What one sync did.
@@ -330,6 +332,11 @@ impl App {
             },
         )?;
         Ok(())
+    }
+
+    /// What the back office must look at, as the server has it now.
+    pub fn reconciliation(&self, transport: &dyn Transport) -> Result<Vec<ReconciliationItem>> {
+        Ok(transport.reconciliation()?)
     }
 
     pub fn status(&self) -> Result<StatusView> {

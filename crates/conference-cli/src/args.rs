@@ -72,6 +72,8 @@ pub enum Command {
     Allotment(AllotmentCommand),
     /// Pending commands, last sync, allotment left and rejections.
     Status,
+    /// The back office's reconciliation queue on the server (organizer, back office).
+    Reconciliation,
 }
 
 #[derive(Subcommand, Debug)]

@@ -406,6 +406,11 @@ fn dispatch(app: &mut App, ctx: &Ctx, command: Command) -> Result<Output, CliErr
                 json!({ "seats": seats, "sync": report }),
             )
         }
+        Command::Reconciliation => {
+            let transport = transport(app, None, None)?;
+            let items = app.reconciliation(&transport)?;
+            Output::new(render::reconciliation(&items), json!({ "items": items }))
+        }
         Command::Status => {
             let status = app.status()?;
             Output::new(render::status(&status), &status)

@@ -354,3 +354,24 @@ pub fn status(s: &conference_app::sync::StatusView) -> String {
     }
     out
 }
+
+pub fn reconciliation(
+    items: &[conference_app::conference_protocol::sync::ReconciliationItem],
+) -> String {
+    if items.is_empty() {
+        return "Nothing to reconcile.\n".into();
+    }
+    let rows: Vec<_> = items
+        .iter()
+        .map(|i| {
+            vec![
+                i.id.to_string(),
+                i.kind.clone(),
+                i.device_id.to_string(),
+                i.created_at.clone(),
+                i.detail.to_string(),
+            ]
+        })
+        .collect();
+    table(&["id", "kind", "device", "when", "detail"], &rows)
+}

@@ -1,0 +1,889 @@
+//! Sections 5 to 7 of `cargo xtask bench`: the sync server with 20 devices at once.
+//!
+//! The `conference-sync` release binary runs as a child process on 127.0.0.1, so its CPU
+//! time and peak memory are its own, with its SQLite file next to the devices' stores. An
+//! organizer creates a conference; each of 20 doors takes an allotment while online, then
+//! sells offline (these stores are built with `synchronous=OFF`, then reopened with
+//! `FULL`). Then all 20 sync at once, each on its own thread with its own [`App`] and
+//! [`HttpTransport`]:
+//! 5. ingest: the events the server stored for the pushes over the wall time of the push
+//!    phase. A device's first pull waits until every device has pushed, so the pushes are
+//!    timed on their own, and one sync per device converges;
+//! 6. the raw baseline: the very rows the server stored, written again into a bare SQLite
+//!    file with the server's schema, one transaction per push request of the same size
+//!    (WAL, `synchronous=FULL`). It runs after the sync, with the server stopped, because
+//!    the rows and sizes are known only then;
+//! 7. convergence: the time until every device holds every event of the server's log, all
+//!    confirmed, and the server's peak RSS (`VmHWM`).
+use super::{
+    Latencies, SeatPlan, Table, door_sale, initialized, ms, now, progress, release_binary, timed,
+    verdict,
+};
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use conference_app::App;
+use conference_app::conference_protocol::sync::{
+    AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
+};
+use conference_app::conference_store::{Durability, Store};
+use conference_app::http::HttpTransport;
+use conference_app::sync::{SyncError, Transport};
+use rusqlite::types::Value;
+use rusqlite::{Connection, TransactionBehavior, params_from_iter};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Barrier, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::thread::ScopedJoinHandle;
+use std::time::{Duration, Instant};
+
+/// Devices that sync at once.
+const DEVICES: usize = 20;
+const SLUG: &str = "sync";
+/// The server's ingest against the raw baseline, at least.
+const TARGET_INGEST_RATIO: f64 = 0.5;
+/// The server's peak resident memory, below (in MB of 10^6 bytes).
+const TARGET_PEAK_RSS_MB: f64 = 150.0;
+/// Runs of the raw baseline (the median counts).
+const BASELINE_RUNS: usize = 3;
+/// How often long phases print where they are.
+const TICK: Duration = Duration::from_secs(5);
+/// The server's own schema: the baseline writes the same `events` table, indexes and all.
+const SERVER_SCHEMA: &str = include_str!("../../../migrations/server/0001_initial.sql");
+const EVENT_COLUMNS: &str = "stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at";
+
+/// Builds and starts the server, runs the sync, and adds sections 5 to 7 to `table`.
+pub(super) fn run(dir: &Path, sales: u64, table: &mut Table) -> Result<()> {
+    progress(format_args!("5-7/7 sync server: building conference-sync"));
+    match release_binary("conference-sync-server", "conference-sync") {
+        Ok(binary) => measure(dir, &binary, sales)?.report(table),
+        Err(note) => table.section(&format!("5-7. Sync server: {note}")),
+    }
+    Ok(())
+}
+
+/// Everything sections 5 to 7 print.
+struct SyncRun {
+    sales: u64,
+    sync: SyncAll,
+    commits: i64,
+    head: i64,
+    baseline: Latencies,
+}
+
+fn measure(dir: &Path, binary: &Path, sales: u64) -> Result<SyncRun> {
+    let server = ServerProcess::start(binary, dir)?;
+    let plan = organizer(dir, &server, DEVICES as u64 * sales)?;
+    let doors = prepare_doors(dir, &server, &plan, sales)?;
+    let before = server.metrics()?;
+    let sync = sync_all(&server, &doors)?;
+    let after = server.metrics()?;
+    check_converged(&doors, after.head)?;
+    drop(server);
+    let rows = stored_rows(&dir.join("server.db"), before.head)?;
+    let baseline = baseline(dir, &rows, &sync.pushes)?;
+    Ok(SyncRun {
+        sales,
+        sync,
+        commits: after.commits - before.commits,
+        head: after.head,
+        baseline,
+    })
+}
+
+// ---------------------------------------------------------------- the server process
+
+/// `conference-sync serve` on a free port of 127.0.0.1; killed when dropped.
+struct ServerProcess {
+    binary: PathBuf,
+    database: PathBuf,
+    address: String,
+    url: String,
+    child: Child,
+}
+
+impl ServerProcess {
+    fn start(binary: &Path, dir: &Path) -> Result<Self> {
+        let database = dir.join("server.db");
+        let log = dir.join("server.log");
+        let mut child = Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database"])
+            .arg(&database)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()
+            .with_context(|| format!("could not start {}", binary.display()))?;
+        // Its first line says where it listens (or nothing, when it could not start).
+        let mut first = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            BufReader::new(stdout).read_line(&mut first)?;
+        }
+        let Some(url) = first.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let output = std::fs::read_to_string(&log).unwrap_or_default();
+            bail!("the sync server did not start: {}", output.trim());
+        };
+        progress(format_args!("5-7/7 sync server: serving on {url}"));
+        Ok(Self {
+            binary: binary.to_path_buf(),
+            database,
+            address: url.trim_start_matches("http://").to_string(),
+            url: url.to_string(),
+            child,
+        })
+    }
+
+    /// Registers a device with the admin command; its token.
+    fn add_device(&self, name: &str, role: &str, conference: Option<&str>) -> Result<String> {
+        let mut command = Command::new(&self.binary);
+        command
+            .args(["device", "add", "--json", "--name", name, "--role", role])
+            .arg("--database")
+            .arg(&self.database);
+        if let Some(slug) = conference {
+            command.args(["--conference", slug]);
+        }
+        let output = command.output().context("could not run `device add`")?;
+        ensure!(
+            output.status.success(),
+            "`conference-sync device add` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        let added: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+        added["token"]
+            .as_str()
+            .map(ToString::to_string)
+            .context("`device add --json` printed no token")
+    }
+
+    fn metrics(&self) -> Result<ServerMetrics> {
+        let text = http_get(&self.address, "/metrics")?;
+        let value = |name: &str| {
+            metric(&text, name).with_context(|| format!("the server's /metrics has no {name}"))
+        };
+        Ok(ServerMetrics {
+            head: value("conference_sync_head_position")?,
+            commits: value("conference_sync_write_batches_total")?,
+        })
+    }
+
+    /// What the server and this process (the devices) have used so far.
+    fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            server: usage(&self.child.id().to_string()),
+            devices: usage("self"),
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct ServerMetrics {
+    /// The newest position in the server's log.
+    head: i64,
+    /// Transactions the server's writer committed (group commit: one or more requests).
+    commits: i64,
+}
+
+/// The value of an unlabelled metric in the Prometheus text.
+fn metric(text: &str, name: &str) -> Option<i64> {
+    text.lines().find_map(|line| {
+        line.strip_prefix(name)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+/// A plain HTTP/1.1 GET; the body of a 200 answer.
+fn http_get(address: &str, path: &str) -> Result<String> {
+    let mut stream =
+        TcpStream::connect(address).with_context(|| format!("could not connect to {address}"))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("GET {path}: not an HTTP answer"))?;
+    ensure!(
+        head.starts_with("HTTP/1.1 200"),
+        "GET {path}: {}",
+        head.lines().next().unwrap_or_default()
+    );
+    Ok(body.to_string())
+}
+
+/// The CPU time and peak memory of the server and of this process at one moment.
+#[derive(Clone, Copy)]
+struct Checkpoint {
+    server: Option<Usage>,
+    devices: Option<Usage>,
+}
+
+/// A process's CPU time (user and system, all threads) and peak RSS so far.
+#[derive(Clone, Copy)]
+struct Usage {
+    cpu: Duration,
+    peak_rss: u64,
+}
+
+/// From `/proc/<pid>`; `None` where there is no such thing (not Linux).
+fn usage(pid: &str) -> Option<Usage> {
+    let read = |file: &str| std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok();
+    Some(Usage {
+        cpu: cpu_time(&read("stat")?)?,
+        peak_rss: peak_rss(&read("status")?)?,
+    })
+}
+
+/// User plus system time from `/proc/<pid>/stat`, counted in ticks of 1/100 s (USER_HZ).
+fn cpu_time(stat: &str) -> Option<Duration> {
+    // Fields after the command name, which is in parentheses: the state is field 3, the
+    // user time field 14 and the system time field 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |field: usize| fields.get(field - 3)?.parse::<u64>().ok();
+    Some(Duration::from_millis((ticks(14)? + ticks(15)?) * 10))
+}
+
+/// `VmHWM` from `/proc/<pid>/status`, in bytes.
+fn peak_rss(status: &str) -> Option<u64> {
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+// ---------------------------------------------------------------- setting up the devices
+
+/// A door device's store, ready to sync its offline sales.
+struct Door {
+    name: String,
+    store: PathBuf,
+    token: String,
+}
+
+/// The organizer's conference with `seats` seats, synced: the server now holds the pool.
+fn organizer(dir: &Path, server: &ServerProcess, seats: u64) -> Result<SeatPlan> {
+    progress(format_args!(
+        "5-7/7 sync server: the organizer creates a conference of {seats} seats"
+    ));
+    let token = server.add_device("Organizer", "organizer", None)?;
+    let mut app = initialized(unsafe_app(&dir.join("organizer.db"))?)?;
+    let plan = SeatPlan::create(&mut app, SLUG, seats, "100")?;
+    connect(&mut app, &server.url, &token)?;
+    Ok(plan)
+}
+
+/// A store with `synchronous=OFF`: only to set up throwaway stores fast.
+fn unsafe_app(path: &Path) -> Result<App> {
+    Ok(App::from_store(Store::open_with(path, Durability::Unsafe)?))
+}
+
+/// Remembers the server and token, and syncs once.
+fn connect(app: &mut App, url: &str, token: &str) -> Result<HttpTransport> {
+    app.connect(url, token)?;
+    let transport = HttpTransport::new(url, token)?;
+    app.sync(&transport, chrono::Utc::now())?;
+    Ok(transport)
+}
+
+/// Registers the doors, then sets them up side by side: allotments, then offline sales.
+fn prepare_doors(
+    dir: &Path,
+    server: &ServerProcess,
+    plan: &SeatPlan,
+    sales: u64,
+) -> Result<Vec<Door>> {
+    let doors = (1..=DEVICES)
+        .map(|n| {
+            let name = format!("Door {n}");
+            Ok(Door {
+                token: server.add_device(&name, "door", Some(SLUG))?,
+                store: dir.join(format!("door-{n}.db")),
+                name,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let total = DEVICES as u64 * sales;
+    progress(format_args!(
+        "5-7/7 sync server: {DEVICES} doors take an allotment of {sales} seats each and sell them offline"
+    ));
+    let sold = AtomicU64::new(0);
+    let status = || {
+        let sold = sold.load(Ordering::Relaxed);
+        format!("5-7/7 sync server: {sold}/{total} offline sales made")
+    };
+    let took = timed(|| {
+        with_ticker(status, || {
+            std::thread::scope(|s| {
+                let (url, sold) = (server.url.as_str(), &sold);
+                let workers: Vec<_> = (0..)
+                    .zip(&doors)
+                    .map(|(n, door)| {
+                        let sales = n * sales..(n + 1) * sales;
+                        s.spawn(move || prepare_door(url, plan, door, sales, sold))
+                    })
+                    .collect();
+                workers.into_iter().try_for_each(joined)
+            })
+        })
+    })?;
+    progress(format_args!(
+        "5-7/7 sync server: {total} offline sales made in {:.0} s",
+        took.as_secs_f64()
+    ));
+    Ok(doors)
+}
+
+/// One door: connects, takes an allotment for `sales` (global sale numbers), sells them.
+fn prepare_door(
+    url: &str,
+    plan: &SeatPlan,
+    door: &Door,
+    sales: Range<u64>,
+    sold: &AtomicU64,
+) -> Result<()> {
+    let mut app = unsafe_app(&door.store)?;
+    app.init(&door.name, chrono::Utc::now())?;
+    let transport = connect(&mut app, url, &door.token)?;
+    let seats = allotment(plan, &sales);
+    let (granted, _) = app.request_allotment(&transport, &now(), &plan.slug, &seats)?;
+    let granted: u64 = granted.seats.iter().map(|s| u64::from(s.quantity)).sum();
+    let wanted = sales.end - sales.start;
+    ensure!(
+        granted == wanted,
+        "{} was granted {granted} seats, not {wanted}",
+        door.name
+    );
+    for sale in sales {
+        app.sell(&now(), &door_sale(plan, sale))?;
+        sold.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// The seats of the sales numbered `sales`, as seat specs (`Pass1=500`).
+fn allotment(plan: &SeatPlan, sales: &Range<u64>) -> Vec<String> {
+    let mut seats: BTreeMap<&str, u64> = BTreeMap::new();
+    for sale in sales.clone() {
+        *seats.entry(plan.seat_type_for(sale)).or_default() += 1;
+    }
+    seats
+        .into_iter()
+        .map(|(name, quantity)| format!("{name}={quantity}"))
+        .collect()
+}
+
+// ---------------------------------------------------------------- 5 and 7. syncing at once
+
+/// What the devices' syncs measured, from the moment they all started.
+struct SyncAll {
+    push_phase: Duration,
+    converged: Duration,
+    pushes: Vec<PushSample>,
+    /// At the start, when the last device had pushed, and when all had converged.
+    checkpoints: [Checkpoint; 3],
+}
+
+/// One push request: how long it took and what the server stored for it.
+struct PushSample {
+    latency: Duration,
+    commands: u64,
+    events: u64,
+}
+
+/// One device's sync.
+struct DeviceRun {
+    pushes: Vec<PushSample>,
+    finished: Instant,
+}
+
+/// Every door syncs once, all starting together; their pulls begin once all have pushed.
+fn sync_all(server: &ServerProcess, doors: &[Door]) -> Result<SyncAll> {
+    progress(format_args!(
+        "5-7/7 sync server: {DEVICES} devices sync at once"
+    ));
+    let start = Barrier::new(doors.len() + 1);
+    let gate = PullGate::new(doors.len());
+    let gauges = Gauges::default();
+    let status = || {
+        format!(
+            "5-7/7 sync server: {} commands pushed, {} events pulled",
+            gauges.pushed.load(Ordering::Relaxed),
+            gauges.pulled.load(Ordering::Relaxed)
+        )
+    };
+    let url = server.url.as_str();
+    with_ticker(status, || {
+        std::thread::scope(|s| {
+            let (start, gate, gauges) = (&start, &gate, &gauges);
+            let workers: Vec<_> = doors
+                .iter()
+                .map(|door| s.spawn(move || sync_door(url, door, start, gate, gauges)))
+                .collect();
+            start.wait();
+            let began = Instant::now();
+            let at_start = server.checkpoint();
+            let pushed = gate.wait_open();
+            let at_pushed = server.checkpoint();
+            let runs = workers
+                .into_iter()
+                .map(joined)
+                .collect::<Result<Vec<_>>>()?;
+            let at_end = server.checkpoint();
+            let pushed = pushed.context("the devices' pulls never began")?;
+            let finished = runs.iter().map(|run| run.finished).max();
+            Ok(SyncAll {
+                push_phase: pushed - began,
+                converged: finished.context("no device synced")? - began,
+                pushes: runs.into_iter().flat_map(|run| run.pushes).collect(),
+                checkpoints: [at_start, at_pushed, at_end],
+            })
+        })
+    })
+}
+
+/// Opens the door's store (`synchronous=FULL`), waits for the others, and syncs once.
+fn sync_door(
+    url: &str,
+    door: &Door,
+    start: &Barrier,
+    gate: &PullGate,
+    gauges: &Gauges,
+) -> Result<DeviceRun> {
+    let _leaving = Leaving(gate);
+    let opened = App::open(&door.store)
+        .map_err(anyhow::Error::from)
+        .and_then(|app| Ok((app, HttpTransport::new(url, &door.token)?)));
+    start.wait();
+    let (mut app, http) = opened?;
+    let transport = Measured::new(http, gate, gauges);
+    let report = app.sync(&transport, chrono::Utc::now())?;
+    let finished = Instant::now();
+    ensure!(
+        report.pushed > 0 && report.applied == report.pushed,
+        "{}: the server did not store every command as written: {report:?}",
+        door.name
+    );
+    Ok(DeviceRun {
+        pushes: transport.pushes.into_inner(),
+        finished,
+    })
+}
+
+fn joined<T>(worker: ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
+    worker
+        .join()
+        .map_err(|_| anyhow!("a device thread panicked"))?
+}
+
+/// Counts for the progress lines.
+#[derive(Default)]
+struct Gauges {
+    pushed: AtomicU64,
+    pulled: AtomicU64,
+}
+
+/// The HTTP transport, timing pushes and holding back the first pull until every device
+/// has pushed.
+struct Measured<'a> {
+    http: HttpTransport,
+    gate: &'a PullGate,
+    gauges: &'a Gauges,
+    arrived: Cell<bool>,
+    pushes: RefCell<Vec<PushSample>>,
+}
+
+impl<'a> Measured<'a> {
+    fn new(http: HttpTransport, gate: &'a PullGate, gauges: &'a Gauges) -> Self {
+        Self {
+            http,
+            gate,
+            gauges,
+            arrived: Cell::new(false),
+            pushes: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl Transport for Measured<'_> {
+    fn push(&self, request: &PushRequest) -> Result<PushResponse, SyncError> {
+        let start = Instant::now();
+        let response = self.http.push(request)?;
+        let latency = start.elapsed();
+        let commands = response.results.len() as u64;
+        let events = response.results.iter().map(|r| r.positions.len() as u64);
+        self.pushes.borrow_mut().push(PushSample {
+            latency,
+            commands,
+            events: events.sum(),
+        });
+        self.gauges.pushed.fetch_add(commands, Ordering::Relaxed);
+        Ok(response)
+    }
+
+    fn pull(&self, after: i64, limit: u32) -> Result<PullResponse, SyncError> {
+        if !self.arrived.replace(true) {
+            self.gate.arrive()?;
+        }
+        let page = self.http.pull(after, limit)?;
+        let events = page.events.len() as u64;
+        self.gauges.pulled.fetch_add(events, Ordering::Relaxed);
+        Ok(page)
+    }
+
+    fn request_allotment(
+        &self,
+        request: &AllotmentRequest,
+    ) -> Result<AllotmentResponse, SyncError> {
+        self.http.request_allotment(request)
+    }
+
+    fn me(&self) -> Result<DeviceRecord, SyncError> {
+        self.http.me()
+    }
+}
+
+/// Holds every device's first pull until all devices have arrived (pushed everything).
+struct PullGate {
+    devices: usize,
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    arrived: usize,
+    opened_at: Option<Instant>,
+    /// A device left without arriving: the gate will never open.
+    abandoned: bool,
+}
+
+impl PullGate {
+    fn new(devices: usize) -> Self {
+        Self {
+            devices,
+            state: Mutex::default(),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for the other devices; an error when one of them left without arriving.
+    fn arrive(&self) -> Result<(), SyncError> {
+        let mut state = self.lock();
+        state.arrived += 1;
+        if state.arrived == self.devices {
+            state.opened_at = Some(Instant::now());
+            self.changed.notify_all();
+        }
+        drop(state);
+        match self.wait_open() {
+            Some(_) => Ok(()),
+            None => Err(SyncError::Unreachable(
+                "another device failed before it had pushed everything".into(),
+            )),
+        }
+    }
+
+    /// When the last device arrived; `None` when one left without arriving.
+    fn wait_open(&self) -> Option<Instant> {
+        self.changed
+            .wait_while(self.lock(), |s| s.opened_at.is_none() && !s.abandoned)
+            .unwrap_or_else(PoisonError::into_inner)
+            .opened_at
+    }
+}
+
+/// A device's thread is done with the gate, by success, error or panic: if the gate is
+/// still closed, it will never open, and the waiting devices fail instead of hanging.
+struct Leaving<'a>(&'a PullGate);
+
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        self.0.lock().abandoned = true;
+        self.0.changed.notify_all();
+    }
+}
+
+/// Every door holds every event of the server's log, all confirmed by the server.
+fn check_converged(doors: &[Door], head: i64) -> Result<()> {
+    for door in doors {
+        let conn = Connection::open(&door.store)?;
+        let (confirmed, last, tentative): (i64, i64, i64) = conn.query_row(
+            "SELECT COUNT(server_position), COALESCE(MAX(server_position), 0),
+                    COUNT(*) - COUNT(server_position) FROM events",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        ensure!(
+            confirmed == head && last == head && tentative == 0,
+            "{} did not converge: it holds {confirmed} confirmed events up to position {last} \
+             and {tentative} tentative ones, and the server's log ends at {head}",
+            door.name
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- 6. the raw baseline
+
+/// The event rows the server stored after position `after`, in order.
+fn stored_rows(database: &Path, after: i64) -> Result<Vec<Vec<Value>>> {
+    let conn = Connection::open(database)?;
+    let mut select = conn.prepare(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE position > ?1 ORDER BY position"
+    ))?;
+    let rows = select
+        .query_map([after], |row| {
+            (0..row.as_ref().column_count())
+                .map(|i| row.get::<_, Value>(i))
+                .collect()
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Durations of [`BASELINE_RUNS`] raw ingests of `rows`, each into a fresh file.
+fn baseline(dir: &Path, rows: &[Vec<Value>], pushes: &[PushSample]) -> Result<Latencies> {
+    let pushed: u64 = pushes.iter().map(|p| p.events).sum();
+    ensure!(
+        rows.len() as u64 == pushed,
+        "the server stored {} events during the pushes, but answered the pushes with {pushed}",
+        rows.len()
+    );
+    progress(format_args!(
+        "5-7/7 sync server: the raw baseline, {BASELINE_RUNS} runs of {pushed} rows"
+    ));
+    let runs = (0..BASELINE_RUNS)
+        .map(|run| {
+            let mut conn = raw_server_log(&dir.join(format!("raw-server-{run}.db")))?;
+            timed(|| raw_ingest(&mut conn, rows, pushes))
+        })
+        .collect::<Result<_>>()?;
+    Ok(Latencies::new(runs))
+}
+
+/// A bare SQLite file with the server's schema, WAL and `synchronous=FULL`.
+fn raw_server_log(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(SERVER_SCHEMA)?;
+    Ok(conn)
+}
+
+/// `rows` in order, one durable transaction per push request with as many rows as it had.
+fn raw_ingest(conn: &mut Connection, rows: &[Vec<Value>], pushes: &[PushSample]) -> Result<()> {
+    let sql =
+        format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    let mut rows = rows.iter();
+    for push in pushes {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut insert = tx.prepare_cached(&sql)?;
+            for row in rows.by_ref().take(usize::try_from(push.events)?) {
+                insert.execute(params_from_iter(row))?;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- reporting
+
+impl SyncRun {
+    fn report(&self, table: &mut Table) {
+        let events: u64 = self.sync.pushes.iter().map(|p| p.events).sum();
+        let ingest = events as f64 / self.sync.push_phase.as_secs_f64();
+        self.report_ingest(table, events, ingest);
+        self.report_baseline(table, events, ingest);
+        self.report_convergence(table);
+    }
+
+    fn report_ingest(&self, table: &mut Table, events: u64, ingest: f64) {
+        let pushes = &self.sync.pushes;
+        table.section(&format!(
+            "5. Sync server ingest: {DEVICES} devices push {} offline sales each at once, server process on 127.0.0.1, FULL",
+            self.sales
+        ));
+        table.row(
+            "events stored / push phase",
+            &format!("{events} / {}", secs(self.sync.push_phase)),
+            "",
+        );
+        table.row("events/s", &format!("{ingest:.0}"), "");
+        table.row(
+            "push requests / server commits (group commit)",
+            &format!("{} / {}", pushes.len(), self.commits),
+            "",
+        );
+        let commands: u64 = pushes.iter().map(|p| p.commands).sum();
+        let per_push = |n: u64| n as f64 / pushes.len() as f64;
+        let latencies = Latencies::new(pushes.iter().map(|p| p.latency).collect());
+        table.row(
+            &format!(
+                "push request ({:.0} commands, {:.0} events) p50 / p99",
+                per_push(commands),
+                per_push(events)
+            ),
+            &format!(
+                "{} / {}",
+                ms(latencies.percentile(50.0)),
+                ms(latencies.percentile(99.0))
+            ),
+            "",
+        );
+        let [start, pushed, _] = &self.sync.checkpoints;
+        cpu_row(table, start, pushed);
+    }
+
+    fn report_baseline(&self, table: &mut Table, events: u64, ingest: f64) {
+        table.section(&format!(
+            "6. Raw SQLite baseline: the same {events} rows into the server's schema, 1 tx per push request ({} tx), WAL, FULL",
+            self.sync.pushes.len()
+        ));
+        let raw = events as f64 / self.baseline.median().as_secs_f64();
+        table.row(
+            &format!("events/s, median of {BASELINE_RUNS}"),
+            &format!("{raw:.0}"),
+            "",
+        );
+        let ratio = ingest / raw;
+        table.row(
+            "server / baseline (events/s)",
+            &format!("{ratio:.2}"),
+            &verdict(
+                ratio >= TARGET_INGEST_RATIO,
+                &format!(">= {TARGET_INGEST_RATIO}"),
+            ),
+        );
+    }
+
+    fn report_convergence(&self, table: &mut Table) {
+        table.section(&format!(
+            "7. Convergence: that sync until all {DEVICES} devices hold all {} events (pulls begin once all pushed)",
+            self.head
+        ));
+        let pull_phase = self.sync.converged - self.sync.push_phase;
+        table.row(
+            "all devices converged after",
+            &secs(self.sync.converged),
+            "",
+        );
+        table.row(
+            "push phase / pull phase",
+            &format!("{} / {}", secs(self.sync.push_phase), secs(pull_phase)),
+            "",
+        );
+        let pulled = DEVICES as f64 * self.head as f64;
+        table.row(
+            "events pulled per second, all devices",
+            &format!("{:.0}", pulled / pull_phase.as_secs_f64()),
+            "",
+        );
+        let [_, pushed, end] = &self.sync.checkpoints;
+        cpu_row(table, pushed, end);
+        let peak = |checkpoint: &Checkpoint| checkpoint.server.map(|u| u.peak_rss as f64 / 1e6);
+        let target = format!("< {TARGET_PEAK_RSS_MB:.0} MB");
+        let met = |mb: f64| verdict(mb < TARGET_PEAK_RSS_MB, &target);
+        for (label, checkpoint) in [
+            ("server peak RSS (VmHWM) after the push phase", pushed),
+            ("server peak RSS (VmHWM) overall", end),
+        ] {
+            match peak(checkpoint) {
+                Some(mb) => table.row(label, &format!("{mb:.0} MB"), &met(mb)),
+                None => table.row(label, "n/a (no /proc)", &target),
+            }
+        }
+    }
+}
+
+/// The CPU time the server and the devices (this process) used between two checkpoints.
+fn cpu_row(table: &mut Table, from: &Checkpoint, to: &Checkpoint) {
+    let used = |from: Option<Usage>, to: Option<Usage>| match (from, to) {
+        (Some(from), Some(to)) => secs(to.cpu.saturating_sub(from.cpu)),
+        _ => "n/a".into(),
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    table.row(
+        &format!("CPU time of server / devices ({cores} cores)"),
+        &format!(
+            "{} / {}",
+            used(from.server, to.server),
+            used(from.devices, to.devices)
+        ),
+        "",
+    );
+}
+
+fn secs(duration: Duration) -> String {
+    format!("{:.2} s", duration.as_secs_f64())
+}
+
+// ---------------------------------------------------------------- progress
+
+/// Runs `work`, printing `status()` to stderr every few seconds until it returns.
+fn with_ticker<T>(status: impl Fn() -> String + Send, work: impl FnOnce() -> T) -> T {
+    std::thread::scope(|s| {
+        let (done, finished) = mpsc::channel::<()>();
+        s.spawn(move || {
+            while finished.recv_timeout(TICK) == Err(mpsc::RecvTimeoutError::Timeout) {
+                progress(format_args!("{}", status()));
+            }
+        });
+        let out = work();
+        drop(done);
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_are_read_by_exact_name() {
+        let text = "# TYPE conference_sync_head_position gauge\n\
+                    conference_sync_head_position_old 1\n\
+                    conference_sync_head_position 42\n";
+        assert_eq!(metric(text, "conference_sync_head_position"), Some(42));
+        assert_eq!(metric(text, "conference_sync_pulls_total"), None);
+    }
+
+    #[test]
+    fn cpu_time_adds_user_and_system_ticks() {
+        let stat =
+            "4242 (conference sync) S 1 4242 4242 0 -1 4194560 900 0 0 0 150 25 0 0 20 0 9 0";
+        assert_eq!(cpu_time(stat), Some(Duration::from_millis(1750)));
+    }
+
+    #[test]
+    fn peak_rss_is_vm_hwm_in_bytes() {
+        let status = "Name:\tconference-sync\nVmPeak:\t  900000 kB\nVmHWM:\t   51200 kB\n";
+        assert_eq!(peak_rss(status), Some(51200 * 1024));
+    }
+}
