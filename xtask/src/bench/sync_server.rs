@@ -23,6 +23,7 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use conference_app::App;
 use conference_app::conference_protocol::sync::{
     AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
+    ReconciliationItem,
 };
 use conference_app::conference_store::{Durability, Store};
 use conference_app::http::HttpTransport;
@@ -560,6 +561,10 @@ impl Transport for Measured<'_> {
 
     fn me(&self) -> Result<DeviceRecord, SyncError> {
         self.http.me()
+    }
+
+    fn reconciliation(&self) -> Result<Vec<ReconciliationItem>, SyncError> {
+        self.http.reconciliation()
     }
 }
 
