@@ -88,7 +88,9 @@ impl DemoServer {
                 "xtask: a door device for a second window: server {url}, token {door} (paste both in Settings)"
             );
         }
-        let (url, token) = app.sync_settings()?.context("the demo store's sync settings")?;
+        let (url, token) = app
+            .sync_settings()?
+            .context("the demo store's sync settings")?;
         let transport = conference_app::http::HttpTransport::new(&url, &token)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let report = app
@@ -126,12 +128,29 @@ impl DemoServer {
     fn add_device(&self, database: &Path, device_id: &str) -> Result<String> {
         self.device_add(
             database,
-            &["--name", "Front door (organizer)", "--role", "organizer", "--device-id", device_id],
+            &[
+                "--name",
+                "Front door (organizer)",
+                "--role",
+                "organizer",
+                "--device-id",
+                device_id,
+            ],
         )
     }
 
     fn add_door(&self, database: &Path) -> Result<String> {
-        self.device_add(database, &["--name", "Door 2", "--role", "door", "--conference", "devconf"])
+        self.device_add(
+            database,
+            &[
+                "--name",
+                "Door 2",
+                "--role",
+                "door",
+                "--conference",
+                "devconf",
+            ],
+        )
     }
 }
 
