@@ -81,6 +81,9 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, DbError> {
     )?;
     configure(&conn)?;
     conn.pragma_update(None, "query_only", "ON")?;
+    // Readers scan the log once per pull page: a small cache each (2 MiB) keeps the
+    // server's memory flat however many devices pull at once; the writer keeps the big one.
+    conn.pragma_update(None, "cache_size", -2_000)?;
     Ok(conn)
 }
 

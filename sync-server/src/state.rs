@@ -40,7 +40,7 @@ struct Readers {
     idle: Mutex<Vec<Connection>>,
 }
 
-const IDLE_READERS: usize = 8;
+const IDLE_READERS: usize = 4;
 
 impl Readers {
     fn with<T>(

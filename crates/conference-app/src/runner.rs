@@ -54,7 +54,13 @@ impl<'a> Uow<'a> {
     /// Writes what the cascade kept in memory and hands back the transaction.
     pub(crate) fn finish(mut self) -> Result<Tx<'a>, AppError> {
         for (order_id, state) in &self.processes {
-            self.tx.save_process(order_id.as_uuid(), state)?;
+            // A completed registration is all in its confirmed order: keeping its state
+            // would cost every door sale a write for the rare later cancellation.
+            if state.stage == Stage::Completed {
+                self.tx.forget_process(order_id.as_uuid())?;
+            } else {
+                self.tx.save_process(order_id.as_uuid(), state)?;
+            }
         }
         for (order_id, due, payload) in &self.expiries {
             self.tx
@@ -192,7 +198,7 @@ impl<'a> Uow<'a> {
         };
         let state = match self.processes.get(&order_id) {
             Some(state) => state.clone(),
-            None => self.tx.load_process(order_id.as_uuid())?,
+            None => self.stored_process(order_id)?,
         };
         let reaction = state.react(input);
         if reaction.state == state && reaction.commands.is_empty() {
@@ -211,6 +217,32 @@ impl<'a> Uow<'a> {
             recorded.extend(self.run_output(command)?);
         }
         Ok(recorded)
+    }
+
+    /// A process's stored state, or the completed state its confirmed order implies (a
+    /// completed process is not stored).
+    fn stored_process(&self, order_id: OrderId) -> Result<RegistrationProcess, AppError> {
+        let stored: RegistrationProcess = self.tx.load_process(order_id.as_uuid())?;
+        if stored.stage != Stage::NotStarted {
+            return Ok(stored);
+        }
+        let order: Order = self.load(StreamId::order(order_id))?;
+        Ok(match order.data() {
+            Some(data) if data.was_confirmed => RegistrationProcess {
+                stage: Stage::Completed,
+                order_id: Some(order_id),
+                conference_id: Some(data.conference_id),
+                holder: Some(data.holder),
+                allow_override: data.allow_override,
+                reservation_expires_at: Some(data.reservation_expires_at),
+                expiry_sequence: 1,
+                reserved: data.reserved.clone(),
+                promo_codes: data.promo_codes.clone(),
+                payment: data.payment,
+                payment_completed: data.payment.is_some(),
+            },
+            _ => stored,
+        })
     }
 
     /// The order's process ended: its pending expiry is moot.

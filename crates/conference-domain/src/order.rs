@@ -60,6 +60,9 @@ pub struct OrderData {
     pub totals: Option<Totals>,
     pub registrant: Option<PersonalInfo>,
     pub payment: Option<PaymentId>,
+    /// Whether the order was ever confirmed (it stays true once the order is cancelled).
+    #[serde(default)]
+    pub was_confirmed: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -268,7 +271,7 @@ impl OrderData {
 
 impl Aggregate for Order {
     const KIND: StreamKind = StreamKind::Order;
-    const SNAPSHOT_VERSION: u32 = 1;
+    const SNAPSHOT_VERSION: u32 = 2;
     type Command = Command;
     type Event = Event;
     type Error = Error;
@@ -422,6 +425,7 @@ impl Aggregate for Order {
                     totals: None,
                     registrant: None,
                     payment: None,
+                    was_confirmed: false,
                 });
                 return;
             }
@@ -457,6 +461,7 @@ impl Aggregate for Order {
             Event::OrderConfirmed(e) => {
                 data.status = OrderStatus::Confirmed;
                 data.payment = e.payment_id;
+                data.was_confirmed = true;
             }
             Event::OrderCancelled(_) => data.status = OrderStatus::Cancelled,
         }

@@ -392,6 +392,14 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Drops a process manager's state (it can be rebuilt from its order).
+    pub fn forget_process(&mut self, order_id: uuid::Uuid) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM process_state WHERE order_id = ?1")?
+            .execute([order_id])?;
+        Ok(())
+    }
+
     /// Schedules a command to run once `due` has passed.
     pub fn schedule(
         &mut self,
