@@ -151,31 +151,17 @@ CREATE TABLE rm_orders (
     holder            TEXT NOT NULL,
     allow_override    INTEGER NOT NULL DEFAULT 0,
     payment_id        BLOB,
-    cancel_reason     TEXT
+    cancel_reason     TEXT,
+    -- An order's seats ([{seat_type_id, requested, reserved}]) and priced lines
+    -- ([{kind, description, quantity, unit_price, total}]) as JSON: always read and
+    -- replaced whole, so a sale writes one row instead of three tables.
+    seats             TEXT NOT NULL DEFAULT '[]',
+    lines             TEXT NOT NULL DEFAULT '[]'
 ) WITHOUT ROWID;
 CREATE INDEX rm_orders_by_conference ON rm_orders (conference_id, placed_at);
 CREATE INDEX rm_orders_by_email ON rm_orders (registrant_email COLLATE NOCASE)
     WHERE registrant_email IS NOT NULL;
 CREATE INDEX rm_orders_by_access_code ON rm_orders (access_code);
-
-CREATE TABLE rm_order_seats (
-    order_id      BLOB NOT NULL,
-    seat_type_id  BLOB NOT NULL,
-    requested     INTEGER NOT NULL,
-    reserved      INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (order_id, seat_type_id)
-) WITHOUT ROWID;
-
-CREATE TABLE rm_order_lines (
-    order_id     BLOB NOT NULL,
-    idx          INTEGER NOT NULL,
-    kind         TEXT NOT NULL,
-    description  TEXT NOT NULL,
-    quantity     INTEGER NOT NULL,
-    unit_price   TEXT NOT NULL,
-    total        TEXT NOT NULL,
-    PRIMARY KEY (order_id, idx)
-) WITHOUT ROWID;
 
 CREATE TABLE rm_payments (
     id           BLOB PRIMARY KEY,

@@ -1170,8 +1170,6 @@ fn persisted_read_models_equal_a_rebuild_from_the_log_after_every_kind_of_use_ca
         "rm_pending_reservations",
         "rm_promo_codes",
         "rm_orders",
-        "rm_order_seats",
-        "rm_order_lines",
         "rm_payments",
         "rm_seat_assignments",
     ] {

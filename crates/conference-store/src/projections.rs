@@ -20,8 +20,6 @@ const TABLES: &[&str] = &[
     "rm_pending_reservations",
     "rm_promo_codes",
     "rm_orders",
-    "rm_order_seats",
-    "rm_order_lines",
     "rm_payments",
     "rm_seat_assignments",
 ];
@@ -332,27 +330,63 @@ fn set_order_status(
     Ok(())
 }
 
-fn set_reserved(conn: &Connection, order: Uuid, seats: &[SeatQuantity]) -> Result<()> {
-    conn.prepare_cached("UPDATE rm_order_seats SET reserved = 0 WHERE order_id = ?1")?
-        .execute([order])?;
-    for s in seats {
-        conn.prepare_cached(
-            "INSERT INTO rm_order_seats (order_id, seat_type_id, requested, reserved) VALUES (?1, ?2, 0, ?3)
-             ON CONFLICT (order_id, seat_type_id) DO UPDATE SET reserved = excluded.reserved",
-        )?
-        .execute(params![order, s.seat_type.as_uuid(), s.quantity])?;
-    }
+/// One seat type of an order, as the `rm_orders.seats` JSON holds it.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct OrderSeat {
+    pub(crate) seat_type_id: Uuid,
+    pub(crate) requested: u32,
+    pub(crate) reserved: u32,
+}
+
+fn read_seats(conn: &Connection, order: Uuid) -> Result<Vec<OrderSeat>> {
+    let text: String = conn
+        .prepare_cached("SELECT seats FROM rm_orders WHERE id = ?1")?
+        .query_row([order], |r| r.get(0))?;
+    serde_json::from_str(&text).map_err(|e| crate::StoreError::Corrupt {
+        what: format!("seats of order {order}"),
+        reason: e.to_string(),
+    })
+}
+
+fn write_seats(conn: &Connection, order: Uuid, seats: &[OrderSeat]) -> Result<()> {
+    conn.prepare_cached("UPDATE rm_orders SET seats = ?2 WHERE id = ?1")?
+        .execute(params![
+            order,
+            serde_json::to_string(seats).unwrap_or_default()
+        ])?;
     Ok(())
 }
 
-fn set_requested(conn: &Connection, order: Uuid, seats: &[SeatQuantity]) -> Result<()> {
-    conn.prepare_cached("DELETE FROM rm_order_seats WHERE order_id = ?1")?
-        .execute([order])?;
-    for s in seats {
-        conn.prepare_cached("INSERT INTO rm_order_seats (order_id, seat_type_id, requested, reserved) VALUES (?1, ?2, ?3, 0)")?
-            .execute(params![order, s.seat_type.as_uuid(), s.quantity])?;
+fn set_reserved(conn: &Connection, order: Uuid, reserved: &[SeatQuantity]) -> Result<()> {
+    let mut seats = read_seats(conn, order)?;
+    for seat in &mut seats {
+        seat.reserved = 0;
     }
-    Ok(())
+    for r in reserved {
+        match seats
+            .iter_mut()
+            .find(|s| s.seat_type_id == r.seat_type.as_uuid())
+        {
+            Some(seat) => seat.reserved = r.quantity,
+            None => seats.push(OrderSeat {
+                seat_type_id: r.seat_type.as_uuid(),
+                requested: 0,
+                reserved: r.quantity,
+            }),
+        }
+    }
+    write_seats(conn, order, &seats)
+}
+
+fn requested(seats: &[SeatQuantity]) -> Vec<OrderSeat> {
+    seats
+        .iter()
+        .map(|s| OrderSeat {
+            seat_type_id: s.seat_type.as_uuid(),
+            requested: s.quantity,
+            reserved: 0,
+        })
+        .collect()
 }
 
 fn project_order(
@@ -367,8 +401,8 @@ fn project_order(
     match event {
         E::OrderPlaced(p) => {
             conn.prepare_cached(
-                "INSERT INTO rm_orders (id, conference_id, access_code, status, promo_codes, expires_at, placed_at, updated_at, device_id, holder, allow_override)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10)",
+                "INSERT INTO rm_orders (id, conference_id, access_code, status, promo_codes, expires_at, placed_at, updated_at, device_id, holder, allow_override, seats)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 order,
@@ -380,9 +414,9 @@ fn project_order(
                 at,
                 e.device_id.as_uuid(),
                 holder_key(p.holder),
-                p.allow_override
+                p.allow_override,
+                serde_json::to_string(&requested(&p.seats)).unwrap_or_default()
             ])?;
-            set_requested(conn, order, &p.seats)?;
         }
         E::OrderUpdated(u) => {
             conn.prepare_cached(
@@ -394,7 +428,7 @@ fn project_order(
                 serde_json::to_string(&u.promo_codes).unwrap_or_default(),
                 at
             ])?;
-            set_requested(conn, order, &u.seats)?;
+            write_seats(conn, order, &requested(&u.seats))?;
         }
         E::OrderPartiallyReserved(r) => {
             set_reserved(conn, order, &r.seats)?;
@@ -413,25 +447,26 @@ fn project_order(
                 "UPDATE rm_orders SET total = ?2, is_free_of_charge = ?3 WHERE id = ?1",
             )?
             .execute(params![order, t.total.to_string(), t.is_free_of_charge])?;
-            conn.prepare_cached("DELETE FROM rm_order_lines WHERE order_id = ?1")?
-                .execute([order])?;
-            for (idx, line) in t.lines.iter().enumerate() {
-                conn.prepare_cached(
-                    "INSERT INTO rm_order_lines (order_id, idx, kind, description, quantity, unit_price, total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?
-                .execute(params![
-                    order,
-                    idx as i64,
-                    match line.kind {
+            let lines: Vec<conference_protocol::OrderLineView> = t
+                .lines
+                .iter()
+                .map(|line| conference_protocol::OrderLineView {
+                    kind: match line.kind {
                         conference_domain::pricing::LineKind::Seat => "seat",
                         conference_domain::pricing::LineKind::Discount => "discount",
-                    },
-                    line.description,
-                    line.quantity,
-                    line.unit_price.to_string(),
-                    line.total.to_string()
+                    }
+                    .into(),
+                    description: line.description.clone(),
+                    quantity: line.quantity,
+                    unit_price: line.unit_price.to_string(),
+                    total: line.total.to_string(),
+                })
+                .collect();
+            conn.prepare_cached("UPDATE rm_orders SET lines = ?2 WHERE id = ?1")?
+                .execute(params![
+                    order,
+                    serde_json::to_string(&lines).unwrap_or_default()
                 ])?;
-            }
         }
         E::OrderExpired(_) => set_order_status(conn, order, S::Expired, at)?,
         E::OrderRegistrantAssigned(r) => {

@@ -259,32 +259,36 @@ pub fn order(conn: &Connection, id: Uuid) -> Result<Option<p::OrderView>> {
         .query_row([conference_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .unwrap_or_else(|| (conference_id.to_string(), String::new()));
-    let seats = conn
-        .prepare_cached(
-            "SELECT s.seat_type_id, COALESCE(t.name, ''), s.requested, s.reserved FROM rm_order_seats s
-             LEFT JOIN rm_seat_types t ON t.id = s.seat_type_id WHERE s.order_id = ?1 ORDER BY t.created_seq",
-        )?
-        .query_map([id], |r| {
-            Ok(p::OrderSeatView {
-                seat_type_id: r.get(0)?,
-                seat_type: r.get(1)?,
-                requested: r.get(2)?,
-                reserved: r.get(3)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    let lines = conn
-        .prepare_cached("SELECT kind, description, quantity, unit_price, total FROM rm_order_lines WHERE order_id = ?1 ORDER BY idx")?
-        .query_map([id], |r| {
-            Ok(p::OrderLineView {
-                kind: r.get(0)?,
-                description: r.get(1)?,
-                quantity: r.get(2)?,
-                unit_price: r.get(3)?,
-                total: r.get(4)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let (seats_json, lines_json): (String, String) = conn
+        .prepare_cached("SELECT seats, lines FROM rm_orders WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let corrupt = |what: &str, e: serde_json::Error| crate::StoreError::Corrupt {
+        what: format!("{what} of order {id}"),
+        reason: e.to_string(),
+    };
+    let stored: Vec<crate::projections::OrderSeat> =
+        serde_json::from_str(&seats_json).map_err(|e| corrupt("seats", e))?;
+    let mut seats = Vec::with_capacity(stored.len());
+    for seat in stored {
+        let (name, seq): (String, i64) = conn
+            .prepare_cached("SELECT name, created_seq FROM rm_seat_types WHERE id = ?1")?
+            .query_row([seat.seat_type_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or_default();
+        seats.push((
+            seq,
+            p::OrderSeatView {
+                seat_type_id: seat.seat_type_id,
+                seat_type: name,
+                requested: seat.requested,
+                reserved: seat.reserved,
+            },
+        ));
+    }
+    seats.sort_by_key(|(seq, _)| *seq);
+    let seats = seats.into_iter().map(|(_, view)| view).collect();
+    let lines: Vec<p::OrderLineView> =
+        serde_json::from_str(&lines_json).map_err(|e| corrupt("lines", e))?;
     let assignments = conn
         .prepare_cached(
             "SELECT a.position, COALESCE(t.name, ''), a.first_name, a.last_name, a.email FROM rm_seat_assignments a
@@ -332,11 +336,26 @@ pub fn find_order(conn: &Connection, email: &str, access_code: &str) -> Result<O
         .optional()?)
 }
 
+/// Seats an order holds (or asks for, before anything is reserved), from its seats JSON.
+fn seat_count(seats: &str) -> u32 {
+    serde_json::from_str::<Vec<crate::projections::OrderSeat>>(seats)
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            if s.reserved > 0 {
+                s.reserved
+            } else {
+                s.requested
+            }
+        })
+        .sum()
+}
+
 /// Orders, newest first; all conferences when `conference` is `None`.
 pub fn orders(conn: &Connection, conference: Option<Uuid>) -> Result<Vec<p::OrderSummary>> {
     let mut stmt = conn.prepare_cached(
         "SELECT o.id, c.slug, o.access_code, o.status, o.total, c.currency,
-                (SELECT COALESCE(SUM(CASE WHEN s.reserved > 0 THEN s.reserved ELSE s.requested END), 0) FROM rm_order_seats s WHERE s.order_id = o.id),
+                o.seats,
                 o.registrant_email, pm.method, o.placed_at, o.device_id
          FROM rm_orders o JOIN rm_conferences c ON c.id = o.conference_id
          LEFT JOIN rm_payments pm ON pm.id = o.payment_id
@@ -352,7 +371,7 @@ pub fn orders(conn: &Connection, conference: Option<Uuid>) -> Result<Vec<p::Orde
                 status: r.get(3)?,
                 total: r.get(4)?,
                 currency: r.get(5)?,
-                seats: r.get(6)?,
+                seats: seat_count(&r.get::<_, String>(6)?),
                 registrant_email: r.get(7)?,
                 payment_method: r.get(8)?,
                 placed_at: r.get(9)?,
@@ -390,8 +409,6 @@ pub fn dump_read_models(conn: &Connection) -> Result<Vec<String>> {
         ("rm_pending_reservations", "order_id, seat_type_id"),
         ("rm_promo_codes", "conference_id, code"),
         ("rm_orders", "id"),
-        ("rm_order_seats", "order_id, seat_type_id"),
-        ("rm_order_lines", "order_id, idx"),
         ("rm_payments", "id"),
         ("rm_seat_assignments", "order_id, position"),
     ];
