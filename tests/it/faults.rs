@@ -2,7 +2,7 @@
 //! and late (replayed) requests, and the server killed with SIGKILL in the middle of a
 //! push. Afterwards nothing acknowledged is lost, nothing is duplicated, order is kept.
 use crate::server::Server;
-use crate::sync::{Device, organizer};
+use crate::sync::{Device, door, organizer};
 use conference_app::conference_protocol::sync::{
     AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
     ReconciliationItem,
@@ -86,11 +86,7 @@ impl Transport for Faulty {
 }
 
 fn door_with_allotment(server: &Server, seats: &str) -> Device {
-    let mut door = Device::join(
-        server,
-        "Door",
-        &server.add_device("Door", "door", &["demo"]),
-    );
+    let mut door = door(server, "Door");
     door.sync();
     let transport =
         HttpTransport::new(&server.url, &door.app.sync_settings().unwrap().unwrap().1).unwrap();

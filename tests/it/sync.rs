@@ -126,6 +126,11 @@ impl Device {
     }
 }
 
+/// A door device for the demo conference, joined to `server` (not yet synced).
+pub fn door(server: &Server, name: &str) -> Device {
+    Device::join(server, name, &server.add_device(name, "door", &["demo"]))
+}
+
 /// The organizer's device with the demo conference, created offline and then synced.
 pub fn organizer(server: &Server) -> Device {
     let token = server.add_device("Organizer", "organizer", &[]);
@@ -169,16 +174,8 @@ fn three_devices_sell_offline_and_agree_after_sync() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let mut organizer = organizer(&server);
-    let mut door1 = Device::join(
-        &server,
-        "Door 1",
-        &server.add_device("Door 1", "door", &["demo"]),
-    );
-    let mut door2 = Device::join(
-        &server,
-        "Door 2",
-        &server.add_device("Door 2", "door", &["demo"]),
-    );
+    let mut door1 = door(&server, "Door 1");
+    let mut door2 = door(&server, "Door 2");
     door1.sync();
     door2.sync();
     assert_eq!(
@@ -254,11 +251,7 @@ fn an_override_is_covered_from_the_free_pool_when_it_can_be() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let mut organizer = organizer(&server);
-    let mut door = Device::join(
-        &server,
-        "Door",
-        &server.add_device("Door", "door", &["demo"]),
-    );
+    let mut door = door(&server, "Door");
     door.sync();
     assert_eq!(allot(&mut door, "Student=1"), 1);
     door.sell("Student=1", false).unwrap();
@@ -373,16 +366,8 @@ fn a_limited_promo_code_used_past_its_limit_offline_keeps_both_sales_and_is_reco
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let mut organizer = organizer(&server);
-    let mut door1 = Device::join(
-        &server,
-        "Door 1",
-        &server.add_device("Door 1", "door", &["demo"]),
-    );
-    let mut door2 = Device::join(
-        &server,
-        "Door 2",
-        &server.add_device("Door 2", "door", &["demo"]),
-    );
+    let mut door1 = door(&server, "Door 1");
+    let mut door2 = door(&server, "Door 2");
     door1.sync();
     door2.sync();
     assert_eq!(allot(&mut door1, "Student=1"), 1);
