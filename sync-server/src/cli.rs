@@ -166,34 +166,38 @@ fn serve(database: PathBuf, listen: &str) -> Result<()> {
             .await
             .with_context(|| format!("could not listen on {listen}"))?;
         let address = listener.local_addr()?;
+        // The signal handlers go in before anyone learns the address: a SIGTERM sent right
+        // after the first line must stop the server gracefully, not kill it.
+        let shutdown = shutdown_signal().context("could not listen for SIGTERM and Ctrl-C")?;
         let mut stdout = std::io::stdout();
         writeln!(stdout, "listening on http://{address}")?;
         stdout.flush()?;
-        crate::serve(Settings::new(database), listener, shutdown_signal())
+        crate::serve(Settings::new(database), listener, shutdown)
             .await
             .context("the sync server failed")
     })
 }
 
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C or SIGTERM. The handlers are registered when this is called, not when the
+/// returned future is first polled.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
