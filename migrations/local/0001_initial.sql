@@ -152,11 +152,13 @@ CREATE TABLE rm_orders (
     allow_override    INTEGER NOT NULL DEFAULT 0,
     payment_id        BLOB,
     cancel_reason     TEXT,
-    -- An order's seats ([{seat_type_id, requested, reserved}]) and priced lines
-    -- ([{kind, description, quantity, unit_price, total}]) as JSON: always read and
-    -- replaced whole, so a sale writes one row instead of three tables.
+    -- An order's seats ([{seat_type_id, requested, reserved}]), priced lines
+    -- ([{kind, description, quantity, unit_price, total}]) and seat assignments as JSON:
+    -- always read and replaced whole, so a sale writes one row instead of four tables.
     seats             TEXT NOT NULL DEFAULT '[]',
-    lines             TEXT NOT NULL DEFAULT '[]'
+    lines             TEXT NOT NULL DEFAULT '[]',
+    -- Seat assignments once confirmed: [{position, seat_type_id, attendee}].
+    assignments       TEXT NOT NULL DEFAULT '[]'
 ) WITHOUT ROWID;
 CREATE INDEX rm_orders_by_conference ON rm_orders (conference_id, placed_at);
 CREATE INDEX rm_orders_by_email ON rm_orders (registrant_email COLLATE NOCASE)
@@ -175,14 +177,4 @@ CREATE TABLE rm_payments (
     reason       TEXT,
     device_id    BLOB NOT NULL,
     updated_at   TEXT NOT NULL
-) WITHOUT ROWID;
-
-CREATE TABLE rm_seat_assignments (
-    order_id      BLOB NOT NULL,
-    position      INTEGER NOT NULL,
-    seat_type_id  BLOB NOT NULL,
-    first_name    TEXT,
-    last_name     TEXT,
-    email         TEXT,
-    PRIMARY KEY (order_id, position)
 ) WITHOUT ROWID;

@@ -1171,7 +1171,6 @@ fn persisted_read_models_equal_a_rebuild_from_the_log_after_every_kind_of_use_ca
         "rm_promo_codes",
         "rm_orders",
         "rm_payments",
-        "rm_seat_assignments",
     ] {
         assert!(
             persisted

@@ -10,7 +10,7 @@ use conference_domain::payment;
 use conference_domain::seats;
 use conference_domain::stream::Holder;
 use conference_domain::values::{SeatDelta, SeatQuantity};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 const TABLES: &[&str] = &[
@@ -21,7 +21,6 @@ const TABLES: &[&str] = &[
     "rm_promo_codes",
     "rm_orders",
     "rm_payments",
-    "rm_seat_assignments",
 ];
 
 pub(crate) fn clear(conn: &Connection) -> Result<()> {
@@ -531,27 +530,57 @@ fn project_payment(
     Ok(())
 }
 
+/// One seat of a confirmed order, as the `rm_orders.assignments` JSON holds it.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct OrderAssignment {
+    pub(crate) position: u32,
+    pub(crate) seat_type_id: Uuid,
+    pub(crate) attendee: Option<conference_protocol::PersonView>,
+}
+
+fn write_assignments(conn: &Connection, order: Uuid, seats: &[OrderAssignment]) -> Result<()> {
+    conn.prepare_cached("UPDATE rm_orders SET assignments = ?2 WHERE id = ?1")?
+        .execute(params![
+            order,
+            serde_json::to_string(seats).unwrap_or_default()
+        ])?;
+    Ok(())
+}
+
 fn project_assignments(conn: &Connection, order: Uuid, event: &assignments::Event) -> Result<()> {
     use assignments::Event as E;
     let set = |position: u32, person: Option<&conference_domain::PersonalInfo>| -> Result<()> {
-        conn.prepare_cached(
-            "UPDATE rm_seat_assignments SET first_name = ?3, last_name = ?4, email = ?5 WHERE order_id = ?1 AND position = ?2",
-        )?
-        .execute(params![
-            order,
-            position,
-            person.map(|p| p.first_name.as_str()),
-            person.map(|p| p.last_name.as_str()),
-            person.map(|p| p.email.as_str())
-        ])?;
-        Ok(())
+        let text: Option<String> = conn
+            .prepare_cached("SELECT assignments FROM rm_orders WHERE id = ?1")?
+            .query_row([order], |r| r.get(0))
+            .optional()?;
+        let Some(text) = text else { return Ok(()) };
+        let mut seats: Vec<OrderAssignment> =
+            serde_json::from_str(&text).map_err(|e| crate::StoreError::Corrupt {
+                what: format!("assignments of order {order}"),
+                reason: e.to_string(),
+            })?;
+        if let Some(seat) = seats.iter_mut().find(|s| s.position == position) {
+            seat.attendee = person.map(|p| conference_protocol::PersonView {
+                first_name: p.first_name.clone(),
+                last_name: p.last_name.clone(),
+                email: p.email.as_str().to_string(),
+            });
+        }
+        write_assignments(conn, order, &seats)
     };
     match event {
         E::SeatAssignmentsCreated(c) => {
-            for s in &c.seats {
-                conn.prepare_cached("INSERT INTO rm_seat_assignments (order_id, position, seat_type_id) VALUES (?1, ?2, ?3)")?
-                    .execute(params![order, s.position, s.seat_type.as_uuid()])?;
-            }
+            let seats: Vec<OrderAssignment> = c
+                .seats
+                .iter()
+                .map(|s| OrderAssignment {
+                    position: s.position,
+                    seat_type_id: s.seat_type.as_uuid(),
+                    attendee: None,
+                })
+                .collect();
+            write_assignments(conn, order, &seats)?;
         }
         E::SeatAssigned(a) => set(a.position, Some(&a.attendee))?,
         E::SeatAssignmentUpdated(a) => set(a.position, Some(&a.attendee))?,

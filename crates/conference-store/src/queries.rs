@@ -289,19 +289,24 @@ pub fn order(conn: &Connection, id: Uuid) -> Result<Option<p::OrderView>> {
     let seats = seats.into_iter().map(|(_, view)| view).collect();
     let lines: Vec<p::OrderLineView> =
         serde_json::from_str(&lines_json).map_err(|e| corrupt("lines", e))?;
-    let assignments = conn
-        .prepare_cached(
-            "SELECT a.position, COALESCE(t.name, ''), a.first_name, a.last_name, a.email FROM rm_seat_assignments a
-             LEFT JOIN rm_seat_types t ON t.id = a.seat_type_id WHERE a.order_id = ?1 ORDER BY a.position",
-        )?
-        .query_map([id], |r| {
-            Ok(p::AssignmentView {
-                position: r.get(0)?,
-                seat_type: r.get(1)?,
-                attendee: person(r.get(2)?, r.get(3)?, r.get(4)?),
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let assignments_json: String = conn
+        .prepare_cached("SELECT assignments FROM rm_orders WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    let stored: Vec<crate::projections::OrderAssignment> =
+        serde_json::from_str(&assignments_json).map_err(|e| corrupt("assignments", e))?;
+    let mut assignments = Vec::with_capacity(stored.len());
+    for seat in stored {
+        let name: String = conn
+            .prepare_cached("SELECT name FROM rm_seat_types WHERE id = ?1")?
+            .query_row([seat.seat_type_id], |r| r.get(0))
+            .optional()?
+            .unwrap_or_default();
+        assignments.push(p::AssignmentView {
+            position: seat.position,
+            seat_type: name,
+            attendee: seat.attendee,
+        });
+    }
     let payment = match payment_id {
         Some(pid) => payment(conn, pid)?,
         None => None,
@@ -410,7 +415,6 @@ pub fn dump_read_models(conn: &Connection) -> Result<Vec<String>> {
         ("rm_promo_codes", "conference_id, code"),
         ("rm_orders", "id"),
         ("rm_payments", "id"),
-        ("rm_seat_assignments", "order_id, position"),
     ];
     let mut out = Vec::new();
     for (table, order_by) in tables {
