@@ -1,42 +1,13 @@
 //! The application layer over a real store file: command ids make every use case
 //! idempotent (also for rejections), every refusal leaves the log and the read models as
 //! they were, and the registration process runs end to end in one transaction.
-use crate::helpers::{ctx, demo_app, event_count, read_models, temp_store};
+use crate::helpers::{
+    card, cash, ctx, demo_app, event_count, read_models, sale, strings, temp_store,
+};
 use conference_app::conference_protocol::{OrderView, PromoCodeView, SeatAvailabilityView};
 use conference_app::{App, AppError, Ctx, NewConference, PaymentInput, SaleInput};
 use std::fmt::Debug;
 use std::path::Path;
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| (*s).to_string()).collect()
-}
-
-fn cash(tendered: &str) -> Option<PaymentInput> {
-    Some(PaymentInput {
-        method: "cash".into(),
-        tendered: Some(tendered.into()),
-        reference: None,
-    })
-}
-
-fn card(reference: &str) -> Option<PaymentInput> {
-    Some(PaymentInput {
-        method: "card".into(),
-        tendered: None,
-        reference: Some(reference.into()),
-    })
-}
-
-fn sale(seats: &[&str], codes: &[&str], payment: Option<PaymentInput>) -> SaleInput {
-    SaleInput {
-        slug: "demo".into(),
-        seats: strings(seats),
-        promo_codes: strings(codes),
-        registrant: Some(("Grace".into(), "Hopper".into(), "grace@example.com".into())),
-        payment,
-        allow_override: false,
-    }
-}
 
 fn place(app: &mut App, minute: i64, seats: &[&str], codes: &[&str]) -> OrderView {
     app.place_order(&ctx(minute), "demo", &strings(seats), &strings(codes))

@@ -1,7 +1,7 @@
 //! Shared helpers: a temporary store, the CLI as a process, a published demo conference.
 #![allow(dead_code)]
 
-use conference_app::{App, Ctx, NewConference};
+use conference_app::{App, Ctx, NewConference, PaymentInput, SaleInput};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -151,4 +151,36 @@ pub fn rebuilt_read_models(path: &Path) -> Vec<String> {
     let mut store = conference_store::Store::open(&copy).expect("open copy");
     store.rebuild_read_models(|_, _| {}).expect("rebuild");
     conference_store::queries::dump_read_models(store.reader()).expect("dump")
+}
+
+/// Door-sale inputs for the demo conference (registrant Grace Hopper).
+pub fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_string()).collect()
+}
+
+pub fn cash(tendered: &str) -> Option<PaymentInput> {
+    Some(PaymentInput {
+        method: "cash".into(),
+        tendered: Some(tendered.into()),
+        reference: None,
+    })
+}
+
+pub fn card(reference: &str) -> Option<PaymentInput> {
+    Some(PaymentInput {
+        method: "card".into(),
+        tendered: None,
+        reference: Some(reference.into()),
+    })
+}
+
+pub fn sale(seats: &[&str], codes: &[&str], payment: Option<PaymentInput>) -> SaleInput {
+    SaleInput {
+        slug: "demo".into(),
+        seats: strings(seats),
+        promo_codes: strings(codes),
+        registrant: Some(("Grace".into(), "Hopper".into(), "grace@example.com".into())),
+        payment,
+        allow_override: false,
+    }
 }

@@ -4,7 +4,8 @@
 //! shapes read through the upcasters, durable pragmas, idempotent migrations, and read
 //! models that equal a rebuild from the log.
 use crate::helpers::{
-    ctx, demo_app, event_count, minute, read_models, rebuilt_read_models, temp_store,
+    card, cash, ctx, demo_app, event_count, minute, read_models, rebuilt_read_models, sale,
+    strings, temp_store,
 };
 use conference_app::conference_domain::aggregate::{Aggregate, DomainEvent};
 use conference_app::conference_domain::assignments::SeatAssignments;
@@ -16,44 +17,13 @@ use conference_app::conference_domain::seats::SeatsAvailability;
 use conference_app::conference_domain::{
     ConferenceId, DeviceId, Holder, OrderId, StreamId, StreamKind,
 };
-use conference_app::{App, NewPromoCode, PaymentInput, SaleInput, new_command_id};
+use conference_app::{App, NewPromoCode, new_command_id};
 use conference_store::{
     Conflict, Recorded, SNAPSHOT_EVERY, Store, StoreError, Tx, format_time, queries,
 };
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::path::Path;
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| (*s).to_string()).collect()
-}
-
-fn cash(tendered: &str) -> Option<PaymentInput> {
-    Some(PaymentInput {
-        method: "cash".into(),
-        tendered: Some(tendered.into()),
-        reference: None,
-    })
-}
-
-fn card(reference: &str) -> Option<PaymentInput> {
-    Some(PaymentInput {
-        method: "card".into(),
-        tendered: None,
-        reference: Some(reference.into()),
-    })
-}
-
-fn sale(seats: &[&str], codes: &[&str], payment: Option<PaymentInput>) -> SaleInput {
-    SaleInput {
-        slug: "demo".into(),
-        seats: strings(seats),
-        promo_codes: strings(codes),
-        registrant: Some(("Grace".into(), "Hopper".into(), "grace@example.com".into())),
-        payment,
-        allow_override: false,
-    }
-}
 
 fn cancelled(reason: &str) -> order::Event {
     order::OrderCancelled {

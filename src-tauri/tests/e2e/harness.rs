@@ -189,24 +189,43 @@ impl Session {
         assert!(gone, "e2e: `{css}` did not go away");
     }
 
-    /// Waits until the text of `css` satisfies `check`, and returns it.
-    pub async fn text_until(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        let mut last = String::new();
-        loop {
-            if let Ok(Some(element)) = self.driver().query(By::Css(css)).nowait().first_opt().await
-                && let Ok(text) = element.text().await
-            {
-                if check(&text) {
-                    return text;
+    /// Waits until the text of `css` satisfies `check`, and returns it. The waiting is
+    /// WebDriver's own query waiter, bounded by `PATIENCE`.
+    pub async fn text_until(
+        &self,
+        css: &str,
+        check: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> String {
+        let check = std::sync::Arc::new(check);
+        let last = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let seen = last.clone();
+        let found = self
+            .driver()
+            .query(By::Css(css))
+            .wait(PATIENCE, Duration::from_millis(50))
+            .with_filter(move |element: WebElement| {
+                let check = check.clone();
+                let seen = seen.clone();
+                async move {
+                    let text = element.text().await?;
+                    let matches = check(&text);
+                    if let Ok(mut last) = seen.lock() {
+                        *last = text;
+                    }
+                    Ok(matches)
                 }
-                last = text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "e2e: `{css}` never showed the expected text; last it said {last:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            })
+            .first()
+            .await;
+        match found {
+            Ok(element) => element
+                .text()
+                .await
+                .unwrap_or_else(|e| panic!("e2e: could not read `{css}`: {e}")),
+            Err(_) => panic!(
+                "e2e: `{css}` never showed the expected text; last it said {:?}",
+                last.lock().map(|l| l.clone()).unwrap_or_default()
+            ),
         }
     }
 

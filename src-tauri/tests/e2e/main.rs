@@ -20,13 +20,15 @@ async fn remaining(s: &Session, seat_type: &str) -> String {
 }
 
 async fn wait_remaining(s: &Session, seat_type: &str, expected: &str) {
-    s.text_until(&format!("[data-seat-type='{seat_type}'] .remaining"), |t| {
-        if expected == "0" {
-            t == "Sold out"
-        } else {
-            t == format!("{expected} left")
-        }
-    })
+    let shown = if expected == "0" {
+        "Sold out".to_string()
+    } else {
+        format!("{expected} left")
+    };
+    s.text_until(
+        &format!("[data-seat-type='{seat_type}'] .remaining"),
+        move |t| t == shown,
+    )
     .await;
     assert_eq!(remaining(s, seat_type).await, expected);
 }
