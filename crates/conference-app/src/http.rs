@@ -111,4 +111,9 @@ impl Transport for HttpTransport {
         let url = format!("{}/v1/reconciliation", self.base);
         self.send(|| self.client.get(&url))
     }
+
+    fn resolve_reconciliation(&self, id: i64) -> Result<ReconciliationItem, SyncError> {
+        let url = format!("{}/v1/reconciliation/{id}/resolve", self.base);
+        self.send(|| self.client.post(&url))
+    }
 }

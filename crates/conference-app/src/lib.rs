@@ -7,15 +7,21 @@
 //! remembers its outcome under its command id, and queues it for sync.
 #![forbid(unsafe_code)]
 
+mod back_office;
 pub mod command;
+mod device_name;
 pub mod error;
 mod export;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod input;
+mod quote;
 mod runner;
 pub mod sync;
 
+pub use back_office::{
+    BackOfficeSummary, DeviceTotals, MethodTotals, ReconciliationEntry, SalesBucket,
+};
 use command::{NewOrder, OrganizerCommand, Outcome, PaymentDetails, UserCommand};
 use conference_domain::assignments::{self, SeatAssignments};
 use conference_domain::conference::{self, Conference, ConferenceDetails};
@@ -31,6 +37,7 @@ use conference_domain::{
 use conference_protocol as p;
 use conference_store::{Store, queries};
 pub use error::AppError;
+pub use quote::{Quote, QuoteShortage};
 use runner::Uow;
 use std::path::Path;
 use uuid::Uuid;

@@ -49,6 +49,17 @@ pub trait Transport {
     fn me(&self) -> Result<DeviceRecord, SyncError>;
     /// The back office's reconciliation queue (organizer and back-office devices).
     fn reconciliation(&self) -> Result<Vec<ReconciliationItem>, SyncError>;
+    /// Marks a reconciliation item resolved (again is fine). A transport that cannot reach
+    /// the back-office endpoints refuses.
+    fn resolve_reconciliation(&self, id: i64) -> Result<ReconciliationItem, SyncError> {
+        Err(SyncError::Refused {
+            status: 501,
+            body: ErrorBody {
+                code: "not_supported".into(),
+                message: format!("This connection cannot resolve reconciliation item {id}"),
+            },
+        })
+    }
 }
 
 /// What one sync did.
