@@ -45,11 +45,15 @@ impl HttpTransport {
         let mut last = String::new();
         for attempt in 1..=self.attempts {
             match request().bearer_auth(&self.token).send() {
-                Ok(response) if response.status().is_success() => {
-                    return response
-                        .json::<T>()
-                        .map_err(|e| SyncError::Unreachable(e.to_string()));
-                }
+                // A body cut off on the way is as good as no answer: read it whole before
+                // decoding, and retry when it does not arrive.
+                Ok(response) if response.status().is_success() => match response.bytes() {
+                    Ok(body) => {
+                        return serde_json::from_slice::<T>(&body)
+                            .map_err(|e| SyncError::Unreachable(e.to_string()));
+                    }
+                    Err(e) => last = e.to_string(),
+                },
                 Ok(response) if response.status().is_server_error() => {
                     last = format!("status {}", response.status());
                 }
