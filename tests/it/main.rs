@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod faults;
 mod helpers;
+mod proxy;
 mod server;
 mod simulation;
 mod store;
