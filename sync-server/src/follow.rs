@@ -10,7 +10,7 @@
 //! - promo codes: a confirmed order's limited codes are counted here (connected devices do
 //!   not write the shared promo-code stream); a code already used up sends the order to
 //!   reconciliation as `promo_overuse` — the sale stands.
-use crate::log::{Author, Refusal, Stored, Unit};
+use crate::log::{Appended, Author, Refusal, Stored, Unit};
 use conference_domain::aggregate::DomainEvent;
 use conference_domain::discounts::{self, Promotions};
 use conference_domain::order::{self, Order};
@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 pub(crate) fn follow_ups(
     unit: &mut Unit<'_>,
-    stored: &[Stored],
+    stored: &[Appended<'_>],
     command_id: Uuid,
     device_id: Uuid,
 ) -> Result<(), Refusal> {
@@ -38,7 +38,7 @@ pub(crate) fn follow_ups(
         .map(|s| s.stream.id)
         .collect();
     for s in stored {
-        match (&s.event, s.stream.holder) {
+        match (s.event, s.stream.holder) {
             (DomainEvent::Conference(event), _) if !wrote_pool.contains(&s.stream.id) => {
                 if let Some(command) = pool_policy(event) {
                     run_on_pool(unit, ConferenceId::from_uuid(s.stream.id), &command)?;
@@ -121,7 +121,7 @@ fn run_on_pool(
 
 fn cover_override(
     unit: &mut Unit<'_>,
-    sale: &Stored,
+    sale: &Appended<'_>,
     device: DeviceId,
     reserved: &seats::SeatsReserved,
     command_id: Uuid,
@@ -185,11 +185,27 @@ fn cover_override(
 /// code does not keep the others from counting.
 fn redeem_promo_codes(
     unit: &mut Unit<'_>,
-    confirmed: &Stored,
+    confirmed: &Appended<'_>,
     wrote_promos: &HashSet<Uuid>,
     command_id: Uuid,
     device_id: Uuid,
 ) -> Result<(), Refusal> {
+    // Most conferences have no limited code: then there is nothing to count, and the
+    // order's stream need not be folded to find its codes.
+    if let Some(conference) = confirmed.conference_id {
+        let (limited, _) = unit.with_state(
+            StreamId::promos(ConferenceId::from_uuid(conference)),
+            |promotions: &Promotions| {
+                promotions
+                    .codes
+                    .values()
+                    .any(|s| s.definition.max_uses.is_some())
+            },
+        )?;
+        if !limited {
+            return Ok(());
+        }
+    }
     let (order, _) = unit.load::<Order>(confirmed.stream)?;
     let Some(data) = order.data() else {
         return Ok(());

@@ -5,7 +5,7 @@ use crate::device::{self, Device};
 use crate::error::ApiError;
 use crate::pull::{self, PullParams};
 use crate::state::AppState;
-use crate::{allot, openapi, push, reconciliation};
+use crate::{allot, openapi, push, reconciliation, wire};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
@@ -18,8 +18,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use conference_protocol::ErrorBody;
 use conference_protocol::sync::{
-    AllotmentRequest, AllotmentResponse, PullResponse, PushRequest, PushResponse,
-    ReconciliationItem, SCHEMA_HEADER,
+    AllotmentRequest, AllotmentResponse, PullResponse, PushResponse, ReconciliationItem,
+    SCHEMA_HEADER,
 };
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
@@ -184,16 +184,20 @@ async fn openapi_document(_: Authed) -> Json<serde_json::Value> {
 async fn push_commands(
     State(state): State<AppState>,
     Authed(device): Authed,
-    ApiJson(request): ApiJson<PushRequest>,
+    ApiJson(body): ApiJson<wire::PushBody>,
 ) -> Result<Json<PushResponse>, ApiError> {
-    let span = tracing::info_span!("push", device = %device.id, commands = request.commands.len());
-    state
+    let span = tracing::info_span!("push", device = %device.id, commands = body.commands.len());
+    // Decoding needs no database: it happens here, so the one writer thread only writes.
+    let request = wire::prepare(body);
+    let (response, request) = state
         .write(move |unit| {
             let _entered = span.enter();
-            push::push(unit, &device, &request)
+            push::push(unit, &device, &request).map(|response| (response, request))
         })
-        .await
-        .map(Json)
+        .await?;
+    // The request comes back to be freed here, off the writer thread.
+    drop(request);
+    Ok(Json(response))
 }
 
 #[derive(Debug, Deserialize)]

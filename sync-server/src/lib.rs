@@ -33,6 +33,7 @@ mod push;
 mod rebase;
 mod reconciliation;
 mod state;
+mod wire;
 mod writer;
 
 pub use db::{format_time, prepare as prepare_database};

@@ -25,22 +25,28 @@ pub(crate) enum Refusal {
     Request(ApiError),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Rejection {
     pub reason: ErrorBody,
     /// More for the back office (the conflicting streams, say).
     pub detail: Option<serde_json::Value>,
 }
 
-impl Refusal {
-    pub(crate) fn reject(code: &str, message: impl Into<String>) -> Self {
-        Self::Reject(Rejection {
+impl Rejection {
+    pub(crate) fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
             reason: ErrorBody {
                 code: code.into(),
                 message: message.into(),
             },
             detail: None,
-        })
+        }
+    }
+}
+
+impl Refusal {
+    pub(crate) fn reject(code: &str, message: impl Into<String>) -> Self {
+        Self::Reject(Rejection::new(code, message))
     }
 }
 
@@ -84,6 +90,15 @@ pub(crate) struct Stored {
     pub event: DomainEvent,
 }
 
+/// An event a pushed command stored, as the follow-ups read it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Appended<'e> {
+    pub stream: StreamId,
+    pub event: &'e DomainEvent,
+    /// The conference it was stored under, when it has one.
+    pub conference_id: Option<Uuid>,
+}
+
 /// Who a command's events are recorded for.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Author {
@@ -98,7 +113,8 @@ pub(crate) struct NewEvent<'a> {
     pub conference_id: Option<Uuid>,
     pub event_type: &'a str,
     pub schema_version: u32,
-    pub payload: String,
+    /// The JSON text to store.
+    pub payload: &'a str,
     pub author: Author,
     pub recorded_at: &'a str,
     pub event: &'a DomainEvent,
@@ -221,16 +237,21 @@ impl Unit<'_> {
                 )?
                 .execute(params![new.stream.id, slug])?;
         }
+        let key = new.stream.key();
+        // The conference of an order, payment or assignments stream is recorded with the
+        // stream's first event: every event of those streams is stored with its conference
+        // (the fast path refuses one without), so the first one always records it.
         if let (
             StreamKind::Order | StreamKind::Payment | StreamKind::Assignments,
             Some(conference_id),
-        ) = (new.stream.kind, new.conference_id)
+            1,
+        ) = (new.stream.kind, new.conference_id, new.version)
         {
             self.conn
                 .prepare_cached(
                     "INSERT OR IGNORE INTO stream_conferences (stream_key, conference_id) VALUES (?1, ?2)",
                 )?
-                .execute(params![new.stream.key(), conference_id])?;
+                .execute(params![key, conference_id])?;
         }
         self.conn
             .prepare_cached(
@@ -238,7 +259,7 @@ impl Unit<'_> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
-                new.stream.key(),
+                key,
                 new.version,
                 new.conference_id,
                 new.event_type,
@@ -250,7 +271,7 @@ impl Unit<'_> {
             ])?;
         // The stream changed under any state built before: forget it unless the caller
         // (execute) puts the new one back.
-        self.cache.states.remove(&new.stream.key());
+        self.cache.states.remove(&key);
         self.stats.events_stored += 1;
         Ok(self.conn.last_insert_rowid())
     }
@@ -260,14 +281,24 @@ impl Unit<'_> {
         &mut self,
         stream: StreamId,
     ) -> Result<(A, u64), DbError> {
+        self.with_state(stream, A::clone)
+    }
+
+    /// Looks at an aggregate's current state without copying it out of the cache: `look`
+    /// gets the state (brought up to date first), and its answer comes back with the version.
+    pub(crate) fn with_state<A: Aggregate + Send + 'static, R>(
+        &mut self,
+        stream: StreamId,
+        look: impl FnOnce(&A) -> R,
+    ) -> Result<(R, u64), DbError> {
         let key = stream.key();
         let version = stream_version(self.conn, &key)?;
-        let (mut state, from) = match self.cache.states.get(&key) {
-            Some((at, state)) if *at <= version => match state.downcast_ref::<A>() {
-                Some(state) => (state.clone(), *at),
-                None => (A::default(), 0),
+        let (mut state, from): (Box<A>, u64) = match self.cache.states.remove(&key) {
+            Some((at, state)) if at <= version => match state.downcast::<A>() {
+                Ok(state) => (state, at),
+                Err(_) => (Box::default(), 0),
             },
-            _ => (A::default(), 0),
+            _ => (Box::default(), 0),
         };
         if from < version {
             let mut stmt = self.conn.prepare_cached(
@@ -289,10 +320,9 @@ impl Unit<'_> {
                 state.apply(&event);
             }
         }
-        self.cache
-            .states
-            .insert(key, (version, Box::new(state.clone())));
-        Ok((state, version))
+        let answer = look(&state);
+        self.cache.states.insert(key, (version, state));
+        Ok((answer, version))
     }
 
     /// Loads, decides and appends, as the device store does: runs `command` against the
@@ -333,7 +363,7 @@ impl Unit<'_> {
                 conference_id,
                 event_type,
                 schema_version,
-                payload,
+                payload: &payload,
                 author,
                 recorded_at: &now,
                 event: &domain,

@@ -3,25 +3,33 @@
 //! Per command: a known command id answers with its stored result and stores nothing; an
 //! unknown one must carry the next device sequence number (else the whole request is
 //! refused with the number expected); the device's role and conferences must allow it;
-//! every event must decode with this build. Then the fast path appends the events exactly
-//! as sent when every stream is where the device left it; on a version mismatch an
-//! organizer command is re-executed against the server's state (rebase) and anything else
-//! is rejected as a stream conflict. The follow-ups (pool policy, over-allotment cover,
-//! returned seats) run in the same transaction. A refused request stores nothing: the
-//! writer runs it inside a savepoint.
+//! every event must decode with this build (the HTTP handler decoded them already, see
+//! `wire`). Then the fast path appends the events exactly as sent when every stream is
+//! where the device left it; on a version mismatch an organizer command is re-executed
+//! against the server's state (rebase) and anything else is rejected as a stream conflict.
+//! The follow-ups (pool policy, over-allotment cover, returned seats) run in the same
+//! transaction.
+//!
+//! Nothing of a refused request is stored: the writer runs it inside a savepoint. Nothing
+//! of a rejected command is stored either, and that costs no savepoint per command: a
+//! command is checked before it writes, and nearly every rejection comes from those
+//! checks. When one comes after the command wrote something (a slug another conference
+//! took, say), the request is undone and taken again from the start with a savepoint
+//! around each command, which gives the same answer.
 use crate::device::{Device, ORGANIZER_COMMANDS};
 use crate::error::{ApiError, DbError};
 use crate::follow;
-use crate::log::{self, Author, NewEvent, Refusal, Rejection, Stored, Unit};
+use crate::log::{self, Appended, Author, NewEvent, Refusal, Rejection, Unit};
 use crate::rebase;
+use crate::wire::{CommandBody, Decoded, Prepared, PreparedCommand};
 use conference_domain::ConferenceId;
 use conference_domain::aggregate::DomainEvent;
 use conference_domain::conference;
 use conference_domain::stream::Holder;
 use conference_domain::stream::StreamId;
 use conference_protocol::ErrorBody;
-use conference_protocol::sync::{PushCommand, PushRequest, PushResponse, PushResult, PushStatus};
-use rusqlite::{OptionalExtension, params};
+use conference_protocol::sync::{PushResponse, PushResult, PushStatus};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -29,11 +37,87 @@ use uuid::Uuid;
 /// it creates); `None` for a device that sees every conference.
 pub(crate) type Allowed = Option<HashSet<Uuid>>;
 
+/// How commands are kept apart within a request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// No savepoint per command: a rejection after a write undoes the request and asks
+    /// for [`Mode::Careful`].
+    Fast,
+    /// A savepoint around each command, so a rejection undoes just that command.
+    Careful,
+}
+
+/// Why taking a request stopped.
+enum Halt {
+    /// The request is refused; nothing of it may be stored.
+    Refuse(ApiError),
+    /// A command was rejected after it wrote: take the request again in careful mode.
+    Replay,
+}
+
+impl From<ApiError> for Halt {
+    fn from(e: ApiError) -> Self {
+        Self::Refuse(e)
+    }
+}
+
+impl From<DbError> for Halt {
+    fn from(e: DbError) -> Self {
+        Self::Refuse(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for Halt {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Refuse(e.into())
+    }
+}
+
+fn run_sql(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 pub(crate) fn push(
     unit: &mut Unit<'_>,
     device: &Device,
-    request: &PushRequest,
+    request: &Prepared,
 ) -> Result<PushResponse, ApiError> {
+    run_sql(unit.conn, "SAVEPOINT push")?;
+    let stats = unit.stats;
+    let mut outcome = take(unit, device, request, Mode::Fast);
+    if let Err(Halt::Replay) = outcome {
+        run_sql(unit.conn, "ROLLBACK TO push")?;
+        unit.cache.clear();
+        unit.stats = stats;
+        tracing::info!("a command was rejected after it wrote; taking the request again");
+        outcome = take(unit, device, request, Mode::Careful);
+    }
+    match outcome {
+        Ok(response) => {
+            run_sql(unit.conn, "RELEASE push")?;
+            Ok(response)
+        }
+        Err(halt) => {
+            run_sql(unit.conn, "ROLLBACK TO push")?;
+            run_sql(unit.conn, "RELEASE push")?;
+            unit.cache.clear();
+            Err(match halt {
+                Halt::Refuse(error) => error,
+                Halt::Replay => {
+                    ApiError::Internal("a push asked to be taken again in careful mode".into())
+                }
+            })
+        }
+    }
+}
+
+fn take(
+    unit: &mut Unit<'_>,
+    device: &Device,
+    request: &Prepared,
+    mode: Mode,
+) -> Result<PushResponse, Halt> {
     let mut next_seq: u64 = unit
         .conn
         .prepare_cached("SELECT next_seq FROM devices WHERE device_id = ?1")?
@@ -41,34 +125,37 @@ pub(crate) fn push(
     let mut allowed = device.allowed_ids(unit.conn)?;
     let mut results = Vec::with_capacity(request.commands.len());
     for command in &request.commands {
+        let body = &command.body;
         let span = tracing::info_span!(
             "command",
-            command_type = %command.command_type,
-            command_id = %command.command_id,
-            device_seq = command.device_seq
+            command_type = %body.command_type,
+            command_id = %body.command_id,
+            device_seq = body.device_seq
         );
         let _entered = span.enter();
-        if let Some(known) = stored_result(unit, command.command_id)? {
+        if let Some(known) = stored_result(unit, body.command_id)? {
             unit.stats.commands_known += 1;
             results.push(known);
             continue;
         }
-        if command.device_seq != next_seq {
+        if body.device_seq != next_seq {
             return Err(ApiError::SequenceGap {
                 next_expected: next_seq,
-            });
+            }
+            .into());
         }
-        if !device.role.may_push(&command.command_type) {
+        if !device.role.may_push(&body.command_type) {
             return Err(ApiError::forbidden(
                 "forbidden_command",
                 format!(
                     "A {} device may not push `{}` (command {}); nothing of this request was stored",
-                    device.role, command.command_type, command.device_seq
+                    device.role, body.command_type, body.device_seq
                 ),
-            ));
+            )
+            .into());
         }
-        let result = run_command(unit, device, &mut allowed, command)?;
-        record(unit, device, command, &result)?;
+        let result = run_command(unit, device, &mut allowed, command, mode)?;
+        record(unit, device, body, &result)?;
         next_seq += 1;
         results.push(result);
     }
@@ -100,45 +187,59 @@ fn stored_result(unit: &Unit<'_>, command_id: Uuid) -> Result<Option<PushResult>
     }
 }
 
-/// Runs one command in its own savepoint: a rejection undoes whatever it began.
+/// Runs one command; a rejection leaves nothing of it behind (in careful mode through
+/// its own savepoint; in fast mode only when it wrote nothing, else the request is
+/// taken again).
 fn run_command(
     unit: &mut Unit<'_>,
     device: &Device,
     allowed: &mut Allowed,
-    command: &PushCommand,
-) -> Result<PushResult, ApiError> {
-    unit.conn.execute_batch("SAVEPOINT command")?;
+    command: &PreparedCommand,
+    mode: Mode,
+) -> Result<PushResult, Halt> {
+    let body = &command.body;
+    let changes_before = unit.conn.total_changes();
+    if mode == Mode::Careful {
+        run_sql(unit.conn, "SAVEPOINT command")?;
+    }
     let outcome = attempt(unit, device, allowed, command);
-    let undo = |unit: &mut Unit<'_>| -> Result<(), ApiError> {
-        unit.conn
-            .execute_batch("ROLLBACK TO command; RELEASE command")?;
-        unit.cache.clear();
+    let undo = |unit: &mut Unit<'_>| -> Result<(), Halt> {
+        if mode == Mode::Careful {
+            run_sql(unit.conn, "ROLLBACK TO command")?;
+            run_sql(unit.conn, "RELEASE command")?;
+            unit.cache.clear();
+        }
         Ok(())
     };
     match outcome {
-        Ok((status, stored)) => {
-            unit.conn.execute_batch("RELEASE command")?;
+        Ok((status, positions)) => {
+            if mode == Mode::Careful {
+                run_sql(unit.conn, "RELEASE command")?;
+            }
             match status {
                 PushStatus::Applied => unit.stats.commands_applied += 1,
                 PushStatus::Rebased => unit.stats.commands_rebased += 1,
                 PushStatus::Rejected => unit.stats.commands_rejected += 1,
             }
             Ok(PushResult {
-                command_id: command.command_id,
-                device_seq: command.device_seq,
+                command_id: body.command_id,
+                device_seq: body.device_seq,
                 status,
                 reason: None,
-                positions: stored.iter().map(|s| s.position).collect(),
+                positions,
             })
         }
         Err(Refusal::Reject(rejection)) => {
+            if mode == Mode::Fast && unit.conn.total_changes() != changes_before {
+                return Err(Halt::Replay);
+            }
             undo(unit)?;
             tracing::info!(code = %rejection.reason.code, "command rejected");
             unit.stats.commands_rejected += 1;
-            reconcile_rejection(unit, device, command, &rejection)?;
+            reconcile_rejection(unit, device, body, &rejection)?;
             Ok(PushResult {
-                command_id: command.command_id,
-                device_seq: command.device_seq,
+                command_id: body.command_id,
+                device_seq: body.device_seq,
                 status: PushStatus::Rejected,
                 reason: Some(rejection.reason),
                 positions: vec![],
@@ -146,69 +247,9 @@ fn run_command(
         }
         Err(Refusal::Request(error)) => {
             undo(unit)?;
-            Err(error)
+            Err(Halt::Refuse(error))
         }
     }
-}
-
-/// An event of a pushed command, read with this build's domain code.
-struct Decoded<'a> {
-    stream: StreamId,
-    version: u64,
-    event_type: &'a str,
-    schema_version: u32,
-    payload: &'a serde_json::Value,
-    recorded_at: &'a str,
-    event: DomainEvent,
-}
-
-fn decode(command: &PushCommand) -> Result<Vec<Decoded<'_>>, Refusal> {
-    let mut out = Vec::with_capacity(command.events.len());
-    for (i, wire) in command.events.iter().enumerate() {
-        let stream = StreamId::parse(&wire.stream).map_err(|e| {
-            Refusal::reject(
-                "unknown_event",
-                format!("The server cannot read event {i} of the command: {e}"),
-            )
-        })?;
-        if wire.version == 0 {
-            return Err(Refusal::reject(
-                "invalid_event",
-                format!("Event {i} of the command has version 0; stream versions start at 1"),
-            ));
-        }
-        if chrono::DateTime::parse_from_rfc3339(&wire.recorded_at).is_err() {
-            return Err(Refusal::reject(
-                "invalid_event",
-                format!(
-                    "Event {i} of the command has recorded_at `{}`, which is not an RFC 3339 time",
-                    wire.recorded_at
-                ),
-            ));
-        }
-        let event = DomainEvent::decode(
-            stream.kind,
-            &wire.event_type,
-            wire.schema_version,
-            wire.payload.clone(),
-        )
-        .map_err(|e| {
-            Refusal::reject(
-                "unknown_event",
-                format!("The server cannot read event {i} of the command ({e}); it stays on the device until the server is upgraded"),
-            )
-        })?;
-        out.push(Decoded {
-            stream,
-            version: wire.version,
-            event_type: &wire.event_type,
-            schema_version: wire.schema_version,
-            payload: &wire.payload,
-            recorded_at: &wire.recorded_at,
-            event,
-        });
-    }
-    Ok(out)
 }
 
 /// Where a stream is on the server and where the command expected it.
@@ -220,35 +261,38 @@ struct StreamConflict {
 }
 
 /// The streams whose versions do not continue the server's.
-fn conflicts(unit: &Unit<'_>, events: &[Decoded<'_>]) -> Result<Vec<StreamConflict>, DbError> {
-    let mut next: HashMap<Vec<u8>, (u64, u64, bool)> = HashMap::new();
-    let mut order = Vec::new();
-    for event in events {
-        let key = event.stream.key();
-        match next.get_mut(&key) {
-            Some((_, expected, ok)) => {
-                *ok &= event.version == *expected;
-                *expected = event.version + 1;
+fn conflicts(
+    unit: &Unit<'_>,
+    events: &[Decoded],
+    body: &CommandBody,
+) -> Result<Vec<StreamConflict>, DbError> {
+    // Commands write a handful of streams: a list beats a map here.
+    let mut next: Vec<(StreamId, u64, u64, bool, u64)> = Vec::new();
+    for (event, wire) in events.iter().zip(&body.events) {
+        match next.iter_mut().find(|(stream, ..)| *stream == event.stream) {
+            Some((_, _, expected, ok, _)) => {
+                *ok &= wire.version == *expected;
+                *expected = wire.version + 1;
             }
             None => {
-                let server = log::stream_version(unit.conn, &key)?;
-                next.insert(
-                    key.clone(),
-                    (server, event.version + 1, event.version == server + 1),
-                );
-                order.push((key, event));
+                let server = log::stream_version(unit.conn, &event.stream.key())?;
+                next.push((
+                    event.stream,
+                    server,
+                    wire.version + 1,
+                    wire.version == server + 1,
+                    wire.version,
+                ));
             }
         }
     }
-    Ok(order
+    Ok(next
         .into_iter()
-        .filter_map(|(key, first)| {
-            let (server, _, ok) = next[&key];
-            (!ok).then(|| StreamConflict {
-                stream: first.stream.to_string(),
-                server_version: server,
-                first_version_sent: first.version,
-            })
+        .filter(|(_, _, _, ok, _)| !ok)
+        .map(|(stream, server, _, _, first)| StreamConflict {
+            stream: stream.to_string(),
+            server_version: server,
+            first_version_sent: first,
         })
         .collect())
 }
@@ -257,12 +301,16 @@ fn attempt(
     unit: &mut Unit<'_>,
     device: &Device,
     allowed: &mut Allowed,
-    command: &PushCommand,
-) -> Result<(PushStatus, Vec<Stored>), Refusal> {
-    let events = decode(command)?;
+    command: &PreparedCommand,
+) -> Result<(PushStatus, Vec<i64>), Refusal> {
+    let body = &command.body;
+    let events = command
+        .decoded
+        .as_ref()
+        .map_err(|rejection| Refusal::Reject(rejection.clone()))?;
     let mut pending = HashMap::new();
     let mut conferences = Vec::with_capacity(events.len());
-    for event in &events {
+    for event in events {
         let id = log::event_conference(unit.conn, &event.stream, &event.event, &pending)?;
         if let Some(id) = id {
             pending.insert(event.stream.key(), id);
@@ -270,7 +318,7 @@ fn attempt(
         conferences.push(id);
     }
     if let Some(allowed) = allowed.as_mut() {
-        for event in &events {
+        for event in events {
             if let DomainEvent::Conference(conference::Event::ConferenceCreated(created)) =
                 &event.event
                 && device.may_see_slug(created.details.slug.as_str())
@@ -287,8 +335,8 @@ fn attempt(
             return Err(Refusal::Request(forbidden_conference(device, *id)));
         }
     }
-    let conflicts = conflicts(unit, &events)?;
-    let (status, stored) = if conflicts.is_empty() {
+    let conflicts = conflicts(unit, events, body)?;
+    if conflicts.is_empty() {
         if let Some(i) = conferences.iter().position(Option::is_none) {
             return Err(Refusal::reject(
                 "unknown_conference",
@@ -298,59 +346,69 @@ fn attempt(
                 ),
             ));
         }
-        check_pool_cuts(unit, &events)?;
+        check_pool_cuts(unit, events)?;
         let author = Author {
-            command_id: command.command_id,
+            command_id: body.command_id,
             device_id: device.id,
         };
-        let mut stored = Vec::with_capacity(events.len());
-        for (event, conference_id) in events.iter().zip(&conferences) {
-            let position = unit.insert(NewEvent {
+        let mut positions = Vec::with_capacity(events.len());
+        let mut appended = Vec::with_capacity(events.len());
+        for ((event, wire), conference_id) in events.iter().zip(&body.events).zip(&conferences) {
+            positions.push(unit.insert(NewEvent {
                 stream: event.stream,
-                version: event.version,
+                version: wire.version,
                 conference_id: *conference_id,
-                event_type: event.event_type,
-                schema_version: event.schema_version,
-                payload: event.payload.to_string(),
+                event_type: &wire.event_type,
+                schema_version: wire.schema_version,
+                payload: wire.payload.get(),
                 author,
-                recorded_at: event.recorded_at,
+                recorded_at: &wire.recorded_at,
                 event: &event.event,
-            })?;
-            stored.push(Stored {
-                position,
+            })?);
+            appended.push(Appended {
                 stream: event.stream,
-                event: event.event.clone(),
+                event: &event.event,
+                conference_id: *conference_id,
             });
         }
-        (PushStatus::Applied, stored)
-    } else if ORGANIZER_COMMANDS.contains(&command.command_type.as_str()) {
+        follow::follow_ups(unit, &appended, body.command_id, device.id)?;
+        Ok((PushStatus::Applied, positions))
+    } else if ORGANIZER_COMMANDS.contains(&body.command_type.as_str()) {
         tracing::info!(streams = conflicts.len(), "stream moved on; rebasing");
-        (
+        let stored = rebase::rebase(unit, device, allowed.as_ref(), body)?;
+        let appended: Vec<Appended<'_>> = stored
+            .iter()
+            .map(|s| Appended {
+                stream: s.stream,
+                event: &s.event,
+                conference_id: None,
+            })
+            .collect();
+        follow::follow_ups(unit, &appended, body.command_id, device.id)?;
+        Ok((
             PushStatus::Rebased,
-            rebase::rebase(unit, device, allowed.as_ref(), command)?,
-        )
+            stored.iter().map(|s| s.position).collect(),
+        ))
     } else {
         let streams: Vec<&str> = conflicts.iter().map(|c| c.stream.as_str()).collect();
-        return Err(Refusal::Reject(Rejection {
+        Err(Refusal::Reject(Rejection {
             reason: ErrorBody {
                 code: "stream_conflict".into(),
                 message: format!(
                     "Another writer changed {} first, and `{}` cannot be re-run on the server; the back office will reconcile it",
                     streams.join(", "),
-                    command.command_type
+                    body.command_type
                 ),
             },
             detail: Some(serde_json::json!({ "conflicts": conflicts })),
-        }));
-    };
-    follow::follow_ups(unit, &stored, command.command_id, device.id)?;
-    Ok((status, stored))
+        }))
+    }
 }
 
 /// The server owns the pools: a seat type's quantity may only go down by seats its pool
 /// still has free (the rule a device that owns its pool checks itself, so a command that
 /// wrote the pool is left alone).
-fn check_pool_cuts(unit: &mut Unit<'_>, events: &[Decoded<'_>]) -> Result<(), Refusal> {
+fn check_pool_cuts(unit: &mut Unit<'_>, events: &[Decoded]) -> Result<(), Refusal> {
     for event in events {
         let DomainEvent::Conference(conference::Event::SeatTypeUpdated(updated)) = &event.event
         else {
@@ -391,7 +449,7 @@ pub(crate) fn forbidden_conference(device: &Device, conference_id: Uuid) -> ApiE
 fn record(
     unit: &mut Unit<'_>,
     device: &Device,
-    command: &PushCommand,
+    command: &CommandBody,
     result: &PushResult,
 ) -> Result<(), ApiError> {
     let recorded_position = match result.positions.last() {
@@ -426,7 +484,7 @@ fn record(
 fn reconcile_rejection(
     unit: &mut Unit<'_>,
     device: &Device,
-    command: &PushCommand,
+    command: &CommandBody,
     rejection: &Rejection,
 ) -> Result<(), ApiError> {
     let conference_id = command_conference(unit, command)?;
@@ -453,11 +511,11 @@ fn reconcile_rejection(
 
 /// The conference a command is about, as far as the server can tell: the one its JSON
 /// names, or the one its first known stream belongs to.
-fn command_conference(unit: &Unit<'_>, command: &PushCommand) -> Result<Option<Uuid>, DbError> {
-    let named = command
-        .command
+fn command_conference(unit: &Unit<'_>, command: &CommandBody) -> Result<Option<Uuid>, DbError> {
+    let value = command.command_value();
+    let named = value
         .get("conference_id")
-        .or_else(|| command.command.pointer("/order/conference_id"))
+        .or_else(|| value.pointer("/order/conference_id"))
         .and_then(|v| v.as_str())
         .and_then(|s| Uuid::parse_str(s).ok());
     if named.is_some() {

@@ -8,6 +8,7 @@
 use crate::device::Device;
 use crate::log::{Author, Refusal, Stored, Unit};
 use crate::push::forbidden_conference;
+use crate::wire::CommandBody;
 use conference_app::AppError;
 use conference_app::command::{OrganizerCommand, UserCommand};
 use conference_domain::conference::{self, Conference};
@@ -15,7 +16,6 @@ use conference_domain::discounts::Promotions;
 use conference_domain::seats::{self, SeatsAvailability};
 use conference_domain::stream::{Holder, StreamId};
 use conference_domain::{ConferenceId, SeatTypeId};
-use conference_protocol::sync::PushCommand;
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -23,9 +23,9 @@ pub(crate) fn rebase(
     unit: &mut Unit<'_>,
     device: &Device,
     allowed: Option<&HashSet<Uuid>>,
-    push: &PushCommand,
+    push: &CommandBody,
 ) -> Result<Vec<Stored>, Refusal> {
-    let command: UserCommand = serde_json::from_value(push.command.clone()).map_err(|e| {
+    let command: UserCommand = serde_json::from_value(push.command_value()).map_err(|e| {
         Refusal::reject(
             "bad_command",
             format!("The server cannot read the command to re-run it: {e}"),

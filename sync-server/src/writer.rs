@@ -191,7 +191,7 @@ fn run_batch(
 ) -> Result<(), ApiError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for job in batch.iter_mut() {
-        tx.execute_batch("SAVEPOINT job")?;
+        run_sql(&tx, "SAVEPOINT job")?;
         let ok = {
             let mut unit = Unit {
                 conn: &tx,
@@ -203,12 +203,19 @@ fn run_batch(
             job.run(&mut unit)
         };
         if ok {
-            tx.execute_batch("RELEASE job")?;
+            run_sql(&tx, "RELEASE job")?;
         } else {
-            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            run_sql(&tx, "ROLLBACK TO job")?;
+            run_sql(&tx, "RELEASE job")?;
             cache.clear();
         }
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// Runs a statement without parameters from the connection's statement cache.
+fn run_sql(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(sql)?.execute([])?;
     Ok(())
 }

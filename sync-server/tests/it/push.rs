@@ -258,3 +258,81 @@ async fn concurrent_pushes_land_in_one_gapless_order_and_a_refused_one_stores_no
     assert!((1..=12).contains(&batches), "{batches}");
     eprintln!("12 pushes committed in {batches} transactions");
 }
+
+/// A command refused after it began writing (its second event takes a slug another
+/// conference has): nothing of it is stored, and the commands around it in the same
+/// request are taken as usual.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_refused_after_it_wrote_leaves_nothing_and_the_request_goes_on() {
+    let server = spawn_sync_server().await;
+    organizer_with_conference(&server, "demo", &[]).await;
+    let device = server.add_device("organizer b", Role::Organizer, &[]);
+    let mut local = Local::new(&device, true);
+    local.create_conference("other", &[("Full", "100", 10)]);
+    let mut commands = local.pending().commands;
+    assert!(commands.len() >= 3, "{commands:?}");
+
+    // A second conference created by one command: the first is new, the second's slug is
+    // taken, so the command fails on its second event.
+    let created = commands[0].events[0].clone();
+    assert_eq!(created.event_type, "ConferenceCreated");
+    let conference = |slug: &str| {
+        let id = uuid::Uuid::now_v7();
+        let mut event = created.clone();
+        event.stream = format!("conference/{id}");
+        event.payload["id"] = serde_json::json!(id);
+        event.payload["slug"] = serde_json::json!(slug);
+        event
+    };
+    let mut poisoned = commands[0].clone();
+    poisoned.command_id = uuid::Uuid::now_v7();
+    poisoned.events = vec![conference("fresh"), conference("demo")];
+    commands.insert(1, poisoned.clone());
+    for (seq, command) in (1..).zip(commands.iter_mut()) {
+        command.device_seq = seq;
+    }
+    let request = PushRequest { commands };
+    let events_before = server.count("SELECT COUNT(*) FROM events");
+
+    let response = server.push_ok(&device, &request).await;
+    let statuses: Vec<PushStatus> = response.results.iter().map(|r| r.status).collect();
+    let mut expected = vec![PushStatus::Applied; request.commands.len()];
+    expected[1] = PushStatus::Rejected;
+    assert_eq!(statuses, expected, "{response:?}");
+    assert_eq!(
+        response.results[1].reason.as_ref().unwrap().code,
+        "slug_taken"
+    );
+    assert!(response.results[1].positions.is_empty());
+    assert_eq!(response.next_seq, request.commands.len() as u64 + 1);
+
+    // Nothing of the refused command, everything of the others, in a gapless order.
+    assert_eq!(
+        server.count(&format!(
+            "SELECT COUNT(*) FROM events WHERE command_id = x'{}'",
+            poisoned.command_id.simple()
+        )),
+        0
+    );
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM conferences WHERE slug = 'fresh'"),
+        0
+    );
+    let stored = server.count("SELECT COUNT(*) FROM events") - events_before;
+    let own: usize = response.results.iter().map(|r| r.positions.len()).sum();
+    assert!(stored >= own as i64);
+    assert_eq!(
+        server.count("SELECT MAX(position) - MIN(position) + 1 - COUNT(*) FROM events"),
+        0
+    );
+    let rejected = server.count(&format!(
+        "SELECT COUNT(*) FROM reconciliation WHERE kind = 'rejected_command' AND command_id = x'{}'",
+        poisoned.command_id.simple()
+    ));
+    assert_eq!(rejected, 1);
+
+    // Pushed again, every command answers with its first result and nothing is added.
+    let total = server.count("SELECT COUNT(*) FROM events");
+    assert_eq!(server.push_ok(&device, &request).await, response);
+    assert_eq!(server.count("SELECT COUNT(*) FROM events"), total);
+}

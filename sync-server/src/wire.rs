@@ -1,0 +1,211 @@
+//! A push body as the server reads it, and what the HTTP handler works out from it before
+//! the request queues for the writer.
+//!
+//! The JSON is `conference_protocol::sync::PushRequest` field for field (the same names,
+//! the same refusal of unknown fields), except that event payloads and commands stay the
+//! JSON text the device sent ([`RawValue`]): the fast path stores a payload exactly as it
+//! came, without building and re-printing a JSON tree, and a command is read only when the
+//! server re-runs it. Decoding the events with this build's domain code needs nothing
+//! from the database, so the handler does it on its own task ([`prepare`]) and the single
+//! writer thread only checks and writes.
+use crate::log::Rejection;
+use conference_domain::aggregate::DomainEvent;
+use conference_domain::stream::StreamId;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+/// `PushRequest`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PushBody {
+    pub commands: Vec<CommandBody>,
+}
+
+/// `PushCommand`, with the command kept as text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CommandBody {
+    pub device_seq: u64,
+    pub command_id: Uuid,
+    pub command_type: String,
+    pub command: Box<RawValue>,
+    pub events: Vec<EventBody>,
+}
+
+/// `WireEvent`, with the payload kept as text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventBody {
+    pub stream: String,
+    pub version: u64,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub payload: Box<RawValue>,
+    pub recorded_at: String,
+}
+
+impl CommandBody {
+    /// The command as a JSON tree (for a rebase or a rejection's conference).
+    pub(crate) fn command_value(&self) -> serde_json::Value {
+        // RawValue holds valid JSON, so this cannot fail.
+        serde_json::from_str(self.command.get()).unwrap_or_default()
+    }
+}
+
+/// A push with every event decoded, ready for the writer.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub commands: Vec<PreparedCommand>,
+}
+
+#[derive(Debug)]
+pub(crate) struct PreparedCommand {
+    pub body: CommandBody,
+    /// Its events, one for each of `body.events`, or why the server cannot take them. Used
+    /// only if the command is new: a known command id answers with its stored result.
+    pub decoded: Result<Vec<Decoded>, Rejection>,
+}
+
+/// An event of a pushed command, read with this build's domain code.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    pub stream: StreamId,
+    pub event: DomainEvent,
+}
+
+/// Decodes every command's events; nothing here reads the database.
+pub(crate) fn prepare(body: PushBody) -> Prepared {
+    Prepared {
+        commands: body
+            .commands
+            .into_iter()
+            .map(|body| PreparedCommand {
+                decoded: decode(&body.events),
+                body,
+            })
+            .collect(),
+    }
+}
+
+fn decode(events: &[EventBody]) -> Result<Vec<Decoded>, Rejection> {
+    let mut out = Vec::with_capacity(events.len());
+    for (i, wire) in events.iter().enumerate() {
+        let stream = StreamId::parse(&wire.stream).map_err(|e| {
+            Rejection::new(
+                "unknown_event",
+                format!("The server cannot read event {i} of the command: {e}"),
+            )
+        })?;
+        if wire.version == 0 {
+            return Err(Rejection::new(
+                "invalid_event",
+                format!("Event {i} of the command has version 0; stream versions start at 1"),
+            ));
+        }
+        if chrono::DateTime::parse_from_rfc3339(&wire.recorded_at).is_err() {
+            return Err(Rejection::new(
+                "invalid_event",
+                format!(
+                    "Event {i} of the command has recorded_at `{}`, which is not an RFC 3339 time",
+                    wire.recorded_at
+                ),
+            ));
+        }
+        let payload = serde_json::from_str(wire.payload.get()).unwrap_or_default();
+        let event = DomainEvent::decode(
+            stream.kind,
+            &wire.event_type,
+            wire.schema_version,
+            payload,
+        )
+        .map_err(|e| {
+            Rejection::new(
+                "unknown_event",
+                format!("The server cannot read event {i} of the command ({e}); it stays on the device until the server is upgraded"),
+            )
+        })?;
+        out.push(Decoded { stream, event });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conference_protocol::sync::{PushCommand, PushRequest, WireEvent};
+
+    fn request() -> PushRequest {
+        PushRequest {
+            commands: vec![PushCommand {
+                device_seq: 7,
+                command_id: Uuid::now_v7(),
+                command_type: "sell".into(),
+                command: serde_json::json!({ "sell": { "seats": [1, 2] } }),
+                events: vec![WireEvent {
+                    stream: format!("order/{}", Uuid::now_v7()),
+                    version: 1,
+                    event_type: "OrderPlaced".into(),
+                    schema_version: 1,
+                    payload: serde_json::json!({ "b": 1.5, "a": [true, null, "x"] }),
+                    recorded_at: "2026-01-02T03:04:05.000006Z".into(),
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn reads_what_a_device_sends_and_keeps_payloads_as_sent() {
+        let request = request();
+        let text = serde_json::to_string(&request).unwrap();
+        let body: PushBody = serde_json::from_str(&text).unwrap();
+        let (sent, read) = (&request.commands[0], &body.commands[0]);
+        assert_eq!(read.device_seq, sent.device_seq);
+        assert_eq!(read.command_id, sent.command_id);
+        assert_eq!(read.command_type, sent.command_type);
+        assert_eq!(read.command_value(), sent.command);
+        let (sent, read) = (&sent.events[0], &read.events[0]);
+        assert_eq!(read.stream, sent.stream);
+        assert_eq!(read.version, sent.version);
+        assert_eq!(read.event_type, sent.event_type);
+        assert_eq!(read.schema_version, sent.schema_version);
+        assert_eq!(
+            read.payload.get(),
+            serde_json::to_string(&sent.payload).unwrap()
+        );
+        assert_eq!(read.recorded_at, sent.recorded_at);
+    }
+
+    #[test]
+    fn refuses_what_the_protocol_refuses() {
+        let mut value = serde_json::to_value(request()).unwrap();
+        value["commands"][0]["events"][0]["colour"] = serde_json::json!("red");
+        let unknown = serde_json::from_value::<PushBody>(value.clone()).unwrap_err();
+        assert!(
+            unknown.to_string().contains("unknown field `colour`"),
+            "{unknown}"
+        );
+        assert!(serde_json::from_value::<PushRequest>(value).is_err());
+
+        let mut value = serde_json::to_value(request()).unwrap();
+        value["commands"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("command");
+        let missing = serde_json::from_value::<PushBody>(value).unwrap_err();
+        assert!(
+            missing.to_string().contains("missing field `command`"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn an_undecodable_event_is_a_rejection_of_its_command_only() {
+        let mut request = request();
+        request.commands[0].events[0].recorded_at = "yesterday".into();
+        let text = serde_json::to_string(&request).unwrap();
+        let prepared = prepare(serde_json::from_str(&text).unwrap());
+        let rejection = prepared.commands[0].decoded.as_ref().unwrap_err();
+        assert_eq!(rejection.reason.code, "invalid_event");
+    }
+}
