@@ -2,7 +2,7 @@
 //! and its answer (or its `{code, message}` error) back. No rules live here.
 use crate::{Shared, internal, store_changed};
 use conference_app::conference_protocol::{
-    ConferenceView, ErrorBody, OrderSummary, OrderView, SeatsView,
+    ConferenceView, DeviceView, ErrorBody, OrderSummary, OrderView, SeatsView,
 };
 use conference_app::{
     App, AppError, Ctx, NewConference, NewPromoCode, PaymentInput, SaleInput,
@@ -10,16 +10,16 @@ use conference_app::{
 };
 use conference_desktop_ipc::{
     ConferenceForm, HeaderView, PromoForm, QuoteRequest, QuoteView, RejectionView, SaleForm,
-    SeatTypeChange, SeatTypeForm, ServerForm, SyncSummary,
+    SeatTypeChange, SeatTypeForm, ServerForm, Shortage, SyncSummary,
 };
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tauri::{AppHandle, State};
 
-type Reply<T> = Result<T, ErrorBody>;
+pub(crate) type Reply<T> = Result<T, ErrorBody>;
 
 /// Runs `f` on the blocking pool with the application layer.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     shared: &Arc<Shared>,
     f: impl FnOnce(&mut App) -> Result<T, AppError> + Send + 'static,
 ) -> Reply<T> {
@@ -30,7 +30,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Like [`blocking`], for commands that change the store: screens are told afterwards.
-async fn changing<T: Send + 'static>(
+pub(crate) async fn changing<T: Send + 'static>(
     shared: &Arc<Shared>,
     handle: &AppHandle,
     f: impl FnOnce(&mut App) -> Result<T, AppError> + Send + 'static,
@@ -42,7 +42,7 @@ async fn changing<T: Send + 'static>(
     result
 }
 
-fn ctx() -> Ctx {
+pub(crate) fn ctx() -> Ctx {
     Ctx::new(chrono::Utc::now())
 }
 
@@ -290,9 +290,28 @@ pub async fn seats(shared: State<'_, Arc<Shared>>, slug: String) -> Reply<SeatsV
 #[tauri::command(rename_all = "snake_case")]
 pub async fn quote(shared: State<'_, Arc<Shared>>, request: QuoteRequest) -> Reply<QuoteView> {
     blocking(&shared, move |app| {
-        let conference = app.conference(&request.slug)?;
-        let seats = app.seats(&request.slug)?;
-        crate::quote::quote(&conference, &seats, &request.seats, &request.promo_codes)
+        let picks: Vec<(String, u32)> = request
+            .seats
+            .into_iter()
+            .map(|s| (s.name, s.quantity))
+            .collect();
+        let quote = app.quote(&request.slug, &picks, &request.promo_codes)?;
+        Ok(QuoteView {
+            lines: quote.lines,
+            total: quote.total,
+            currency: quote.currency,
+            is_free_of_charge: quote.is_free_of_charge,
+            promo_error: quote.promo_error,
+            shortages: quote
+                .shortages
+                .into_iter()
+                .map(|s| Shortage {
+                    seat_type: s.seat_type,
+                    requested: s.requested,
+                    available: s.available,
+                })
+                .collect(),
+        })
     })
     .await
 }
@@ -394,6 +413,15 @@ pub async fn sync_now(shared: State<'_, Arc<Shared>>, handle: AppHandle) -> Repl
     tauri::async_runtime::spawn_blocking(move || crate::sync_loop::sync_once(&handle, &shared, 3))
         .await
         .map_err(|e| internal(format!("The sync stopped unexpectedly ({e}); try again")))?
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn rename_device(
+    shared: State<'_, Arc<Shared>>,
+    handle: AppHandle,
+    name: String,
+) -> Reply<DeviceView> {
+    changing(&shared, &handle, move |app| app.rename_device(&name)).await
 }
 
 #[cfg(test)]

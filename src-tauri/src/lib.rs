@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod commands;
-pub mod quote;
+mod office;
 pub mod store_path;
 mod sync_loop;
 
@@ -112,6 +112,13 @@ pub fn run() {
             commands::assign_seat,
             commands::save_server,
             commands::sync_now,
+            commands::rename_device,
+            office::back_office,
+            office::reconciliation,
+            office::resolve_reconciliation,
+            office::export_orders,
+            office::request_allotment,
+            office::return_allotment,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(error) = result {

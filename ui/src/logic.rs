@@ -97,6 +97,11 @@ pub fn friendly(error: &ErrorBody) -> String {
         "server_unreachable" => {
             "The sync server did not answer; sales go on offline and sync tries again later"
         }
+        "no_server" => "This device has no sync server yet; enter its address and token above",
+        "forbidden_role" => {
+            "This device's token is for a door; only organizer and back-office devices see the reconciliation queue"
+        }
+        "nothing_to_return" => "This device's allotment has none of those seats left to give back",
         _ => return error.message.clone(),
     };
     replacement.to_string()
@@ -122,6 +127,7 @@ pub fn field_of(error: &ErrorBody) -> Option<&'static str> {
             "value"
         }
         "max_uses_zero" | "invalid_max_uses" => "max_uses",
+        "export_path" | "export_folder_missing" | "export_failed" => "path",
         "unknown_promo_code"
         | "promo_code_not_applicable"
         | "promo_code_not_combinable"
@@ -325,6 +331,265 @@ pub fn shortage_text(seat_type: &str, requested: u32, available: u32) -> String 
     }
 }
 
+/// What a seat card says is left, and whether the door can sell from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Availability {
+    pub text: String,
+    /// Nothing this device can sell.
+    pub sold_out: bool,
+    /// This device's allotment is empty while seats are left elsewhere: ask for more.
+    pub needs_allotment: bool,
+}
+
+/// `allotment` is what this device's own allotment has left (`None`: it sells from the
+/// pool); `overall` is what is left over every holder.
+#[must_use]
+pub fn availability(allotment: Option<i64>, overall: i64) -> Availability {
+    let mine = allotment.unwrap_or(overall);
+    if mine > 0 {
+        return Availability {
+            text: format!("{mine} left"),
+            sold_out: false,
+            needs_allotment: false,
+        };
+    }
+    if allotment.is_some() && overall > 0 {
+        return Availability {
+            text: "None on this device: request an allotment in Settings".into(),
+            sold_out: true,
+            needs_allotment: true,
+        };
+    }
+    Availability {
+        text: "Sold out".into(),
+        sold_out: true,
+        needs_allotment: false,
+    }
+}
+
+// ------------------------------------------------------------------ back office
+
+/// How the back office names a device: its own, or the start of its id.
+#[must_use]
+pub fn device_label(device_id: &str, this_device: bool) -> String {
+    if this_device {
+        "This device".into()
+    } else {
+        format!("Device {}", device_id.get(..8).unwrap_or(device_id))
+    }
+}
+
+/// What a reconciliation item is, for a person.
+#[must_use]
+pub fn reconciliation_title(kind: &str) -> String {
+    match kind {
+        "over_allotment" => "Sold beyond an allotment".into(),
+        "promo_overuse" => "Promo code used past its limit".into(),
+        "rejected_command" => "Command refused by the server".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// Sums money strings (`"120.00"`), keeping the decimals of the first.
+#[must_use]
+pub fn sum_money(amounts: &[&str]) -> String {
+    let total: Decimal = amounts
+        .iter()
+        .filter_map(|a| Decimal::from_str(a.trim()).ok())
+        .sum();
+    with_scale(total, amounts.first().copied().unwrap_or("0.00"))
+}
+
+/// The smallest 1, 2 or 5 × 10ⁿ at or above `value` (at least 1): a chart's top line.
+#[must_use]
+pub fn nice_ceiling(value: u32) -> u32 {
+    let mut step = 1u32;
+    loop {
+        for m in [1, 2, 5] {
+            let candidate = step.saturating_mul(m);
+            if candidate >= value {
+                return candidate;
+            }
+        }
+        if step > u32::MAX / 10 {
+            return u32::MAX;
+        }
+        step *= 10;
+    }
+}
+
+/// One bar of the sales chart, in the chart's own coordinates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+    pub value: u32,
+    pub label: String,
+}
+
+/// A bar chart laid out in a `width` × `height` box, with room for axis labels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chart {
+    pub width: f64,
+    pub height: f64,
+    /// The y of the baseline and of the top line.
+    pub baseline: f64,
+    pub top: f64,
+    pub max: u32,
+    pub bars: Vec<Bar>,
+    /// (y, label) of the horizontal grid lines.
+    pub ticks: Vec<(f64, String)>,
+    /// Which bars get a time label under them (every n-th, so labels never overlap).
+    pub label_every: usize,
+}
+
+const CHART_LEFT: f64 = 36.0;
+const CHART_BOTTOM: f64 = 22.0;
+const CHART_TOP: f64 = 8.0;
+const CHART_MAX_BAR: f64 = 56.0;
+
+/// Lays out `values` (with their labels) as bars scaled to a nice maximum.
+#[must_use]
+pub fn chart(values: &[(String, u32)], width: f64, height: f64) -> Chart {
+    let max = nice_ceiling(values.iter().map(|(_, v)| *v).max().unwrap_or(0));
+    let baseline = height - CHART_BOTTOM;
+    let plot_height = baseline - CHART_TOP;
+    let slot = if values.is_empty() {
+        0.0
+    } else {
+        (width - CHART_LEFT) / values.len() as f64
+    };
+    let bars = values
+        .iter()
+        .enumerate()
+        .map(|(i, (label, value))| {
+            let h = plot_height * f64::from(*value) / f64::from(max);
+            // Bars fill most of their slot, but a few buckets do not make slabs.
+            let bar_width = (slot * 0.7).min(CHART_MAX_BAR);
+            Bar {
+                x: CHART_LEFT + slot * i as f64 + (slot - bar_width) / 2.0,
+                y: baseline - h,
+                width: bar_width,
+                height: h,
+                value: *value,
+                label: label.clone(),
+            }
+        })
+        .collect();
+    let steps = if max >= 4 && max % 4 == 0 {
+        4
+    } else if max >= 2 && max % 2 == 0 {
+        2
+    } else {
+        1
+    };
+    let ticks = (0..=steps)
+        .map(|i| {
+            let value = max / steps * i;
+            (
+                baseline - plot_height * f64::from(value) / f64::from(max),
+                value.to_string(),
+            )
+        })
+        .collect();
+    // About 56 px per time label.
+    let label_every = if slot <= 0.0 {
+        1
+    } else {
+        ((56.0 / slot).ceil() as usize).max(1)
+    };
+    Chart {
+        width,
+        height,
+        baseline,
+        top: CHART_TOP,
+        max,
+        bars,
+        ticks,
+        label_every,
+    }
+}
+
+/// A bucket's start as a chart label: the time of day, or the day for day-wide buckets.
+#[must_use]
+pub fn bucket_label(start: &str, bucket_minutes: u32) -> String {
+    let text = short_time(start);
+    if bucket_minutes >= 1440 {
+        text.get(..10).unwrap_or(&text).to_string()
+    } else {
+        text.get(11..).unwrap_or(&text).to_string()
+    }
+}
+
+/// Seat quantities typed per seat type (for allotment requests and returns).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Picks(pub Vec<(String, String)>);
+
+impl Picks {
+    /// Keeps what was typed for names that stay.
+    #[must_use]
+    pub fn offer(&self, names: &[String]) -> Self {
+        Self(
+            names
+                .iter()
+                .map(|n| {
+                    let typed = self
+                        .0
+                        .iter()
+                        .find(|(o, _)| o == n)
+                        .map(|(_, t)| t.clone())
+                        .unwrap_or_default();
+                    (n.clone(), typed)
+                })
+                .collect(),
+        )
+    }
+
+    #[must_use]
+    pub fn with(&self, name: &str, text: String) -> Self {
+        let mut next = self.clone();
+        if let Some((_, t)) = next.0.iter_mut().find(|(n, _)| n == name) {
+            *t = text;
+        }
+        next
+    }
+
+    #[must_use]
+    pub fn typed(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    }
+
+    /// The seats asked for, or what was not a whole number.
+    pub fn seats(&self) -> Result<Vec<SeatPick>, String> {
+        let mut out = Vec::new();
+        for (name, text) in &self.0 {
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let quantity: u32 = text.parse().map_err(|_| {
+                format!("`{text}` is not a number of {name} seats; write a whole number like 10")
+            })?;
+            if quantity > 0 {
+                out.push(SeatPick {
+                    name: name.clone(),
+                    quantity,
+                });
+            }
+        }
+        if out.is_empty() {
+            return Err("Enter how many seats of at least one seat type".into());
+        }
+        Ok(out)
+    }
+}
+
 /// A timestamp as people read it: `2026-11-27T10:00:00.123Z` → `2026-11-27 10:00`.
 #[must_use]
 pub fn short_time(rfc3339: &str) -> String {
@@ -500,6 +765,107 @@ mod tests {
             "Only 2 of the 3 Student seats are left; the sale takes 2"
         );
         assert!(shortage_text("Student", 3, 0).starts_with("No Student seats"));
+    }
+
+    #[test]
+    fn cards_say_when_to_ask_for_an_allotment() {
+        assert_eq!(availability(None, 7).text, "7 left");
+        let pool_empty = availability(None, 0);
+        assert!(pool_empty.sold_out && !pool_empty.needs_allotment);
+        assert_eq!(pool_empty.text, "Sold out");
+        let mine_empty = availability(Some(0), 12);
+        assert!(mine_empty.sold_out && mine_empty.needs_allotment);
+        assert!(mine_empty.text.contains("request an allotment in Settings"));
+        assert_eq!(availability(Some(3), 12).text, "3 left");
+        assert_eq!(availability(Some(0), 0).text, "Sold out");
+        assert_eq!(availability(Some(-1), 0).text, "Sold out");
+    }
+
+    #[test]
+    fn devices_and_queue_items_read_as_words() {
+        assert_eq!(device_label("0192f0c4-aaaa", true), "This device");
+        assert_eq!(device_label("0192f0c4-aaaa", false), "Device 0192f0c4");
+        assert_eq!(device_label("abc", false), "Device abc");
+        assert_eq!(
+            reconciliation_title("promo_overuse"),
+            "Promo code used past its limit"
+        );
+        assert_eq!(reconciliation_title("new_kind"), "new kind");
+        assert_eq!(sum_money(&["120.00", "40.5", "-10.00"]), "150.50");
+        assert_eq!(sum_money(&[]), "0.00");
+    }
+
+    #[test]
+    fn chart_tops_are_nice_numbers() {
+        assert_eq!(nice_ceiling(0), 1);
+        assert_eq!(nice_ceiling(1), 1);
+        assert_eq!(nice_ceiling(3), 5);
+        assert_eq!(nice_ceiling(7), 10);
+        assert_eq!(nice_ceiling(11), 20);
+        assert_eq!(nice_ceiling(200), 200);
+        assert_eq!(nice_ceiling(201), 500);
+        assert_eq!(nice_ceiling(u32::MAX), u32::MAX);
+    }
+
+    #[test]
+    fn bars_scale_to_the_top_line_and_sit_on_the_baseline() {
+        let values = vec![
+            ("09:00".to_string(), 2),
+            ("09:01".into(), 0),
+            ("09:02".into(), 8),
+        ];
+        let c = chart(&values, 636.0, 200.0);
+        assert_eq!(c.max, 10);
+        assert_eq!(c.bars.len(), 3);
+        for bar in &c.bars {
+            assert!((bar.y + bar.height - c.baseline).abs() < 1e-9);
+            assert!(bar.x >= 36.0 && bar.x + bar.width <= c.width);
+        }
+        let full = c.baseline - c.top;
+        assert!((c.bars[2].height - full * 0.8).abs() < 1e-9);
+        assert_eq!(c.bars[1].height, 0.0);
+        assert_eq!(c.ticks.first().map(|t| t.1.as_str()), Some("0"));
+        assert_eq!(c.ticks.last().map(|t| t.1.as_str()), Some("10"));
+        assert!((c.ticks.last().unwrap().0 - c.top).abs() < 1e-9);
+        // 200 px per bar: every bar gets its label; 24 narrow bars share them.
+        assert_eq!(c.label_every, 1);
+        // One bucket is one bar of at most 56 px, centred in the plot.
+        let one = chart(&[("09:00".into(), 3)], 636.0, 200.0);
+        assert_eq!(one.bars[0].width, 56.0);
+        assert!((one.bars[0].x + 28.0 - (36.0 + 300.0)).abs() < 1e-9);
+        let many: Vec<(String, u32)> = (0..24).map(|i| (i.to_string(), 1)).collect();
+        assert!(chart(&many, 636.0, 200.0).label_every > 1);
+        assert!(chart(&[], 636.0, 200.0).bars.is_empty());
+    }
+
+    #[test]
+    fn bucket_labels_show_the_time_or_the_day() {
+        assert_eq!(bucket_label("2026-12-01T09:15:00Z", 15), "09:15");
+        assert_eq!(bucket_label("2026-12-01T00:00:00Z", 1440), "2026-12-01");
+    }
+
+    #[test]
+    fn allotment_picks_are_whole_numbers() {
+        let p = Picks::default()
+            .offer(&["Full".into(), "Student".into()])
+            .with("Full", " 5 ".into());
+        assert_eq!(p.typed("Full"), " 5 ");
+        assert_eq!(
+            p.seats().unwrap(),
+            vec![SeatPick {
+                name: "Full".into(),
+                quantity: 5
+            }]
+        );
+        let kept = p.offer(&["Student".into(), "Full".into()]);
+        assert_eq!(kept.typed("Full"), " 5 ");
+        assert!(
+            p.with("Student", "many".into())
+                .seats()
+                .unwrap_err()
+                .contains("not a number of Student seats")
+        );
+        assert!(Picks::default().offer(&["Full".into()]).seats().is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! [`crate::bridge`]; every answer is either a view from the protocol or an `{code, message}`
 //! error shown where it belongs.
 mod door;
+mod office;
 mod orders;
 mod settings;
 mod setup;
@@ -24,14 +25,16 @@ pub enum Screen {
     Door,
     Setup,
     Orders,
+    BackOffice,
     Settings,
 }
 
 impl Screen {
-    const ALL: [Screen; 4] = [
+    const ALL: [Screen; 5] = [
         Screen::Door,
         Screen::Setup,
         Screen::Orders,
+        Screen::BackOffice,
         Screen::Settings,
     ];
 
@@ -40,6 +43,7 @@ impl Screen {
             Screen::Door => "Door sales",
             Screen::Setup => "Setup",
             Screen::Orders => "Orders",
+            Screen::BackOffice => "Back office",
             Screen::Settings => "Settings",
         }
     }
@@ -49,6 +53,7 @@ impl Screen {
             Screen::Door => "nav-door",
             Screen::Setup => "nav-setup",
             Screen::Orders => "nav-orders",
+            Screen::BackOffice => "nav-office",
             Screen::Settings => "nav-settings",
         }
     }
@@ -185,8 +190,12 @@ pub fn app() -> Html {
             <setup::Setup conferences={list.clone()} selected={(*selected).clone()} on_select={on_select.clone()} />
         },
         (Some(_), Screen::Orders) => html! { <orders::Orders changes={changes.0} /> },
+        (Some(_), Screen::BackOffice) => html! {
+            <office::BackOffice conferences={list.clone()} selected={(*selected).clone()} on_select={on_select.clone()} changes={changes.0} />
+        },
         (Some(_), Screen::Settings) => html! {
-            <settings::Settings header={(*header).clone()} on_sync={on_sync.clone()} />
+            <settings::Settings header={(*header).clone()} on_sync={on_sync.clone()}
+                conferences={list.clone()} selected={(*selected).clone()} changes={changes.0} />
         },
     };
 

@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub use conference_protocol as protocol;
-use conference_protocol::{DeviceView, ErrorBody, OrderLineView};
+use conference_protocol::{DeviceView, ErrorBody, OrderLineView, OrderSummary, SeatsView};
 use serde::{Deserialize, Serialize};
 
 /// Command names, as the UI invokes them.
@@ -28,6 +28,13 @@ pub mod cmd {
     pub const ASSIGN_SEAT: &str = "assign_seat";
     pub const SAVE_SERVER: &str = "save_server";
     pub const SYNC_NOW: &str = "sync_now";
+    pub const BACK_OFFICE: &str = "back_office";
+    pub const RECONCILIATION: &str = "reconciliation";
+    pub const RESOLVE_RECONCILIATION: &str = "resolve_reconciliation";
+    pub const EXPORT_ORDERS: &str = "export_orders";
+    pub const REQUEST_ALLOTMENT: &str = "request_allotment";
+    pub const RETURN_ALLOTMENT: &str = "return_allotment";
+    pub const RENAME_DEVICE: &str = "rename_device";
 }
 
 /// The event the shell emits whenever the store changed (a command ran, a sync pulled
@@ -185,4 +192,103 @@ pub struct SyncSummary {
     pub pushed: u32,
     pub pulled: u32,
     pub rejected: u32,
+}
+
+/// What one device took (confirmed orders only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceTotalsView {
+    pub device_id: String,
+    pub this_device: bool,
+    pub orders: u32,
+    pub seats: u32,
+    pub cash: String,
+    pub card: String,
+    pub total: String,
+    /// Cancelled or expired orders, not in the totals.
+    pub not_counted: u32,
+}
+
+/// What one payment method took (`cash`, `card` or `free`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodTotalsView {
+    pub method: String,
+    pub orders: u32,
+    pub total: String,
+}
+
+/// Confirmed sales in one stretch of time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesBucketView {
+    /// RFC 3339.
+    pub start: String,
+    pub orders: u32,
+    pub seats: u32,
+    pub amount: String,
+}
+
+/// The back office's view of one conference: every device's orders after sync, the cash
+/// drawer check, and sales over time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackOfficeView {
+    pub conference: String,
+    pub currency: String,
+    pub orders: Vec<OrderSummary>,
+    pub devices: Vec<DeviceTotalsView>,
+    pub methods: Vec<MethodTotalsView>,
+    pub total: String,
+    pub sales_over_time: Vec<SalesBucketView>,
+    pub bucket_minutes: u32,
+    /// Where an export goes unless the person picks another file.
+    pub default_export_path: String,
+}
+
+/// An item of the server's reconciliation queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconciliationView {
+    pub id: i64,
+    /// `over_allotment`, `promo_overuse` or `rejected_command`.
+    pub kind: String,
+    pub conference: Option<String>,
+    pub device_id: String,
+    pub this_device: bool,
+    /// The access code of the order it is about, when this device has the order.
+    pub access_code: Option<String>,
+    /// The server's details, as `(name, value)` text pairs.
+    pub details: Vec<(String, String)>,
+    pub created_at: String,
+    pub resolved: bool,
+}
+
+/// A CSV export of a conference's orders to a file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportForm {
+    pub slug: String,
+    pub path: String,
+}
+
+/// What an export wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportDone {
+    pub path: String,
+    /// Data rows (one per order line).
+    pub rows: u32,
+    pub bytes: u64,
+}
+
+/// Seats to ask the server's pool for, or to give back to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllotmentForm {
+    pub slug: String,
+    pub seats: Vec<SeatPick>,
+}
+
+/// What an allotment request or return did, and the seats afterwards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllotmentDone {
+    /// Granted (request) or handed back (return), per seat type name.
+    pub seats: Vec<SeatPick>,
+    /// Whether the change reached the server already (a return waits for the next sync
+    /// when the server cannot be reached).
+    pub synced: bool,
+    pub availability: SeatsView,
 }

@@ -18,13 +18,21 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 /// How long anything may take before the test says what it was waiting for.
 pub const PATIENCE: Duration = Duration::from_secs(45);
 
+/// The right to open windows: one test at a time holds it, for one or more windows.
+pub struct Turn(#[allow(dead_code)] tokio::sync::MutexGuard<'static, ()>);
+
+/// Waits until no other test has windows open.
+pub async fn turn() -> std::sync::Arc<Turn> {
+    std::sync::Arc::new(Turn(ONE_AT_A_TIME.lock().await))
+}
+
 pub struct Session {
     pub driver: Option<WebDriver>,
     _data: tempfile::TempDir,
     pub started: Instant,
     tauri_driver: Child,
     xvfb: Child,
-    _turn: tokio::sync::MutexGuard<'static, ()>,
+    _turn: std::sync::Arc<Turn>,
 }
 
 fn free_port() -> u16 {
@@ -100,6 +108,108 @@ fn start_xvfb() -> (Child, String) {
     panic!("e2e: no free X display between :{base} and :{}", base + 100);
 }
 
+/// The sync server for tests that need one: the `conference-sync` binary the workspace
+/// builds (its own integration tests make cargo build it) as a child process on 127.0.0.1
+/// with its own SQLite file, stopped with SIGTERM and started again on the same address.
+pub struct SyncServer {
+    pub database: PathBuf,
+    pub url: String,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+fn sync_server_binary() -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let binary = tmp
+        .parent()
+        .map_or_else(|| tmp.clone(), Path::to_path_buf)
+        .join("debug/conference-sync");
+    assert!(
+        binary.exists(),
+        "e2e: {} is missing; `cargo test --workspace` builds it (or `cargo build -p conference-sync-server`)",
+        binary.display()
+    );
+    binary
+}
+
+impl SyncServer {
+    pub fn start() -> SyncServer {
+        let dir = tempfile::tempdir().expect("a folder for the server's database");
+        let mut server = SyncServer {
+            database: dir.path().join("server.db"),
+            url: String::new(),
+            child: None,
+            _dir: dir,
+        };
+        server.launch("127.0.0.1:0");
+        server
+    }
+
+    fn launch(&mut self, listen: &str) {
+        use std::io::BufRead;
+        let mut child = Command::new(sync_server_binary())
+            .args(["serve", "--database"])
+            .arg(&self.database)
+            .args(["--listen", listen])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start conference-sync");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("the server's output"))
+            .read_line(&mut first)
+            .expect("the server's first line");
+        self.url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("e2e: the sync server did not start: {first:?}"))
+            .to_string();
+        self.child = Some(child);
+    }
+
+    /// Stops the server (SIGTERM: it finishes requests in flight) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            terminate(&mut child, "conference-sync");
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same database and address.
+    pub fn restart(&mut self) {
+        self.stop();
+        let address = self.url.trim_start_matches("http://").to_string();
+        self.launch(&address);
+    }
+
+    /// Registers a device the way the admin does; returns its token.
+    pub fn add_device(&self, name: &str, role: &str, conferences: &[&str]) -> String {
+        let mut command = Command::new(sync_server_binary());
+        command
+            .args(["device", "add", "--database"])
+            .arg(&self.database)
+            .args(["--name", name, "--role", role, "--json"]);
+        for c in conferences {
+            command.args(["--conference", c]);
+        }
+        let output = command.output().expect("device add");
+        assert!(
+            output.status.success(),
+            "e2e: device add failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let value: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("device add --json");
+        value["token"].as_str().expect("a token").to_string()
+    }
+}
+
+impl Drop for SyncServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Where screenshots go: `target/screenshots/`.
 pub fn screenshot_dir() -> PathBuf {
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
@@ -114,10 +224,26 @@ pub fn screenshot_dir() -> PathBuf {
 impl Session {
     /// Opens the app with a fresh data folder. `prepare` may fill its store first.
     pub async fn start(prepare: impl FnOnce(&Path)) -> Session {
-        let turn = ONE_AT_A_TIME.lock().await;
+        let turn = turn().await;
         let data = tempfile::tempdir().expect("a temporary data folder");
         let store = data.path().join("store.db");
         prepare(&store);
+        Self::open(turn, data, &store, "Test door").await
+    }
+
+    /// Opens the app on `store` (set up by the test) while the test holds `turn`; several
+    /// windows may be open in one turn, each on a display of its own.
+    pub async fn start_on(turn: &std::sync::Arc<Turn>, store: &Path, device_name: &str) -> Session {
+        let data = tempfile::tempdir().expect("a temporary data folder");
+        Self::open(std::sync::Arc::clone(turn), data, store, device_name).await
+    }
+
+    async fn open(
+        turn: std::sync::Arc<Turn>,
+        data: tempfile::TempDir,
+        store: &Path,
+        device_name: &str,
+    ) -> Session {
         let (xvfb, display) = start_xvfb();
         let (port, native_port) = (free_port(), free_port());
         let tauri_driver = Command::new("tauri-driver")
@@ -131,8 +257,8 @@ impl Session {
             ])
             .env("DISPLAY", &display)
             .env("XDG_DATA_HOME", data.path().join("xdg"))
-            .env("CONFERENCE_STORE", &store)
-            .env("CONFERENCE_DEVICE_NAME", "Test door")
+            .env("CONFERENCE_STORE", store)
+            .env("CONFERENCE_DEVICE_NAME", device_name)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

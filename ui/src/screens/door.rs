@@ -5,7 +5,8 @@
 use super::{form_error, input_value};
 use crate::bridge;
 use crate::logic::{
-    Cart, CartAction, CartField, Method, change_due, format_money, friendly, qr_svg, shortage_text,
+    Cart, CartAction, CartField, Method, availability, change_due, format_money, friendly, qr_svg,
+    shortage_text,
 };
 use conference_desktop_ipc::protocol::{ConferenceView, ErrorBody, OrderView, SeatsView};
 use conference_desktop_ipc::{QuoteRequest, QuoteView, SaleForm, SeatPick, cmd};
@@ -280,6 +281,7 @@ pub fn door(props: &DoorProps) -> Html {
                         let name = s.name.clone();
                         let quantity = cart.0.quantity(&name);
                         let remaining = s.allotment_remaining.unwrap_or(s.remaining);
+                        let shown = availability(s.allotment_remaining, s.remaining);
                         let inc = { let cart = cart.clone(); let n = name.clone(); Callback::from(move |_| cart.dispatch(CartAction::Increment(n.clone()))) };
                         let dec = { let cart = cart.clone(); let n = name.clone(); Callback::from(move |_| cart.dispatch(CartAction::Decrement(n.clone()))) };
                         let set = { let cart = cart.clone(); let n = name.clone(); Callback::from(move |e: InputEvent| {
@@ -287,12 +289,10 @@ pub fn door(props: &DoorProps) -> Html {
                             cart.dispatch(CartAction::SetQuantity(n.clone(), value.trim().parse().unwrap_or(0)));
                         }) };
                         html! {
-                            <div class={classes!("card", (remaining <= 0).then_some("sold-out"))} data-seat-type={name.clone()}>
+                            <div class={classes!("card", shown.sold_out.then_some("sold-out"), shown.needs_allotment.then_some("needs-allotment"))} data-seat-type={name.clone()}>
                                 <div class="card-title">{ &name }</div>
                                 <div class="price">{ format_money(&s.price, &currency) }</div>
-                                <div class="remaining" data-remaining={remaining.to_string()}>
-                                    { if remaining <= 0 { "Sold out".to_string() } else { format!("{remaining} left") } }
-                                </div>
+                                <div class="remaining" data-remaining={remaining.to_string()}>{ shown.text }</div>
                                 if let Some(mine) = s.allotment_remaining {
                                     <div class="allotment">{ format!("This device: {mine} of {} left overall", s.remaining) }</div>
                                 }

@@ -1,12 +1,28 @@
-//! Settings: this device, its sync server and token, and syncing now.
+//! Settings: this device and its name, its sync server and token, syncing now, and the
+//! seats it sells from: an allotment asked from the server's pool, or given back to it.
 use super::{field_error, form_error, input_value};
 use crate::bridge;
-use crate::logic::short_time;
-use conference_desktop_ipc::protocol::ErrorBody;
-use conference_desktop_ipc::{HeaderView, ServerForm, cmd};
+use crate::logic::{Picks, friendly, short_time};
+use conference_desktop_ipc::protocol::{ConferenceView, DeviceView, ErrorBody, SeatsView};
+use conference_desktop_ipc::{AllotmentDone, AllotmentForm, HeaderView, ServerForm, cmd};
 use serde::Serialize;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
+
+#[derive(Serialize)]
+struct NameArgs<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct SlugArgs<'a> {
+    slug: &'a str,
+}
+
+#[derive(Serialize)]
+struct AllotmentArgs<'a> {
+    form: &'a AllotmentForm,
+}
 
 #[derive(Serialize)]
 struct ServerArgs<'a> {
@@ -17,6 +33,9 @@ struct ServerArgs<'a> {
 pub struct SettingsProps {
     pub header: Option<HeaderView>,
     pub on_sync: Callback<()>,
+    pub conferences: Vec<ConferenceView>,
+    pub selected: Option<String>,
+    pub changes: u64,
 }
 
 #[function_component(Settings)]
@@ -49,10 +68,16 @@ pub fn settings(props: &SettingsProps) -> Html {
         })
     };
     let on_sync = props.on_sync.clone();
+    let current_name = props
+        .header
+        .as_ref()
+        .map(|h| h.device.name.clone())
+        .unwrap_or_default();
     html! {
         <div class="settings">
             <section class="panel">
                 <h2>{ "This device" }</h2>
+                <RenameDevice current={current_name} />
                 if let Some(h) = &props.header {
                     <dl class="facts">
                         <dt>{ "Name" }</dt><dd id="settings-device-name">{ &h.device.name }</dd>
@@ -82,6 +107,194 @@ pub fn settings(props: &SettingsProps) -> Html {
                     if *saved { <span class="muted" id="server-saved">{ "Saved. Sync runs in the background." }</span> }
                 </div>
             </form>
+            if props.header.as_ref().is_some_and(|h| !h.device.owns_pool) {
+                <Allotment conferences={props.conferences.clone()} selected={props.selected.clone()} changes={props.changes} />
+            }
         </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct RenameProps {
+    current: String,
+}
+
+#[function_component(RenameDevice)]
+fn rename_device(props: &RenameProps) -> Html {
+    let name = use_state(|| None::<String>);
+    let error = use_state(|| None::<ErrorBody>);
+    let saved = use_state(|| false);
+    let value = (*name).clone().unwrap_or_else(|| props.current.clone());
+    let onsubmit = {
+        let value = value.clone();
+        let error = error.clone();
+        let saved = saved.clone();
+        let name = name.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let value = value.clone();
+            let error = error.clone();
+            let saved = saved.clone();
+            let name = name.clone();
+            spawn_local(async move {
+                let result =
+                    bridge::invoke::<_, DeviceView>(cmd::RENAME_DEVICE, &NameArgs { name: &value })
+                        .await;
+                saved.set(result.is_ok());
+                if result.is_ok() {
+                    name.set(None);
+                }
+                error.set(result.err());
+            });
+        })
+    };
+    html! {
+        <form class="row wrap rename" id="rename-form" {onsubmit}>
+            <label class="grow">{ "Device name" }
+                <input id="device-name-input" type="text" value={value}
+                    oninput={ let name = name.clone(); let saved = saved.clone(); Callback::from(move |e: InputEvent| { saved.set(false); name.set(Some(input_value(&e))); }) } />
+            </label>
+            <button id="rename-save" class="secondary" type="submit">{ "Rename" }</button>
+            if *saved { <span class="muted" id="rename-saved">{ "Renamed." }</span> }
+            { field_error(&error, "device_name", "rename") }
+            { form_error(&error, "rename-error") }
+        </form>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct AllotmentProps {
+    conferences: Vec<ConferenceView>,
+    selected: Option<String>,
+    changes: u64,
+}
+
+/// This device's allotment per seat type, with a quantity to ask for or give back.
+#[function_component(Allotment)]
+fn allotment(props: &AllotmentProps) -> Html {
+    let slug = props
+        .selected
+        .clone()
+        .filter(|s| props.conferences.iter().any(|c| &c.slug == s))
+        .or_else(|| props.conferences.first().map(|c| c.slug.clone()));
+    let seats = use_state(|| None::<SeatsView>);
+    let picks = use_state(Picks::default);
+    let busy = use_state(|| None::<&'static str>);
+    let outcome = use_state(|| None::<Result<(bool, AllotmentDone), String>>);
+    {
+        let seats = seats.clone();
+        let picks = picks.clone();
+        use_effect_with((slug.clone(), props.changes), move |(slug, _)| {
+            let slug = slug.clone();
+            spawn_local(async move {
+                let Some(slug) = slug else { return };
+                if let Ok(view) =
+                    bridge::invoke::<_, SeatsView>(cmd::SEATS, &SlugArgs { slug: &slug }).await
+                {
+                    let names: Vec<String> =
+                        view.seat_types.iter().map(|s| s.name.clone()).collect();
+                    picks.set(picks.offer(&names));
+                    seats.set(Some(view));
+                }
+            });
+        });
+    }
+    let Some(slug) = slug else {
+        return html! {};
+    };
+    let run = |request: bool| {
+        let picks = picks.clone();
+        let busy = busy.clone();
+        let outcome = outcome.clone();
+        let slug = slug.clone();
+        Callback::from(move |_| {
+            if busy.is_some() {
+                return;
+            }
+            let seats = match picks.seats() {
+                Ok(seats) => seats,
+                Err(message) => {
+                    outcome.set(Some(Err(message)));
+                    return;
+                }
+            };
+            let form = AllotmentForm {
+                slug: slug.clone(),
+                seats,
+            };
+            let busy = busy.clone();
+            let outcome = outcome.clone();
+            let picks = picks.clone();
+            busy.set(Some(if request {
+                "Asking the server…"
+            } else {
+                "Giving seats back…"
+            }));
+            spawn_local(async move {
+                let command = if request {
+                    cmd::REQUEST_ALLOTMENT
+                } else {
+                    cmd::RETURN_ALLOTMENT
+                };
+                let result =
+                    bridge::invoke::<_, AllotmentDone>(command, &AllotmentArgs { form: &form })
+                        .await;
+                if result.is_ok() {
+                    let names: Vec<String> = picks.0.iter().map(|(n, _)| n.clone()).collect();
+                    picks.set(Picks::default().offer(&names));
+                }
+                outcome.set(Some(
+                    result.map(|done| (request, done)).map_err(|e| friendly(&e)),
+                ));
+                busy.set(None);
+            });
+        })
+    };
+    let rows = seats
+        .as_ref()
+        .map_or_else(Vec::new, |s| s.seat_types.clone());
+    html! {
+        <section class="panel" id="allotment">
+            <h2>{ "Seats on this device" }</h2>
+            <p class="muted">{ "A connected device sells from its own allotment, so two doors offline never sell the same seat. Ask the server's pool for seats while online; give back what you will not sell." }</p>
+            <table class="table" id="allotment-table">
+                <thead><tr><th>{ "Seat type" }</th><th class="num">{ "On this device" }</th><th class="num">{ "Left overall" }</th><th>{ "Seats" }</th></tr></thead>
+                <tbody>
+                    { for rows.iter().map(|s| {
+                        let name = s.name.clone();
+                        let picks_handle = picks.clone();
+                        html! {
+                            <tr data-seat-type={name.clone()}>
+                                <td>{ &s.name }</td>
+                                <td class="num mine">{ s.allotment_remaining.unwrap_or(0) }</td>
+                                <td class="num">{ s.remaining }</td>
+                                <td><input class="allot-qty" type="text" inputmode="numeric" placeholder="0"
+                                    aria-label={format!("{} seats", s.name)} value={picks.typed(&name)}
+                                    oninput={Callback::from(move |e: InputEvent| picks_handle.set(picks_handle.with(&name, input_value(&e))))} /></td>
+                            </tr>
+                        }
+                    }) }
+                </tbody>
+            </table>
+            <div class="row">
+                <button id="allot-request" class="primary" disabled={busy.is_some()} onclick={run(true)}>{ "Request from the pool" }</button>
+                <button id="allot-return" class="secondary" disabled={busy.is_some()} onclick={run(false)}>{ "Give back" }</button>
+                if let Some(text) = *busy { <span class="muted" id="allot-busy"><span class="spinner small"></span>{ text }</span> }
+            </div>
+            { match &*outcome {
+                Some(Ok((request, done))) => {
+                    let list = done.seats.iter().map(|s| format!("{} {}", s.quantity, s.name)).collect::<Vec<_>>().join(", ");
+                    let text = match (*request, list.is_empty()) {
+                        (true, true) => "The pool had none of those seats to give.".to_string(),
+                        (true, false) => format!("Granted {list}."),
+                        (false, _) if done.synced => format!("Gave back {list}; the pool has them again."),
+                        (false, _) => format!("Gave back {list}; the pool takes them at the next sync."),
+                    };
+                    html! { <p class="banner info" id="allot-done" role="status">{ text }</p> }
+                }
+                Some(Err(message)) => html! { <p class="banner error" id="allot-error" role="alert">{ message }</p> },
+                None => html! {},
+            } }
+        </section>
     }
 }

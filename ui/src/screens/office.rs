@@ -1,0 +1,371 @@
+//! The back office: every device's orders after sync, the cash-drawer check per device and
+//! per payment method, sales over time as a chart, the server's reconciliation queue with a
+//! button to resolve each item, and a CSV export to a file.
+use super::{NoArgs, field_error, form_error, input_value};
+use crate::bridge;
+use crate::logic::{
+    bucket_label, chart, device_label, format_money, friendly, reconciliation_title, short_time,
+};
+use conference_desktop_ipc::protocol::{ConferenceView, ErrorBody};
+use conference_desktop_ipc::{
+    BackOfficeView, ExportDone, ExportForm, ReconciliationView, SalesBucketView, cmd,
+};
+use serde::Serialize;
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+#[derive(Serialize)]
+struct SlugArgs<'a> {
+    slug: &'a str,
+}
+
+#[derive(Serialize)]
+struct IdArgs {
+    id: i64,
+}
+
+#[derive(Serialize)]
+struct ExportArgs<'a> {
+    form: &'a ExportForm,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct OfficeProps {
+    pub conferences: Vec<ConferenceView>,
+    pub selected: Option<String>,
+    pub on_select: Callback<String>,
+    pub changes: u64,
+}
+
+#[function_component(BackOffice)]
+pub fn back_office(props: &OfficeProps) -> Html {
+    let slug = props
+        .selected
+        .clone()
+        .filter(|s| props.conferences.iter().any(|c| &c.slug == s))
+        .or_else(|| props.conferences.first().map(|c| c.slug.clone()));
+    let summary = use_state(|| None::<Result<BackOfficeView, ErrorBody>>);
+    let queue = use_state(|| None::<Result<Vec<ReconciliationView>, ErrorBody>>);
+    let queue_round = use_state(|| 0u32);
+    let resolving = use_state(|| None::<i64>);
+    let resolve_error = use_state(|| None::<ErrorBody>);
+    let export_path = use_state(|| None::<String>);
+    let exporting = use_state(|| false);
+    let export_result = use_state(|| None::<Result<ExportDone, ErrorBody>>);
+
+    {
+        let summary = summary.clone();
+        use_effect_with((slug.clone(), props.changes), move |(slug, _)| {
+            let slug = slug.clone();
+            spawn_local(async move {
+                let Some(slug) = slug else {
+                    summary.set(None);
+                    return;
+                };
+                let result = bridge::invoke::<_, BackOfficeView>(
+                    cmd::BACK_OFFICE,
+                    &SlugArgs { slug: &slug },
+                )
+                .await;
+                summary.set(Some(result));
+            });
+        });
+    }
+    {
+        let queue = queue.clone();
+        use_effect_with((props.changes, *queue_round), move |_| {
+            spawn_local(async move {
+                let result =
+                    bridge::invoke::<_, Vec<ReconciliationView>>(cmd::RECONCILIATION, &NoArgs {})
+                        .await;
+                queue.set(Some(result));
+            });
+        });
+    }
+
+    let Some(slug) = slug else {
+        return html! {
+            <section class="empty-state" id="office-empty">
+                <h2>{ "No conference yet" }</h2>
+                <p>{ "Create a conference in Setup, or sync with the server to see its sales here." }</p>
+            </section>
+        };
+    };
+
+    let on_pick_conference = {
+        let on_select = props.on_select.clone();
+        Callback::from(move |e: Event| {
+            if let Some(select) = e.target_dyn_into::<web_sys::HtmlSelectElement>() {
+                on_select.emit(select.value());
+            }
+        })
+    };
+    let refresh_queue = {
+        let queue_round = queue_round.clone();
+        Callback::from(move |_| queue_round.set(*queue_round + 1))
+    };
+    let resolve = |id: i64| {
+        let resolving = resolving.clone();
+        let resolve_error = resolve_error.clone();
+        let queue_round = queue_round.clone();
+        Callback::from(move |_| {
+            let resolving = resolving.clone();
+            let resolve_error = resolve_error.clone();
+            let queue_round = queue_round.clone();
+            resolving.set(Some(id));
+            spawn_local(async move {
+                let result =
+                    bridge::invoke::<_, bool>(cmd::RESOLVE_RECONCILIATION, &IdArgs { id }).await;
+                resolve_error.set(result.err());
+                resolving.set(None);
+                queue_round.set(*queue_round + 1);
+            });
+        })
+    };
+
+    let view = match &*summary {
+        Some(Ok(v)) if v.conference == slug => Some(v.clone()),
+        _ => None,
+    };
+    let path_value = (*export_path)
+        .clone()
+        .or_else(|| view.as_ref().map(|v| v.default_export_path.clone()))
+        .unwrap_or_default();
+    let run_export = {
+        let exporting = exporting.clone();
+        let export_result = export_result.clone();
+        let form = ExportForm {
+            slug: slug.clone(),
+            path: path_value.clone(),
+        };
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if *exporting {
+                return;
+            }
+            let exporting = exporting.clone();
+            let export_result = export_result.clone();
+            let form = form.clone();
+            exporting.set(true);
+            export_result.set(None);
+            spawn_local(async move {
+                let result = bridge::invoke::<_, ExportDone>(
+                    cmd::EXPORT_ORDERS,
+                    &ExportArgs { form: &form },
+                )
+                .await;
+                export_result.set(Some(result));
+                exporting.set(false);
+            });
+        })
+    };
+    let export_error = match &*export_result {
+        Some(Err(e)) => Some(e.clone()),
+        _ => None,
+    };
+
+    html! {
+        <div class="office" id="back-office">
+            <div class="row between">
+                <h2>{ "Back office" }</h2>
+                if props.conferences.len() > 1 {
+                    <label class="inline">{ "Conference " }
+                        <select id="office-conference" onchange={on_pick_conference}>
+                            { for props.conferences.iter().map(|c| html! {
+                                <option value={c.slug.clone()} selected={c.slug == slug}>{ &c.name }</option>
+                            }) }
+                        </select>
+                    </label>
+                }
+            </div>
+            { match &*summary {
+                Some(Err(e)) => html! { <div class="banner error" id="office-error" role="alert">{ friendly(e) }</div> },
+                _ if view.is_none() => html! { <p class="muted"><span class="spinner small"></span>{ "Adding up the orders…" }</p> },
+                _ => html! {},
+            } }
+            if let Some(v) = &view {
+                <div class="office-grid">
+                    <section class="panel" id="drawer-check">
+                        <h3>{ "Cash drawer check" }</h3>
+                        <p class="muted">{ "Confirmed orders per device, as synced to this device." }</p>
+                        <table class="table" id="device-totals">
+                            <thead><tr><th>{ "Device" }</th><th class="num">{ "Orders" }</th><th class="num">{ "Seats" }</th><th class="num">{ "Cash" }</th><th class="num">{ "Card" }</th><th class="num">{ "Total" }</th></tr></thead>
+                            <tbody>
+                                { for v.devices.iter().map(|d| html! {
+                                    <tr data-device-id={d.device_id.clone()} class={classes!(d.this_device.then_some("mine"))}>
+                                        <td title={d.device_id.clone()}>{ device_label(&d.device_id, d.this_device) }
+                                            if d.not_counted > 0 { <span class="muted">{ format!(" ({} cancelled or expired)", d.not_counted) }</span> }
+                                        </td>
+                                        <td class="num orders">{ d.orders }</td>
+                                        <td class="num">{ d.seats }</td>
+                                        <td class="num cash-amount">{ format_money(&d.cash, &v.currency) }</td>
+                                        <td class="num card-amount">{ format_money(&d.card, &v.currency) }</td>
+                                        <td class="num total">{ format_money(&d.total, &v.currency) }</td>
+                                    </tr>
+                                }) }
+                                <tr class="sum"><td>{ "All devices" }</td><td></td><td></td><td></td><td></td><td class="num" id="grand-total">{ format_money(&v.total, &v.currency) }</td></tr>
+                            </tbody>
+                        </table>
+                        <table class="table" id="method-totals">
+                            <thead><tr><th>{ "Payment method" }</th><th class="num">{ "Orders" }</th><th class="num">{ "Total" }</th></tr></thead>
+                            <tbody>
+                                { for v.methods.iter().map(|m| html! {
+                                    <tr data-method={m.method.clone()}>
+                                        <td>{ &m.method }</td>
+                                        <td class="num">{ m.orders }</td>
+                                        <td class="num total">{ format_money(&m.total, &v.currency) }</td>
+                                    </tr>
+                                }) }
+                            </tbody>
+                        </table>
+                    </section>
+                    <section class="panel" id="sales-over-time">
+                        <h3>{ "Sales over time" }</h3>
+                        <SalesChart buckets={v.sales_over_time.clone()} bucket_minutes={v.bucket_minutes} currency={v.currency.clone()} />
+                    </section>
+                </div>
+            }
+
+            <section class="panel" id="reconciliation">
+                <div class="row between">
+                    <h3>{ "Reconciliation queue" }</h3>
+                    <button id="queue-refresh" class="secondary" onclick={refresh_queue}>{ "Refresh" }</button>
+                </div>
+                { form_error(&resolve_error, "resolve-error") }
+                { match &*queue {
+                    None => html! { <p class="muted"><span class="spinner small"></span>{ "Asking the server…" }</p> },
+                    Some(Err(e)) => html! { <p class="banner warning" id="queue-error">{ friendly(e) }</p> },
+                    Some(Ok(items)) if items.is_empty() => html! { <p class="muted" id="queue-empty">{ "Nothing to reconcile." }</p> },
+                    Some(Ok(items)) => html! {
+                        <ul class="queue" id="queue-items">
+                            { for items.iter().map(|item| {
+                                let busy = *resolving == Some(item.id);
+                                html! {
+                                    <li class={classes!("queue-item", item.resolved.then_some("resolved"))} data-id={item.id.to_string()} data-kind={item.kind.clone()}>
+                                        <div class="queue-head">
+                                            <strong>{ reconciliation_title(&item.kind) }</strong>
+                                            <span class="muted">{ format!(" · {} · {}", device_label(&item.device_id, item.this_device), short_time(&item.created_at)) }</span>
+                                        </div>
+                                        <div class="queue-detail">
+                                            if let Some(code) = &item.access_code { <span class="pill">{ format!("Order {code}") }</span> }
+                                            { for item.details.iter().filter(|(k, _)| !(k == "order_id" && item.access_code.is_some())).map(|(k, v)| html! {
+                                                <span class="kv"><span class="muted">{ format!("{}: ", k.replace('_', " ")) }</span>{ v }</span>
+                                            }) }
+                                        </div>
+                                        if item.resolved {
+                                            <span class="pill confirmed">{ "Resolved" }</span>
+                                        } else {
+                                            <button class="primary resolve" disabled={busy} onclick={resolve(item.id)}>
+                                                if busy { <span class="spinner small"></span> }
+                                                { "Mark resolved" }
+                                            </button>
+                                        }
+                                    </li>
+                                }
+                            }) }
+                        </ul>
+                    },
+                } }
+            </section>
+
+            if let Some(v) = &view {
+                <section class="panel" id="all-orders">
+                    <h3>{ format!("Every device's orders ({})", v.orders.len()) }</h3>
+                    if v.orders.is_empty() {
+                        <p class="muted" id="office-no-orders">{ "No orders yet." }</p>
+                    } else {
+                        <table class="table" id="office-orders">
+                            <thead><tr><th>{ "Access code" }</th><th>{ "Device" }</th><th>{ "Status" }</th><th class="num">{ "Seats" }</th><th class="num">{ "Total" }</th><th>{ "Paid" }</th><th>{ "Placed" }</th></tr></thead>
+                            <tbody>
+                                { for v.orders.iter().map(|o| {
+                                    let mine = v.devices.iter().any(|d| d.this_device && d.device_id == o.device_id.to_string());
+                                    html! {
+                                        <tr data-access-code={o.access_code.clone()} data-device-id={o.device_id.to_string()}>
+                                            <td><code>{ &o.access_code }</code></td>
+                                            <td>{ device_label(&o.device_id.to_string(), mine) }</td>
+                                            <td><span class={classes!("pill", o.status.clone())}>{ o.status.replace('_', " ") }</span></td>
+                                            <td class="num">{ o.seats }</td>
+                                            <td class="num">{ format_money(&o.total, &o.currency) }</td>
+                                            <td>{ o.payment_method.clone().unwrap_or_else(|| "—".into()) }</td>
+                                            <td>{ short_time(&o.placed_at) }</td>
+                                        </tr>
+                                    }
+                                }) }
+                            </tbody>
+                        </table>
+                    }
+                </section>
+            }
+
+            <form class="panel" id="export-form" onsubmit={run_export}>
+                <h3>{ "Export orders as CSV" }</h3>
+                <p class="muted">{ "One row per order line, every device's orders, for a spreadsheet." }</p>
+                <label>{ "File" }
+                    <input id="export-path" type="text" value={path_value}
+                        oninput={ let export_path = export_path.clone(); Callback::from(move |e: InputEvent| export_path.set(Some(input_value(&e)))) } />
+                </label>
+                { field_error(&export_error, "path", "export") }
+                { form_error(&export_error, "export-error") }
+                <div class="row">
+                    <button id="export-run" class="primary" type="submit" disabled={*exporting}>
+                        if *exporting { <span class="spinner small"></span>{ "Exporting…" } } else { { "Export CSV" } }
+                    </button>
+                    if let Some(Ok(done)) = &*export_result {
+                        <span class="muted" id="export-done">{ format!("Wrote {} rows ({} bytes) to {}", done.rows, done.bytes, done.path) }</span>
+                    }
+                </div>
+            </form>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ChartProps {
+    buckets: Vec<SalesBucketView>,
+    bucket_minutes: u32,
+    currency: String,
+}
+
+/// Seats sold per stretch of time, as an inline SVG bar chart.
+#[function_component(SalesChart)]
+fn sales_chart(props: &ChartProps) -> Html {
+    if props.buckets.is_empty() {
+        return html! { <p class="muted" id="chart-empty">{ "No confirmed sales yet." }</p> };
+    }
+    let values: Vec<(String, u32)> = props
+        .buckets
+        .iter()
+        .map(|b| (bucket_label(&b.start, props.bucket_minutes), b.seats))
+        .collect();
+    let c = chart(&values, 560.0, 220.0);
+    let width = if props.bucket_minutes >= 60 {
+        format!("{} h", props.bucket_minutes / 60)
+    } else {
+        format!("{} min", props.bucket_minutes)
+    };
+    html! {
+        <>
+        <svg id="sales-chart" class="chart" viewBox={format!("0 0 {} {}", c.width, c.height)} role="img"
+            aria-label={format!("Seats sold per {width}")}>
+            { for c.ticks.iter().map(|(y, label)| html! {
+                <g class="tick">
+                    <line x1="36" x2={c.width.to_string()} y1={y.to_string()} y2={y.to_string()} />
+                    <text x="30" y={(y + 4.0).to_string()} text-anchor="end">{ label }</text>
+                </g>
+            }) }
+            { for c.bars.iter().zip(&props.buckets).enumerate().map(|(i, (bar, bucket))| html! {
+                <g class="bar" data-seats={bar.value.to_string()}>
+                    <rect x={bar.x.to_string()} y={bar.y.to_string()} width={bar.width.to_string()} height={bar.height.to_string()}>
+                        <title>{ format!("{}: {} seats, {} orders, {}", bar.label, bucket.seats, bucket.orders, format_money(&bucket.amount, &props.currency)) }</title>
+                    </rect>
+                    if i % c.label_every == 0 {
+                        <text x={(bar.x + bar.width / 2.0).to_string()} y={(c.baseline + 16.0).to_string()} text-anchor="middle">{ &bar.label }</text>
+                    }
+                </g>
+            }) }
+            <line class="axis" x1="36" x2={c.width.to_string()} y1={c.baseline.to_string()} y2={c.baseline.to_string()} />
+        </svg>
+        <p class="muted chart-note">{ format!("Seats sold per {width}; hover a bar for orders and takings.") }</p>
+        </>
+    }
+}
