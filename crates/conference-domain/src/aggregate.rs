@@ -5,7 +5,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// An event-sourced aggregate: `handle` holds every rule, `apply` never fails.
-pub trait Aggregate: Default + Clone + Serialize + DeserializeOwned {
+pub trait Aggregate:
+    Default + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
+{
     /// Which kind of stream holds this aggregate.
     const KIND: StreamKind;
     /// Bumped whenever the state's shape changes, so a stored snapshot of an older shape is

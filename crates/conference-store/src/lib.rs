@@ -92,6 +92,34 @@ pub struct Store {
     path: PathBuf,
     /// Read once: who this store belongs to never changes after `init`.
     device: Option<DeviceInfo>,
+    /// Aggregate states as of their stream's latest version, kept between units of work so
+    /// that a hot stream (a conference's seats) is not read back on every command.
+    states: StateCache,
+}
+
+/// Aggregate states by stream key. Trusted only at the exact stream version it holds and
+/// only while no other connection has written the file (`PRAGMA data_version`); this
+/// store's own sync, which can replace tentative events, clears it.
+#[derive(Default)]
+pub(crate) struct StateCache {
+    pub(crate) states: std::collections::HashMap<Vec<u8>, CachedState>,
+    data_version: i64,
+}
+
+impl StateCache {
+    /// At most this many streams are kept; past it the cache starts over.
+    const CAPACITY: usize = 1024;
+
+    pub(crate) fn clear(&mut self) {
+        self.states.clear();
+    }
+
+    fn keep(&mut self, states: std::collections::HashMap<Vec<u8>, CachedState>) {
+        if self.states.len() + states.len() > Self::CAPACITY {
+            self.states.clear();
+        }
+        self.states.extend(states);
+    }
 }
 
 impl Store {
@@ -132,7 +160,12 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(128);
         schema::migrate(&mut conn)?;
         let device = read_device(&conn)?;
-        Ok(Self { conn, path, device })
+        Ok(Self {
+            conn,
+            path,
+            device,
+            states: StateCache::default(),
+        })
     }
 
     #[must_use]
@@ -179,14 +212,22 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let data_version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if data_version != self.states.data_version {
+            self.states.clear();
+            self.states.data_version = data_version;
+        }
         Ok(Tx {
             tx,
             command_id,
             device_id,
             now,
             recorded: Vec::new(),
-            states: std::collections::HashMap::new(),
+            states: std::cell::RefCell::default(),
+            versions: std::cell::RefCell::default(),
+            committed_states: &mut self.states,
             poisoned: false,
+            projector: projections::Projector::default(),
         })
     }
 
@@ -203,18 +244,21 @@ impl Store {
         projections::clear(&tx)?;
         let total: u64 = tx.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
         let mut done = 0;
+        let mut projector = projections::Projector::default();
         {
             let mut stmt = tx.prepare(log::SELECT_EVENTS_FROM)?;
             let mut rows = stmt.query([0])?;
             while let Some(row) = rows.next()? {
                 let recorded = log::read_event_row(row)?;
-                projections::project(&tx, &recorded)?;
+                projector.project(&tx, &recorded)?;
                 done += 1;
                 if done % 10_000 == 0 {
+                    projector.flush(&tx)?;
                     progress(done, total);
                 }
             }
         }
+        projector.flush(&tx)?;
         tx.commit()?;
         progress(done, total);
         Ok(done)
@@ -254,18 +298,29 @@ pub struct Tx<'a> {
     device_id: DeviceId,
     now: Timestamp,
     recorded: Vec<Recorded>,
-    /// The latest state of each stream this unit executed on, by stream key.
-    states: std::collections::HashMap<Vec<u8>, CachedState>,
+    /// The latest state of each stream this unit loaded or executed on, by stream key.
+    states: std::cell::RefCell<std::collections::HashMap<Vec<u8>, CachedState>>,
+    /// Stream versions this unit has read or written. The unit holds the write lock, so
+    /// they cannot change under it.
+    versions: std::cell::RefCell<std::collections::HashMap<Vec<u8>, u64>>,
+    /// The store's states as of the last commit; this unit's join them when it commits.
+    committed_states: &'a mut StateCache,
     /// Set when an append failed part-way; such a unit can only be rolled back.
     poisoned: bool,
+    /// Read-model writes this unit holds until it commits.
+    projector: projections::Projector,
 }
 
 /// An aggregate's state as of `version`, built on the stored snapshot at `base`.
+#[derive(Clone)]
 pub(crate) struct CachedState {
     pub(crate) version: u64,
     pub(crate) base: u64,
     pub(crate) schema: u32,
-    pub(crate) state: String,
+    /// The aggregate itself (an `A`).
+    pub(crate) state: std::sync::Arc<dyn std::any::Any + Send + Sync>,
+    /// Its snapshot text, for the `snapshots` table.
+    pub(crate) to_json: fn(&(dyn std::any::Any + Send + Sync)) -> Option<String>,
 }
 
 impl Tx<'_> {
@@ -286,7 +341,8 @@ impl Tx<'_> {
     pub fn recorded(&self) -> &[Recorded] {
         &self.recorded
     }
-    /// Read access inside the transaction (sees this unit's own writes).
+    /// Read access inside the transaction: sees this unit's own events; its order rows
+    /// and pending reservations reach the read-model tables when it commits.
     #[must_use]
     pub fn reader(&self) -> &Connection {
         &self.tx
@@ -466,8 +522,10 @@ impl Tx<'_> {
         if self.poisoned {
             return Err(StoreError::Poisoned);
         }
+        self.projector.flush(&self.tx)?;
         self.write_snapshots()?;
         self.tx.commit()?;
+        self.committed_states.keep(self.states.into_inner());
         Ok(self.recorded)
     }
 }

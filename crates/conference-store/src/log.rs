@@ -1,6 +1,6 @@
 //! The event log: appends with an expected version, loads through snapshots, and decodes
 //! stored rows (upcasting old shapes on the way).
-use crate::{Conflict, Result, StoreError, Tx, format_time, parse_time, projections};
+use crate::{Conflict, Result, StoreError, Tx, format_time, parse_time};
 use conference_domain::aggregate::{
     Aggregate, DomainEvent, EventEnvelope, IntoDomainEvent, StoredEvent,
 };
@@ -86,11 +86,17 @@ impl Tx<'_> {
     /// The current version of a stream (0 when it has no events), read from the log's
     /// (stream, version) index, so it can never disagree with the log.
     pub fn stream_version(&self, stream: StreamId) -> Result<u64> {
+        let key = stream.key();
+        if let Some(version) = self.versions.borrow().get(&key) {
+            return Ok(*version);
+        }
         let version: Option<u64> = self
             .tx
             .prepare_cached("SELECT MAX(stream_version) FROM events WHERE stream_key = ?1")?
-            .query_row([stream.key()], |r| r.get(0))?;
-        Ok(version.unwrap_or(0))
+            .query_row([&key], |r| r.get(0))?;
+        let version = version.unwrap_or(0);
+        self.versions.borrow_mut().insert(key, version);
+        Ok(version)
     }
 
     /// Loads an aggregate: its latest state in this unit of work, or its snapshot and the
@@ -108,12 +114,24 @@ impl Tx<'_> {
             let state = A::default();
             return Ok((Loaded { state, version }, 0));
         }
-        if let Some(cached) = self.states.get(&key)
-            && cached.version == version
-            && cached.schema == A::SNAPSHOT_VERSION
-            && let Ok(state) = serde_json::from_str::<A>(&cached.state)
         {
-            return Ok((Loaded { state, version }, cached.base));
+            let states = self.states.borrow();
+            let cached = states
+                .get(&key)
+                .or_else(|| self.committed_states.states.get(&key));
+            if let Some(cached) = cached
+                && cached.version == version
+                && cached.schema == A::SNAPSHOT_VERSION
+                && let Some(state) = cached.state.downcast_ref::<A>()
+            {
+                return Ok((
+                    Loaded {
+                        state: state.clone(),
+                        version,
+                    },
+                    cached.base,
+                ));
+            }
         }
         // A row of the wrong shape is as good as no snapshot: the log is the truth.
         let stored: Option<(u64, u32, String)> = self
@@ -148,7 +166,27 @@ impl Tx<'_> {
                 state.apply(&event);
             }
         }
+        self.keep_state::<A>(key, version, base, state.clone());
         Ok((Loaded { state, version }, base))
+    }
+
+    /// Remembers a stream's state at `version` for the rest of this unit (and, once it
+    /// commits, for later ones).
+    fn keep_state<A: Aggregate>(&self, key: Vec<u8>, version: u64, base: u64, state: A) {
+        self.states.borrow_mut().insert(
+            key,
+            crate::CachedState {
+                version,
+                base,
+                schema: A::SNAPSHOT_VERSION,
+                state: std::sync::Arc::new(state),
+                to_json: |state| {
+                    state
+                        .downcast_ref::<A>()
+                        .and_then(|state| serde_json::to_string(state).ok())
+                },
+            },
+        );
     }
 
     /// Loads, decides and appends: runs `command` against the aggregate in `stream`.
@@ -171,19 +209,7 @@ impl Tx<'_> {
         }
         let recorded = self.append::<A>(stream, version, events)?;
         let version = version + recorded.len() as u64;
-        let text = serde_json::to_string(&state).map_err(|e| StoreError::Corrupt {
-            what: format!("state of {stream}"),
-            reason: e.to_string(),
-        })?;
-        self.states.insert(
-            stream.key(),
-            crate::CachedState {
-                version,
-                base,
-                schema: A::SNAPSHOT_VERSION,
-                state: text,
-            },
-        );
+        self.keep_state::<A>(stream.key(), version, base, state);
         Ok(recorded)
     }
 
@@ -211,11 +237,15 @@ impl Tx<'_> {
         // committed, so a half-appended stream is never made durable.
         match self.insert_events::<A>(stream, expected_version, events) {
             Ok(out) => {
+                self.versions
+                    .get_mut()
+                    .insert(stream.key(), expected_version + out.len() as u64);
                 self.recorded.extend(out.iter().cloned());
                 Ok(out)
             }
             Err(error) => {
                 self.poisoned = true;
+                self.versions.get_mut().remove(&stream.key());
                 Err(error)
             }
         }
@@ -257,6 +287,7 @@ impl Tx<'_> {
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
                 {
+                    self.versions.get_mut().remove(&key);
                     return Err(Conflict {
                         stream,
                         expected: expected_version,
@@ -275,7 +306,7 @@ impl Tx<'_> {
                 recorded_at: self.now,
                 event: event.into_domain(),
             };
-            projections::project(&self.tx, &recorded)?;
+            self.projector.project(&self.tx, &recorded)?;
             out.push(recorded);
         }
         Ok(out)
@@ -283,16 +314,20 @@ impl Tx<'_> {
 
     /// Writes the snapshots due in this unit of work (called by commit).
     pub(crate) fn write_snapshots(&mut self) -> Result<()> {
-        for (key, cached) in &self.states {
+        for (key, cached) in self.states.get_mut() {
             if cached.version - cached.base < SNAPSHOT_EVERY {
                 continue;
             }
+            let Some(state) = (cached.to_json)(cached.state.as_ref()) else {
+                continue;
+            };
             self.tx
                 .prepare_cached(
                     "INSERT INTO snapshots (stream_key, version, schema, state) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (stream_key) DO UPDATE SET version = excluded.version, schema = excluded.schema, state = excluded.state",
                 )?
-                .execute(params![key, cached.version, cached.schema, cached.state])?;
+                .execute(params![key, cached.version, cached.schema, state])?;
+            cached.base = cached.version;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Read models, updated from each event inside the transaction that records it, and
 //! rebuildable from the log with the same code.
 use crate::{Recorded, Result, format_time};
+use conference_domain::PaymentId;
 use conference_domain::aggregate::DomainEvent;
 use conference_domain::assignments;
 use conference_domain::conference::{self, Publication};
@@ -9,8 +10,11 @@ use conference_domain::order;
 use conference_domain::payment;
 use conference_domain::seats;
 use conference_domain::stream::Holder;
+use conference_domain::stream::StreamId;
 use conference_domain::values::{SeatDelta, SeatQuantity};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use uuid::Uuid;
 
 const TABLES: &[&str] = &[
@@ -20,7 +24,6 @@ const TABLES: &[&str] = &[
     "rm_pending_reservations",
     "rm_promo_codes",
     "rm_orders",
-    "rm_payments",
 ];
 
 pub(crate) fn clear(conn: &Connection) -> Result<()> {
@@ -47,16 +50,110 @@ pub(crate) fn publication_key(p: Publication) -> &'static str {
     }
 }
 
-pub(crate) fn project(conn: &Connection, e: &Recorded) -> Result<()> {
-    let id = e.stream.id;
-    let at = format_time(e.recorded_at);
-    match &e.event {
-        DomainEvent::Conference(event) => project_conference(conn, id, e.position, event),
-        DomainEvent::Seats(event) => project_seats(conn, id, holder_key(e.stream.holder), event),
-        DomainEvent::Promos(event) => project_promos(conn, id, e.position, event),
-        DomainEvent::Order(event) => project_order(conn, id, e, &at, event),
-        DomainEvent::Payment(event) => project_payment(conn, id, e, &at, event),
-        DomainEvent::Assignments(event) => project_assignments(conn, id, event),
+/// Projects events into the read models. Most tables are written as each event comes;
+/// an order's row and its pending reservations are kept in memory for the whole unit of
+/// work and written once by [`Projector::flush`], so a door sale (a dozen events on one
+/// order) writes its order row once and never stores a reservation it commits at once.
+/// Call `flush` before the transaction commits and before reading those tables in it.
+#[derive(Default)]
+pub(crate) struct Projector {
+    /// Order rows touched since the last flush, as they will be written.
+    orders: HashMap<Uuid, OrderRow>,
+    /// Pending reservations touched since the last flush, by order.
+    pending: HashMap<Uuid, Pending>,
+    /// Which order each payment started since the last flush is for.
+    payments: HashMap<Uuid, Uuid>,
+}
+
+/// An order's pending reservation: the rows to keep, and whether the table has rows for it.
+struct Pending {
+    rows: Vec<(Uuid, i64)>,
+    stored: bool,
+}
+
+impl Projector {
+    pub(crate) fn project(&mut self, conn: &Connection, e: &Recorded) -> Result<()> {
+        let id = e.stream.id;
+        let at = format_time(e.recorded_at);
+        match &e.event {
+            DomainEvent::Conference(event) => project_conference(conn, id, e.position, event),
+            DomainEvent::Seats(event) => {
+                self.project_seats(conn, id, &holder_key(e.stream.holder), event)
+            }
+            DomainEvent::Promos(event) => project_promos(conn, id, e.position, event),
+            DomainEvent::Order(event) => self.project_order(conn, id, e, &at, event),
+            DomainEvent::Payment(event) => self.project_payment(conn, id, &at, event),
+            DomainEvent::Assignments(event) => self.project_assignments(conn, id, event),
+        }
+    }
+
+    /// Writes what is held in memory.
+    pub(crate) fn flush(&mut self, conn: &Connection) -> Result<()> {
+        for (id, row) in self.orders.drain() {
+            row.write(conn, id)?;
+        }
+        for (order, pending) in self.pending.drain() {
+            if pending.stored {
+                conn.prepare_cached("DELETE FROM rm_pending_reservations WHERE order_id = ?1")?
+                    .execute([order])?;
+            }
+            for (seat_type, quantity) in pending.rows {
+                conn.prepare_cached("INSERT INTO rm_pending_reservations (order_id, seat_type_id, quantity) VALUES (?1, ?2, ?3)")?
+                    .execute(params![order, seat_type, quantity])?;
+            }
+        }
+        self.payments.clear();
+        Ok(())
+    }
+
+    /// The order's row, read once per unit; `None` if the order is unknown here.
+    fn order_row(&mut self, conn: &Connection, id: Uuid) -> Result<Option<&mut OrderRow>> {
+        Ok(match self.orders.entry(id) {
+            Entry::Occupied(row) => Some(row.into_mut()),
+            Entry::Vacant(slot) => OrderRow::read(conn, id)?.map(|row| slot.insert(row)),
+        })
+    }
+
+    /// The order's pending reservation rows (read from the table once per unit).
+    fn pending(&mut self, conn: &Connection, order: Uuid) -> Result<&mut Pending> {
+        Ok(match self.pending.entry(order) {
+            Entry::Occupied(pending) => pending.into_mut(),
+            Entry::Vacant(slot) => {
+                let rows: Vec<(Uuid, i64)> = conn
+                    .prepare_cached(
+                        "SELECT seat_type_id, quantity FROM rm_pending_reservations WHERE order_id = ?1",
+                    )?
+                    .query_map([order], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                let stored = !rows.is_empty();
+                slot.insert(Pending { rows, stored })
+            }
+        })
+    }
+
+    /// Takes a reservation's pending rows out, moving them from `reserved` (to `sold` if
+    /// `sell`).
+    fn take_pending(
+        &mut self,
+        conn: &Connection,
+        conference: Uuid,
+        holder: &str,
+        order: Uuid,
+        sell: bool,
+    ) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending(conn, order)?.rows);
+        for (seat_type, quantity) in pending {
+            bump(
+                conn,
+                conference,
+                holder,
+                seat_type,
+                0,
+                -quantity,
+                if sell { quantity } else { 0 },
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -187,99 +284,6 @@ fn bump_seats(
     Ok(())
 }
 
-/// Takes a reservation's pending rows out, moving them from `reserved` (to `sold` if
-/// `sell`), and returns them.
-fn take_pending(
-    conn: &Connection,
-    conference: Uuid,
-    holder: &str,
-    order: Uuid,
-    sell: bool,
-) -> Result<()> {
-    let pending: Vec<(Uuid, i64)> = conn
-        .prepare_cached(
-            "SELECT seat_type_id, quantity FROM rm_pending_reservations WHERE order_id = ?1",
-        )?
-        .query_map([order], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (seat_type, quantity) in pending {
-        bump(
-            conn,
-            conference,
-            holder,
-            seat_type,
-            0,
-            -quantity,
-            if sell { quantity } else { 0 },
-        )?;
-    }
-    conn.prepare_cached("DELETE FROM rm_pending_reservations WHERE order_id = ?1")?
-        .execute([order])?;
-    Ok(())
-}
-
-fn project_seats(
-    conn: &Connection,
-    conference: Uuid,
-    holder: String,
-    event: &seats::Event,
-) -> Result<()> {
-    use seats::Event as E;
-    let holder = holder.as_str();
-    match event {
-        E::AvailableSeatsChanged(e) => bump_deltas(conn, conference, holder, &e.seats)?,
-        E::SeatsReserved(e) => {
-            let order = e.reservation_id.as_uuid();
-            take_pending(conn, conference, holder, order, false)?;
-            for s in &e.details {
-                conn.prepare_cached("INSERT INTO rm_pending_reservations (order_id, seat_type_id, quantity) VALUES (?1, ?2, ?3)")?
-                    .execute(params![order, s.seat_type.as_uuid(), s.quantity])?;
-                bump(
-                    conn,
-                    conference,
-                    holder,
-                    s.seat_type.as_uuid(),
-                    0,
-                    i64::from(s.quantity),
-                    0,
-                )?;
-            }
-            bump_deltas(conn, conference, holder, &e.available_changed)?;
-            for s in &e.overridden {
-                conn.prepare_cached(
-                    "UPDATE rm_seat_availability SET overridden = overridden + ?4 WHERE conference_id = ?1 AND seat_type_id = ?2 AND holder = ?3",
-                )?
-                .execute(params![conference, s.seat_type.as_uuid(), holder, s.quantity])?;
-            }
-        }
-        E::SeatsReservationCommitted(e) => {
-            take_pending(conn, conference, holder, e.reservation_id.as_uuid(), true)?
-        }
-        E::SeatsReservationCancelled(e) => {
-            take_pending(conn, conference, holder, e.reservation_id.as_uuid(), false)?;
-            bump_deltas(conn, conference, holder, &e.available_changed)?;
-        }
-        E::CommittedSeatsReleased(e) => {
-            for c in &e.available_changed {
-                bump(
-                    conn,
-                    conference,
-                    holder,
-                    c.seat_type.as_uuid(),
-                    c.quantity,
-                    0,
-                    -c.quantity,
-                )?;
-            }
-        }
-        E::SeatsAllotted(e) => bump_seats(conn, conference, holder, &e.seats, -1)?,
-        E::AllotmentReceived(e) => bump_seats(conn, conference, holder, &e.seats, 1)?,
-        E::AllotmentReturned(e) => bump_seats(conn, conference, holder, &e.seats, -1)?,
-        E::ReturnedSeatsAccepted(e) => bump_seats(conn, conference, holder, &e.seats, 1)?,
-    }
-    Ok(())
-}
-
 fn project_promos(
     conn: &Connection,
     conference: Uuid,
@@ -317,64 +321,476 @@ fn project_promos(
     }
     Ok(())
 }
+impl Projector {
+    fn project_seats(
+        &mut self,
+        conn: &Connection,
+        conference: Uuid,
+        holder: &str,
+        event: &seats::Event,
+    ) -> Result<()> {
+        use seats::Event as E;
+        match event {
+            E::AvailableSeatsChanged(e) => bump_deltas(conn, conference, holder, &e.seats)?,
+            E::SeatsReserved(e) => {
+                let order = e.reservation_id.as_uuid();
+                self.take_pending(conn, conference, holder, order, false)?;
+                for s in &e.details {
+                    bump(
+                        conn,
+                        conference,
+                        holder,
+                        s.seat_type.as_uuid(),
+                        0,
+                        i64::from(s.quantity),
+                        0,
+                    )?;
+                }
+                self.pending(conn, order)?.rows = e
+                    .details
+                    .iter()
+                    .map(|s| (s.seat_type.as_uuid(), i64::from(s.quantity)))
+                    .collect();
+                bump_deltas(conn, conference, holder, &e.available_changed)?;
+                for s in &e.overridden {
+                    conn.prepare_cached(
+                        "UPDATE rm_seat_availability SET overridden = overridden + ?4 WHERE conference_id = ?1 AND seat_type_id = ?2 AND holder = ?3",
+                    )?
+                    .execute(params![conference, s.seat_type.as_uuid(), holder, s.quantity])?;
+                }
+            }
+            E::SeatsReservationCommitted(e) => {
+                self.take_pending(conn, conference, holder, e.reservation_id.as_uuid(), true)?;
+            }
+            E::SeatsReservationCancelled(e) => {
+                self.take_pending(conn, conference, holder, e.reservation_id.as_uuid(), false)?;
+                bump_deltas(conn, conference, holder, &e.available_changed)?;
+            }
+            E::CommittedSeatsReleased(e) => {
+                for c in &e.available_changed {
+                    bump(
+                        conn,
+                        conference,
+                        holder,
+                        c.seat_type.as_uuid(),
+                        c.quantity,
+                        0,
+                        -c.quantity,
+                    )?;
+                }
+            }
+            E::SeatsAllotted(e) => bump_seats(conn, conference, holder, &e.seats, -1)?,
+            E::AllotmentReceived(e) => bump_seats(conn, conference, holder, &e.seats, 1)?,
+            E::AllotmentReturned(e) => bump_seats(conn, conference, holder, &e.seats, -1)?,
+            E::ReturnedSeatsAccepted(e) => bump_seats(conn, conference, holder, &e.seats, 1)?,
+        }
+        Ok(())
+    }
 
-fn set_order_status(
-    conn: &Connection,
-    order: Uuid,
-    status: order::OrderStatus,
-    at: &str,
-) -> Result<()> {
-    conn.prepare_cached("UPDATE rm_orders SET status = ?2, updated_at = ?3 WHERE id = ?1")?
-        .execute(params![order, status.as_str(), at])?;
-    Ok(())
+    fn project_order(
+        &mut self,
+        conn: &Connection,
+        order: Uuid,
+        e: &Recorded,
+        at: &str,
+        event: &order::Event,
+    ) -> Result<()> {
+        use order::Event as E;
+        use order::OrderStatus as S;
+        if let E::OrderPlaced(p) = event {
+            let expires_at = format_time(p.reservation_auto_expiration);
+            self.orders.insert(
+                order,
+                OrderRow {
+                    conference_id: p.conference_id.as_uuid(),
+                    access_code: p.access_code.as_str().to_string(),
+                    status: S::PendingReservation.as_str().to_string(),
+                    total: "0".into(),
+                    is_free_of_charge: false,
+                    promo_codes: serde_json::to_string(&p.promo_codes).unwrap_or_default(),
+                    registrant: None,
+                    expires_at,
+                    placed_at: at.to_string(),
+                    updated_at: at.to_string(),
+                    device_id: e.device_id.as_uuid(),
+                    holder: holder_key(p.holder),
+                    allow_override: p.allow_override,
+                    payment_id: None,
+                    cancel_reason: None,
+                    seats: requested(&p.seats),
+                    lines: "[]".into(),
+                    assignments: Vec::new(),
+                    payment: PaymentColumns::default(),
+                    new: true,
+                },
+            );
+            return Ok(());
+        }
+        let Some(row) = self.order_row(conn, order)? else {
+            return Ok(());
+        };
+        let status = |row: &mut OrderRow, status: S| {
+            row.status = status.as_str().to_string();
+            row.updated_at = at.to_string();
+        };
+        match event {
+            E::OrderPlaced(_) => {}
+            E::OrderUpdated(u) => {
+                status(row, S::PendingReservation);
+                row.promo_codes = serde_json::to_string(&u.promo_codes).unwrap_or_default();
+                row.seats = requested(&u.seats);
+            }
+            E::OrderPartiallyReserved(r) => {
+                row.set_reserved(&r.seats);
+                row.expires_at = format_time(r.reservation_expiration);
+                status(row, S::PartiallyReserved);
+            }
+            E::OrderReservationCompleted(r) => {
+                row.set_reserved(&r.seats);
+                row.expires_at = format_time(r.reservation_expiration);
+                status(row, S::ReservationCompleted);
+            }
+            E::OrderTotalsCalculated(t) => {
+                row.total = t.total.to_string();
+                row.is_free_of_charge = t.is_free_of_charge;
+                let lines: Vec<conference_protocol::OrderLineView> = t
+                    .lines
+                    .iter()
+                    .map(|line| conference_protocol::OrderLineView {
+                        kind: match line.kind {
+                            conference_domain::pricing::LineKind::Seat => "seat",
+                            conference_domain::pricing::LineKind::Discount => "discount",
+                        }
+                        .into(),
+                        description: line.description.clone(),
+                        quantity: line.quantity,
+                        unit_price: line.unit_price.to_string(),
+                        total: line.total.to_string(),
+                    })
+                    .collect();
+                row.lines = serde_json::to_string(&lines).unwrap_or_default();
+            }
+            E::OrderExpired(_) => status(row, S::Expired),
+            E::OrderRegistrantAssigned(r) => {
+                row.registrant = Some((
+                    r.person.first_name.clone(),
+                    r.person.last_name.clone(),
+                    r.person.email.as_str().to_string(),
+                ));
+                row.updated_at = at.to_string();
+            }
+            E::OrderConfirmed(c) => {
+                if let Some(payment) = c.payment_id {
+                    row.payment_id = Some(payment.as_uuid());
+                }
+                status(row, S::Confirmed);
+            }
+            E::OrderCancelled(c) => {
+                row.cancel_reason = Some(c.reason.clone());
+                status(row, S::Cancelled);
+            }
+        }
+        Ok(())
+    }
+
+    /// A payment shows on its order's row; its later events find the order through the
+    /// payment's first event.
+    fn project_payment(
+        &mut self,
+        conn: &Connection,
+        payment: Uuid,
+        at: &str,
+        event: &payment::Event,
+    ) -> Result<()> {
+        use payment::Event as E;
+        let order = match event {
+            E::PaymentInitiated(p) => {
+                let order = p.order_id.as_uuid();
+                self.payments.insert(payment, order);
+                order
+            }
+            _ => match self.payments.get(&payment) {
+                Some(order) => *order,
+                None => match payment_order(conn, payment)? {
+                    Some(order) => order,
+                    None => return Ok(()),
+                },
+            },
+        };
+        let Some(row) = self.order_row(conn, order)? else {
+            return Ok(());
+        };
+        if let E::PaymentInitiated(p) = event {
+            row.payment_id = Some(payment);
+            row.payment = PaymentColumns {
+                method: Some(p.method.as_str().to_string()),
+                status: Some("initiated".into()),
+                amount: Some(p.amount.to_string()),
+                ..PaymentColumns::default()
+            };
+            return Ok(());
+        }
+        if row.payment_id != Some(payment) {
+            // An earlier payment of the order; the row shows the latest one.
+            return Ok(());
+        }
+        let columns = &mut row.payment;
+        match event {
+            E::PaymentInitiated(_) => {}
+            E::PaymentCompleted(p) => {
+                columns.status = Some("completed".into());
+                columns.tendered = p.tendered.map(|m| m.to_string());
+                columns.change = p.change.map(|m| m.to_string());
+                columns.reference.clone_from(&p.reference);
+            }
+            E::PaymentRejected(p) => {
+                columns.status = Some("rejected".into());
+                columns.reason = Some(p.reason.clone());
+            }
+            E::PaymentRefunded(p) => {
+                columns.status = Some("refunded".into());
+                columns.reason = Some(p.reason.clone());
+            }
+        }
+        row.updated_at = at.to_string();
+        Ok(())
+    }
+
+    fn project_assignments(
+        &mut self,
+        conn: &Connection,
+        order: Uuid,
+        event: &assignments::Event,
+    ) -> Result<()> {
+        use assignments::Event as E;
+        let Some(row) = self.order_row(conn, order)? else {
+            return Ok(());
+        };
+        let mut set = |position: u32, person: Option<&conference_domain::PersonalInfo>| {
+            if let Some(seat) = row.assignments.iter_mut().find(|s| s.position == position) {
+                seat.attendee = person.map(|p| conference_protocol::PersonView {
+                    first_name: p.first_name.clone(),
+                    last_name: p.last_name.clone(),
+                    email: p.email.as_str().to_string(),
+                });
+            }
+        };
+        match event {
+            E::SeatAssignmentsCreated(c) => {
+                row.assignments = c
+                    .seats
+                    .iter()
+                    .map(|s| OrderAssignment {
+                        position: s.position,
+                        seat_type_id: s.seat_type.as_uuid(),
+                        attendee: None,
+                    })
+                    .collect();
+            }
+            E::SeatAssigned(a) => set(a.position, Some(&a.attendee)),
+            E::SeatAssignmentUpdated(a) => set(a.position, Some(&a.attendee)),
+            E::SeatUnassigned(a) => set(a.position, None),
+        }
+        Ok(())
+    }
+}
+
+/// The order a payment is for, from the payment stream's first event.
+fn payment_order(conn: &Connection, payment: Uuid) -> Result<Option<Uuid>> {
+    let key = StreamId::payment(PaymentId::from_uuid(payment)).key();
+    let payload: Option<String> = conn
+        .prepare_cached("SELECT payload FROM events WHERE stream_key = ?1 AND stream_version = 1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    #[derive(serde::Deserialize)]
+    struct First {
+        order_id: Uuid,
+    }
+    Ok(payload
+        .and_then(|text| serde_json::from_str::<First>(&text).ok())
+        .map(|first| first.order_id))
 }
 
 /// One seat type of an order, as the `rm_orders.seats` JSON holds it.
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct OrderSeat {
     pub(crate) seat_type_id: Uuid,
     pub(crate) requested: u32,
     pub(crate) reserved: u32,
 }
 
-fn read_seats(conn: &Connection, order: Uuid) -> Result<Vec<OrderSeat>> {
-    let text: String = conn
-        .prepare_cached("SELECT seats FROM rm_orders WHERE id = ?1")?
-        .query_row([order], |r| r.get(0))?;
-    serde_json::from_str(&text).map_err(|e| crate::StoreError::Corrupt {
-        what: format!("seats of order {order}"),
-        reason: e.to_string(),
-    })
+/// One seat of a confirmed order, as the `rm_orders.assignments` JSON holds it.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct OrderAssignment {
+    pub(crate) position: u32,
+    pub(crate) seat_type_id: Uuid,
+    pub(crate) attendee: Option<conference_protocol::PersonView>,
 }
 
-fn write_seats(conn: &Connection, order: Uuid, seats: &[OrderSeat]) -> Result<()> {
-    conn.prepare_cached("UPDATE rm_orders SET seats = ?2 WHERE id = ?1")?
-        .execute(params![
-            order,
-            serde_json::to_string(seats).unwrap_or_default()
-        ])?;
-    Ok(())
+/// The order's latest payment, as columns of its row.
+#[derive(Clone, Default)]
+struct PaymentColumns {
+    method: Option<String>,
+    status: Option<String>,
+    amount: Option<String>,
+    tendered: Option<String>,
+    change: Option<String>,
+    reference: Option<String>,
+    reason: Option<String>,
 }
 
-fn set_reserved(conn: &Connection, order: Uuid, reserved: &[SeatQuantity]) -> Result<()> {
-    let mut seats = read_seats(conn, order)?;
-    for seat in &mut seats {
-        seat.reserved = 0;
+/// One row of `rm_orders`, held in memory while a unit of work changes it.
+struct OrderRow {
+    conference_id: Uuid,
+    access_code: String,
+    status: String,
+    total: String,
+    is_free_of_charge: bool,
+    promo_codes: String,
+    registrant: Option<(String, String, String)>,
+    expires_at: String,
+    placed_at: String,
+    updated_at: String,
+    device_id: Uuid,
+    holder: String,
+    allow_override: bool,
+    payment_id: Option<Uuid>,
+    cancel_reason: Option<String>,
+    seats: Vec<OrderSeat>,
+    lines: String,
+    assignments: Vec<OrderAssignment>,
+    payment: PaymentColumns,
+    /// Not in the table yet.
+    new: bool,
+}
+
+const ORDER_COLUMNS: &str = "conference_id, access_code, status, total, is_free_of_charge, promo_codes, registrant_first, registrant_last, registrant_email, expires_at, placed_at, updated_at, device_id, holder, allow_override, payment_id, cancel_reason, seats, lines, assignments, payment_method, payment_status, payment_amount, payment_tendered, payment_change, payment_reference, payment_reason";
+
+impl OrderRow {
+    fn read(conn: &Connection, id: Uuid) -> Result<Option<Self>> {
+        let corrupt = |what: &str, e: serde_json::Error| crate::StoreError::Corrupt {
+            what: format!("{what} of order {id}"),
+            reason: e.to_string(),
+        };
+        type Raw = (OrderRow, String, String);
+        let raw: Option<Raw> = conn
+            .prepare_cached(&format!(
+                "SELECT {ORDER_COLUMNS} FROM rm_orders WHERE id = ?1"
+            ))?
+            .query_row([id], |r| {
+                let first: Option<String> = r.get(6)?;
+                let last: Option<String> = r.get(7)?;
+                let email: Option<String> = r.get(8)?;
+                Ok((
+                    OrderRow {
+                        conference_id: r.get(0)?,
+                        access_code: r.get(1)?,
+                        status: r.get(2)?,
+                        total: r.get(3)?,
+                        is_free_of_charge: r.get(4)?,
+                        promo_codes: r.get(5)?,
+                        registrant: first.zip(last).zip(email).map(|((f, l), e)| (f, l, e)),
+                        expires_at: r.get(9)?,
+                        placed_at: r.get(10)?,
+                        updated_at: r.get(11)?,
+                        device_id: r.get(12)?,
+                        holder: r.get(13)?,
+                        allow_override: r.get(14)?,
+                        payment_id: r.get(15)?,
+                        cancel_reason: r.get(16)?,
+                        seats: Vec::new(),
+                        lines: r.get(18)?,
+                        assignments: Vec::new(),
+                        payment: PaymentColumns {
+                            method: r.get(20)?,
+                            status: r.get(21)?,
+                            amount: r.get(22)?,
+                            tendered: r.get(23)?,
+                            change: r.get(24)?,
+                            reference: r.get(25)?,
+                            reason: r.get(26)?,
+                        },
+                        new: false,
+                    },
+                    r.get(17)?,
+                    r.get(19)?,
+                ))
+            })
+            .optional()?;
+        let Some((mut row, seats, assignments)) = raw else {
+            return Ok(None);
+        };
+        row.seats = serde_json::from_str(&seats).map_err(|e| corrupt("seats", e))?;
+        row.assignments =
+            serde_json::from_str(&assignments).map_err(|e| corrupt("assignments", e))?;
+        Ok(Some(row))
     }
-    for r in reserved {
-        match seats
-            .iter_mut()
-            .find(|s| s.seat_type_id == r.seat_type.as_uuid())
-        {
-            Some(seat) => seat.reserved = r.quantity,
-            None => seats.push(OrderSeat {
-                seat_type_id: r.seat_type.as_uuid(),
-                requested: 0,
-                reserved: r.quantity,
-            }),
+
+    fn write(&self, conn: &Connection, id: Uuid) -> Result<()> {
+        let (first, last, email) = match &self.registrant {
+            Some((f, l, e)) => (Some(f.as_str()), Some(l.as_str()), Some(e.as_str())),
+            None => (None, None, None),
+        };
+        let sql = if self.new {
+            "INSERT INTO rm_orders (id, conference_id, access_code, status, total, is_free_of_charge, promo_codes, registrant_first, registrant_last, registrant_email, expires_at, placed_at, updated_at, device_id, holder, allow_override, payment_id, cancel_reason, seats, lines, assignments, payment_method, payment_status, payment_amount, payment_tendered, payment_change, payment_reference, payment_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
+        } else {
+            "UPDATE rm_orders SET conference_id = ?2, access_code = ?3, status = ?4, total = ?5, is_free_of_charge = ?6, promo_codes = ?7, registrant_first = ?8, registrant_last = ?9, registrant_email = ?10, expires_at = ?11, placed_at = ?12, updated_at = ?13, device_id = ?14, holder = ?15, allow_override = ?16, payment_id = ?17, cancel_reason = ?18, seats = ?19, lines = ?20, assignments = ?21, payment_method = ?22, payment_status = ?23, payment_amount = ?24, payment_tendered = ?25, payment_change = ?26, payment_reference = ?27, payment_reason = ?28
+             WHERE id = ?1"
+        };
+        let p = &self.payment;
+        conn.prepare_cached(sql)?.execute(params![
+            id,
+            self.conference_id,
+            self.access_code,
+            self.status,
+            self.total,
+            self.is_free_of_charge,
+            self.promo_codes,
+            first,
+            last,
+            email,
+            self.expires_at,
+            self.placed_at,
+            self.updated_at,
+            self.device_id,
+            self.holder,
+            self.allow_override,
+            self.payment_id,
+            self.cancel_reason,
+            serde_json::to_string(&self.seats).unwrap_or_default(),
+            self.lines,
+            serde_json::to_string(&self.assignments).unwrap_or_default(),
+            p.method,
+            p.status,
+            p.amount,
+            p.tendered,
+            p.change,
+            p.reference,
+            p.reason,
+        ])?;
+        Ok(())
+    }
+
+    fn set_reserved(&mut self, reserved: &[SeatQuantity]) {
+        for seat in &mut self.seats {
+            seat.reserved = 0;
+        }
+        for r in reserved {
+            match self
+                .seats
+                .iter_mut()
+                .find(|s| s.seat_type_id == r.seat_type.as_uuid())
+            {
+                Some(seat) => seat.reserved = r.quantity,
+                None => self.seats.push(OrderSeat {
+                    seat_type_id: r.seat_type.as_uuid(),
+                    requested: 0,
+                    reserved: r.quantity,
+                }),
+            }
         }
     }
-    write_seats(conn, order, &seats)
 }
 
 fn requested(seats: &[SeatQuantity]) -> Vec<OrderSeat> {
@@ -386,205 +802,4 @@ fn requested(seats: &[SeatQuantity]) -> Vec<OrderSeat> {
             reserved: 0,
         })
         .collect()
-}
-
-fn project_order(
-    conn: &Connection,
-    order: Uuid,
-    e: &Recorded,
-    at: &str,
-    event: &order::Event,
-) -> Result<()> {
-    use order::Event as E;
-    use order::OrderStatus as S;
-    match event {
-        E::OrderPlaced(p) => {
-            conn.prepare_cached(
-                "INSERT INTO rm_orders (id, conference_id, access_code, status, promo_codes, expires_at, placed_at, updated_at, device_id, holder, allow_override, seats)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                order,
-                p.conference_id.as_uuid(),
-                p.access_code.as_str(),
-                S::PendingReservation.as_str(),
-                serde_json::to_string(&p.promo_codes).unwrap_or_default(),
-                format_time(p.reservation_auto_expiration),
-                at,
-                e.device_id.as_uuid(),
-                holder_key(p.holder),
-                p.allow_override,
-                serde_json::to_string(&requested(&p.seats)).unwrap_or_default()
-            ])?;
-        }
-        E::OrderUpdated(u) => {
-            conn.prepare_cached(
-                "UPDATE rm_orders SET status = ?2, promo_codes = ?3, updated_at = ?4 WHERE id = ?1",
-            )?
-            .execute(params![
-                order,
-                S::PendingReservation.as_str(),
-                serde_json::to_string(&u.promo_codes).unwrap_or_default(),
-                at
-            ])?;
-            write_seats(conn, order, &requested(&u.seats))?;
-        }
-        E::OrderPartiallyReserved(r) => {
-            set_reserved(conn, order, &r.seats)?;
-            conn.prepare_cached("UPDATE rm_orders SET expires_at = ?2 WHERE id = ?1")?
-                .execute(params![order, format_time(r.reservation_expiration)])?;
-            set_order_status(conn, order, S::PartiallyReserved, at)?;
-        }
-        E::OrderReservationCompleted(r) => {
-            set_reserved(conn, order, &r.seats)?;
-            conn.prepare_cached("UPDATE rm_orders SET expires_at = ?2 WHERE id = ?1")?
-                .execute(params![order, format_time(r.reservation_expiration)])?;
-            set_order_status(conn, order, S::ReservationCompleted, at)?;
-        }
-        E::OrderTotalsCalculated(t) => {
-            conn.prepare_cached(
-                "UPDATE rm_orders SET total = ?2, is_free_of_charge = ?3 WHERE id = ?1",
-            )?
-            .execute(params![order, t.total.to_string(), t.is_free_of_charge])?;
-            let lines: Vec<conference_protocol::OrderLineView> = t
-                .lines
-                .iter()
-                .map(|line| conference_protocol::OrderLineView {
-                    kind: match line.kind {
-                        conference_domain::pricing::LineKind::Seat => "seat",
-                        conference_domain::pricing::LineKind::Discount => "discount",
-                    }
-                    .into(),
-                    description: line.description.clone(),
-                    quantity: line.quantity,
-                    unit_price: line.unit_price.to_string(),
-                    total: line.total.to_string(),
-                })
-                .collect();
-            conn.prepare_cached("UPDATE rm_orders SET lines = ?2 WHERE id = ?1")?
-                .execute(params![
-                    order,
-                    serde_json::to_string(&lines).unwrap_or_default()
-                ])?;
-        }
-        E::OrderExpired(_) => set_order_status(conn, order, S::Expired, at)?,
-        E::OrderRegistrantAssigned(r) => {
-            conn.prepare_cached(
-                "UPDATE rm_orders SET registrant_first = ?2, registrant_last = ?3, registrant_email = ?4, updated_at = ?5 WHERE id = ?1",
-            )?
-            .execute(params![order, r.person.first_name, r.person.last_name, r.person.email.as_str(), at])?;
-        }
-        E::OrderConfirmed(c) => {
-            conn.prepare_cached(
-                "UPDATE rm_orders SET payment_id = COALESCE(?2, payment_id) WHERE id = ?1",
-            )?
-            .execute(params![order, c.payment_id.map(|p| p.as_uuid())])?;
-            set_order_status(conn, order, S::Confirmed, at)?;
-        }
-        E::OrderCancelled(c) => {
-            conn.prepare_cached("UPDATE rm_orders SET cancel_reason = ?2 WHERE id = ?1")?
-                .execute(params![order, c.reason])?;
-            set_order_status(conn, order, S::Cancelled, at)?;
-        }
-    }
-    Ok(())
-}
-
-fn project_payment(
-    conn: &Connection,
-    payment: Uuid,
-    e: &Recorded,
-    at: &str,
-    event: &payment::Event,
-) -> Result<()> {
-    use payment::Event as E;
-    let status = |status: &str, reason: Option<&str>| -> Result<()> {
-        conn.prepare_cached("UPDATE rm_payments SET status = ?2, reason = COALESCE(?3, reason), updated_at = ?4 WHERE id = ?1")?
-            .execute(params![payment, status, reason, at])?;
-        Ok(())
-    };
-    match event {
-        E::PaymentInitiated(p) => {
-            conn.prepare_cached(
-                "INSERT INTO rm_payments (id, order_id, method, status, amount, device_id, updated_at) VALUES (?1, ?2, ?3, 'initiated', ?4, ?5, ?6)",
-            )?
-            .execute(params![payment, p.order_id.as_uuid(), p.method.as_str(), p.amount.to_string(), e.device_id.as_uuid(), at])?;
-            conn.prepare_cached("UPDATE rm_orders SET payment_id = ?2 WHERE id = ?1")?
-                .execute(params![p.order_id.as_uuid(), payment])?;
-        }
-        E::PaymentCompleted(p) => {
-            conn.prepare_cached(
-                "UPDATE rm_payments SET status = 'completed', tendered = ?2, change_given = ?3, reference = ?4, updated_at = ?5 WHERE id = ?1",
-            )?
-            .execute(params![
-                payment,
-                p.tendered.map(|m| m.to_string()),
-                p.change.map(|m| m.to_string()),
-                p.reference,
-                at
-            ])?;
-        }
-        E::PaymentRejected(p) => status("rejected", Some(&p.reason))?,
-        E::PaymentRefunded(p) => status("refunded", Some(&p.reason))?,
-    }
-    Ok(())
-}
-
-/// One seat of a confirmed order, as the `rm_orders.assignments` JSON holds it.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub(crate) struct OrderAssignment {
-    pub(crate) position: u32,
-    pub(crate) seat_type_id: Uuid,
-    pub(crate) attendee: Option<conference_protocol::PersonView>,
-}
-
-fn write_assignments(conn: &Connection, order: Uuid, seats: &[OrderAssignment]) -> Result<()> {
-    conn.prepare_cached("UPDATE rm_orders SET assignments = ?2 WHERE id = ?1")?
-        .execute(params![
-            order,
-            serde_json::to_string(seats).unwrap_or_default()
-        ])?;
-    Ok(())
-}
-
-fn project_assignments(conn: &Connection, order: Uuid, event: &assignments::Event) -> Result<()> {
-    use assignments::Event as E;
-    let set = |position: u32, person: Option<&conference_domain::PersonalInfo>| -> Result<()> {
-        let text: Option<String> = conn
-            .prepare_cached("SELECT assignments FROM rm_orders WHERE id = ?1")?
-            .query_row([order], |r| r.get(0))
-            .optional()?;
-        let Some(text) = text else { return Ok(()) };
-        let mut seats: Vec<OrderAssignment> =
-            serde_json::from_str(&text).map_err(|e| crate::StoreError::Corrupt {
-                what: format!("assignments of order {order}"),
-                reason: e.to_string(),
-            })?;
-        if let Some(seat) = seats.iter_mut().find(|s| s.position == position) {
-            seat.attendee = person.map(|p| conference_protocol::PersonView {
-                first_name: p.first_name.clone(),
-                last_name: p.last_name.clone(),
-                email: p.email.as_str().to_string(),
-            });
-        }
-        write_assignments(conn, order, &seats)
-    };
-    match event {
-        E::SeatAssignmentsCreated(c) => {
-            let seats: Vec<OrderAssignment> = c
-                .seats
-                .iter()
-                .map(|s| OrderAssignment {
-                    position: s.position,
-                    seat_type_id: s.seat_type.as_uuid(),
-                    attendee: None,
-                })
-                .collect();
-            write_assignments(conn, order, &seats)?;
-        }
-        E::SeatAssigned(a) => set(a.position, Some(&a.attendee))?,
-        E::SeatAssignmentUpdated(a) => set(a.position, Some(&a.attendee))?,
-        E::SeatUnassigned(a) => set(a.position, None)?,
-    }
-    Ok(())
 }

@@ -172,22 +172,24 @@ fn person(
     })
 }
 
-pub fn payment(conn: &Connection, id: Uuid) -> Result<Option<p::PaymentView>> {
-    Ok(conn
-        .prepare_cached("SELECT method, status, amount, tendered, change_given, reference, reason FROM rm_payments WHERE id = ?1")?
-        .query_row([id], |r| {
-            Ok(p::PaymentView {
-                id,
-                method: r.get(0)?,
-                status: r.get(1)?,
-                amount: r.get(2)?,
-                tendered: r.get(3)?,
-                change: r.get(4)?,
-                reference: r.get(5)?,
-                reason: r.get(6)?,
-            })
-        })
-        .optional()?)
+/// The order's payment from its `rm_orders` row: `payment_id` in column 13, the payment
+/// columns from 18 on.
+fn payment_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<p::PaymentView>> {
+    let id: Option<Uuid> = r.get(13)?;
+    let method: Option<String> = r.get(18)?;
+    let (Some(id), Some(method)) = (id, method) else {
+        return Ok(None);
+    };
+    Ok(Some(p::PaymentView {
+        id,
+        method,
+        status: r.get::<_, Option<String>>(19)?.unwrap_or_default(),
+        amount: r.get::<_, Option<String>>(20)?.unwrap_or_default(),
+        tendered: r.get(21)?,
+        change: r.get(22)?,
+        reference: r.get(23)?,
+        reason: r.get(24)?,
+    }))
 }
 
 pub fn order(conn: &Connection, id: Uuid) -> Result<Option<p::OrderView>> {
@@ -205,13 +207,18 @@ pub fn order(conn: &Connection, id: Uuid) -> Result<Option<p::OrderView>> {
         String,
         Uuid,
         bool,
-        Option<Uuid>,
         Option<String>,
+        String,
+        String,
+        String,
+        Option<p::PaymentView>,
     );
     let head: Option<Head> = conn
         .prepare_cached(
             "SELECT conference_id, access_code, status, total, is_free_of_charge, promo_codes, registrant_first, registrant_last, registrant_email,
-                    expires_at, placed_at, device_id, allow_override, payment_id, cancel_reason
+                    expires_at, placed_at, device_id, allow_override, payment_id, cancel_reason,
+                    seats, lines, assignments,
+                    payment_method, payment_status, payment_amount, payment_tendered, payment_change, payment_reference, payment_reason
              FROM rm_orders WHERE id = ?1",
         )?
         .query_row([id], |r| {
@@ -229,8 +236,11 @@ pub fn order(conn: &Connection, id: Uuid) -> Result<Option<p::OrderView>> {
                 r.get(10)?,
                 r.get(11)?,
                 r.get(12)?,
-                r.get(13)?,
                 r.get(14)?,
+                r.get(15)?,
+                r.get(16)?,
+                r.get(17)?,
+                payment_view(r)?,
             ))
         })
         .optional()?;
@@ -248,8 +258,11 @@ pub fn order(conn: &Connection, id: Uuid) -> Result<Option<p::OrderView>> {
         placed,
         device,
         over,
-        payment_id,
         cancel_reason,
+        seats_json,
+        lines_json,
+        assignments_json,
+        payment,
     )) = head
     else {
         return Ok(None);
@@ -259,9 +272,6 @@ pub fn order(conn: &Connection, id: Uuid) -> Result<Option<p::OrderView>> {
         .query_row([conference_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .unwrap_or_else(|| (conference_id.to_string(), String::new()));
-    let (seats_json, lines_json): (String, String) = conn
-        .prepare_cached("SELECT seats, lines FROM rm_orders WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let corrupt = |what: &str, e: serde_json::Error| crate::StoreError::Corrupt {
         what: format!("{what} of order {id}"),
         reason: e.to_string(),
@@ -289,9 +299,6 @@ pub fn order(conn: &Connection, id: Uuid) -> Result<Option<p::OrderView>> {
     let seats = seats.into_iter().map(|(_, view)| view).collect();
     let lines: Vec<p::OrderLineView> =
         serde_json::from_str(&lines_json).map_err(|e| corrupt("lines", e))?;
-    let assignments_json: String = conn
-        .prepare_cached("SELECT assignments FROM rm_orders WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))?;
     let stored: Vec<crate::projections::OrderAssignment> =
         serde_json::from_str(&assignments_json).map_err(|e| corrupt("assignments", e))?;
     let mut assignments = Vec::with_capacity(stored.len());
@@ -307,10 +314,6 @@ pub fn order(conn: &Connection, id: Uuid) -> Result<Option<p::OrderView>> {
             attendee: seat.attendee,
         });
     }
-    let payment = match payment_id {
-        Some(pid) => payment(conn, pid)?,
-        None => None,
-    };
     Ok(Some(p::OrderView {
         id,
         conference: slug,
@@ -361,9 +364,8 @@ pub fn orders(conn: &Connection, conference: Option<Uuid>) -> Result<Vec<p::Orde
     let mut stmt = conn.prepare_cached(
         "SELECT o.id, c.slug, o.access_code, o.status, o.total, c.currency,
                 o.seats,
-                o.registrant_email, pm.method, o.placed_at, o.device_id
+                o.registrant_email, o.payment_method, o.placed_at, o.device_id
          FROM rm_orders o JOIN rm_conferences c ON c.id = o.conference_id
-         LEFT JOIN rm_payments pm ON pm.id = o.payment_id
          WHERE ?1 IS NULL OR o.conference_id = ?1
          ORDER BY o.placed_at DESC, o.id DESC",
     )?;
@@ -414,7 +416,6 @@ pub fn dump_read_models(conn: &Connection) -> Result<Vec<String>> {
         ("rm_pending_reservations", "order_id, seat_type_id"),
         ("rm_promo_codes", "conference_id, code"),
         ("rm_orders", "id"),
-        ("rm_payments", "id"),
     ];
     let mut out = Vec::new();
     for (table, order_by) in tables {

@@ -6,6 +6,9 @@ use rusqlite_migration::{M, Migrations};
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/local/0001_initial.sql")),
     M::up(include_str!("../../../migrations/local/0002_sync.sql")),
+    M::up(include_str!(
+        "../../../migrations/local/0003_payments_on_orders.sql"
+    )),
 ];
 
 /// Two processes opening a new store at once (the desktop app and the CLI) can both see

@@ -133,6 +133,7 @@ impl Store {
         )?;
         tx.execute("UPDATE sync_state SET identified = 1", [])?;
         tx.commit()?;
+        self.states.clear();
         self.device = crate::read_device(&self.conn)?;
         self.rebuild_read_models(|_, _| {})?;
         Ok(true)
@@ -274,6 +275,8 @@ impl Store {
             ])?;
         }
         tx.commit()?;
+        // Tentative events may have gone: cached states of their streams are stale.
+        self.states.clear();
         if removed {
             self.rebuild_read_models(|_, _| {})?;
         }
@@ -287,9 +290,11 @@ impl Store {
     pub fn apply_pull(&mut self, page: &PullResponse) -> Result<Applied> {
         let tx = self.conn.transaction()?;
         let mut applied = Applied::default();
+        let mut projector = projections::Projector::default();
         for pulled in &page.events {
-            apply_one(&tx, pulled, &mut applied)?;
+            apply_one(&tx, pulled, &mut applied, &mut projector)?;
         }
+        projector.flush(&tx)?;
         for outcome in &page.outcomes {
             if outcome.status == PushStatus::Rejected
                 && let Some(reason) = &outcome.reason
@@ -306,6 +311,7 @@ impl Store {
             [page.next_after],
         )?;
         tx.commit()?;
+        self.states.clear();
         if applied.rebuilt {
             self.rebuild_read_models(|_, _| {})?;
         }
@@ -373,6 +379,7 @@ fn apply_one(
     tx: &rusqlite::Transaction<'_>,
     pulled: &PulledEvent,
     applied: &mut Applied,
+    projector: &mut projections::Projector,
 ) -> Result<()> {
     let known: Option<i64> = tx
         .prepare_cached("SELECT position FROM events WHERE server_position = ?1")?
@@ -470,7 +477,7 @@ fn apply_one(
                 event,
             };
             if !applied.rebuilt {
-                projections::project(tx, &recorded)?;
+                projector.project(tx, &recorded)?;
             }
             applied.inserted.push(recorded);
         }
