@@ -97,7 +97,9 @@ pub fn friendly(error: &ErrorBody) -> String {
         "server_unreachable" => {
             "The sync server did not answer; sales go on offline and sync tries again later"
         }
-        "no_server" => "This device has no sync server yet; enter its address and token in Settings",
+        "no_server" => {
+            "This device has no sync server yet; enter its address and token in Settings"
+        }
         "forbidden_role" => {
             "This device's token is for a door; only organizer and back-office devices see the reconciliation queue"
         }
