@@ -83,6 +83,7 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .init();
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .setup(|tauri_app| {
             let path: PathBuf = store_path::resolve(tauri_app.path().app_data_dir().ok())
                 .map_err(|e| Box::<dyn std::error::Error>::from(e.message))?;
@@ -117,6 +118,7 @@ pub fn run() {
             office::reconciliation,
             office::resolve_reconciliation,
             office::export_orders,
+            office::choose_export_file,
             office::request_allotment,
             office::return_allotment,
         ])

@@ -214,6 +214,35 @@ pub async fn export_orders(shared: State<'_, Arc<Shared>>, form: ExportForm) -> 
     .await
 }
 
+/// The native "save as" dialog, starting at `suggested`; `None` when the person cancels.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn choose_export_file(handle: AppHandle, suggested: String) -> Reply<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let suggested = PathBuf::from(suggested.trim());
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut dialog = handle
+            .dialog()
+            .file()
+            .set_title("Export orders as CSV")
+            .add_filter("CSV", &["csv"]);
+        if let Some(folder) = suggested.parent().filter(|f| f.is_dir()) {
+            dialog = dialog.set_directory(folder);
+        }
+        if let Some(name) = suggested.file_name() {
+            dialog = dialog.set_file_name(name.to_string_lossy());
+        }
+        dialog
+            .blocking_save_file()
+            .map(|chosen| chosen.into_path().map(|p| p.display().to_string()))
+            .transpose()
+            .map_err(|e| {
+                AppError::invalid("export_path", format!("That file cannot be used: {e}")).body()
+            })
+    })
+    .await
+    .map_err(|e| crate::internal(format!("The file dialog stopped unexpectedly ({e})")))?
+}
+
 fn specs(seats: &[SeatPick]) -> Vec<String> {
     seats
         .iter()

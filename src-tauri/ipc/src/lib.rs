@@ -32,6 +32,7 @@ pub mod cmd {
     pub const RECONCILIATION: &str = "reconciliation";
     pub const RESOLVE_RECONCILIATION: &str = "resolve_reconciliation";
     pub const EXPORT_ORDERS: &str = "export_orders";
+    pub const CHOOSE_EXPORT_FILE: &str = "choose_export_file";
     pub const REQUEST_ALLOTMENT: &str = "request_allotment";
     pub const RETURN_ALLOTMENT: &str = "return_allotment";
     pub const RENAME_DEVICE: &str = "rename_device";

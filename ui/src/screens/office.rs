@@ -25,6 +25,11 @@ struct IdArgs {
 }
 
 #[derive(Serialize)]
+struct ChooseArgs<'a> {
+    suggested: &'a str,
+}
+
+#[derive(Serialize)]
 struct ExportArgs<'a> {
     form: &'a ExportForm,
 }
@@ -156,6 +161,30 @@ pub fn back_office(props: &OfficeProps) -> Html {
                 .await;
                 export_result.set(Some(result));
                 exporting.set(false);
+            });
+        })
+    };
+    let choose_file = {
+        let export_path = export_path.clone();
+        let export_result = export_result.clone();
+        let suggested = path_value.clone();
+        Callback::from(move |_| {
+            let export_path = export_path.clone();
+            let export_result = export_result.clone();
+            let suggested = suggested.clone();
+            spawn_local(async move {
+                match bridge::invoke::<_, Option<String>>(
+                    cmd::CHOOSE_EXPORT_FILE,
+                    &ChooseArgs {
+                        suggested: &suggested,
+                    },
+                )
+                .await
+                {
+                    Ok(Some(path)) => export_path.set(Some(path)),
+                    Ok(None) => {}
+                    Err(e) => export_result.set(Some(Err(e))),
+                }
             });
         })
     };
@@ -300,10 +329,13 @@ pub fn back_office(props: &OfficeProps) -> Html {
             <form class="panel" id="export-form" onsubmit={run_export}>
                 <h3>{ "Export orders as CSV" }</h3>
                 <p class="muted">{ "One row per order line, every device's orders, for a spreadsheet." }</p>
-                <label>{ "File" }
-                    <input id="export-path" type="text" value={path_value}
-                        oninput={ let export_path = export_path.clone(); Callback::from(move |e: InputEvent| export_path.set(Some(input_value(&e)))) } />
-                </label>
+                <div class="row path-row">
+                    <label class="grow">{ "File" }
+                        <input id="export-path" type="text" value={path_value}
+                            oninput={ let export_path = export_path.clone(); Callback::from(move |e: InputEvent| export_path.set(Some(input_value(&e)))) } />
+                    </label>
+                    <button id="export-choose" class="secondary" type="button" onclick={choose_file}>{ "Choose…" }</button>
+                </div>
                 { field_error(&export_error, "path", "export") }
                 { form_error(&export_error, "export-error") }
                 <div class="row">
