@@ -267,6 +267,25 @@ async fn a_door_sells_from_its_allotment_while_the_server_is_down_and_syncs_when
     sync_now(&s).await;
     s.screenshot("25-door-synced").await;
 
+    // The last unsold seat goes back to the pool; the door then says where to get more.
+    s.click("#nav-settings").await;
+    s.type_into("#allotment-table tr[data-seat-type='Full'] .allot-qty", "1")
+        .await;
+    s.click("#allot-return").await;
+    s.text_until("#allot-done", |t| {
+        t == "Gave back 1 Full; the pool has them again."
+    })
+    .await;
+    s.text_until("#allotment-table tr[data-seat-type='Full'] .mine", |t| {
+        t == "0"
+    })
+    .await;
+    s.click("#nav-door").await;
+    s.text_until("[data-seat-type='Full'] .remaining", |t| {
+        t.contains("request an allotment in Settings")
+    })
+    .await;
+
     // The organizer's store sees both sales after its own sync.
     let url = server.url.clone();
     let orders = off_thread(move || {
