@@ -196,6 +196,17 @@ async fn two_windows_see_each_others_sales_and_the_back_office_reconciles_them()
     })
     .await;
     a.find("#sales-chart .bar rect").await;
+    let mut charted = 0;
+    for bar in a
+        .driver()
+        .find_all(thirtyfour::By::Css("#sales-chart .bar"))
+        .await
+        .expect("the chart's bars")
+    {
+        let seats = bar.attr("data-seats").await.expect("data-seats");
+        charted += seats.and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
+    }
+    assert_eq!(charted, 3, "the chart shows every seat sold");
     let item = a
         .text_until("#queue-items li[data-kind='promo_overuse']", |t| {
             t.contains("ONCE")
