@@ -415,3 +415,81 @@ fn a_limited_promo_code_used_past_its_limit_offline_keeps_both_sales_and_is_reco
     assert_eq!(items[0]["detail"]["code"], "STUDENTFREE");
     assert_eq!(items[0]["detail"]["order_id"], second.id.to_string());
 }
+
+#[test]
+fn a_following_device_hears_of_another_devices_sale_through_the_live_feed() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let _organizer = organizer(&server);
+    let mut seller = door(&server, "Door 1");
+    seller.sync();
+    assert_eq!(allot(&mut seller, "Full=2"), 2);
+
+    // Door 2 is a headless device following the feed from the CLI. Its poll is an hour
+    // away, so only the feed can make it sync during this test.
+    let token = server.add_device("Door 2", "door", &["demo"]);
+    let store = temp_store();
+    assert!(crate::helpers::cli_json(&store.path, &["init", "--device-name", "Door 2"]).0);
+    let mut follower = std::process::Command::new(crate::helpers::cli_binary())
+        .arg("--store")
+        .arg(&store.path)
+        .args(["--json", "sync", "--server", &server.url, "--token"])
+        .arg(&token.token)
+        .args(["--follow", "--poll", "3600"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the follower");
+    let pid = follower.id();
+    // A guard, not a synchronisation: if the feed never moves the follower, end it so the
+    // test fails instead of hanging.
+    let (done, guard) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if guard
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .is_err()
+        {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+        }
+    });
+    let mut lines = std::io::BufReader::new(follower.stdout.take().unwrap()).lines();
+    let mut next_report = || -> serde_json::Value {
+        let line = lines
+            .next()
+            .expect("the follower printed a line per sync")
+            .unwrap();
+        serde_json::from_str(&line).expect("a JSON line")
+    };
+    let first = next_report();
+    assert!(first.get("error").is_none(), "{first}");
+
+    let sale = seller.sell("Full=1", false).expect("sale");
+    let head = seller.sync().position;
+    assert!(head > first["position"].as_i64().unwrap());
+    let mut reports = 1;
+    loop {
+        let report = next_report();
+        reports += 1;
+        assert!(report.get("error").is_none(), "{report}");
+        if report["position"].as_i64().unwrap() >= head {
+            break;
+        }
+    }
+    let _ = done.send(());
+    watchdog.join().unwrap();
+    follower.kill().unwrap();
+    follower.wait().unwrap();
+    assert!(reports >= 2);
+
+    let follower_app = App::open(&store.path).expect("open");
+    let orders = follower_app.orders(Some("demo")).expect("orders");
+    assert!(
+        orders
+            .iter()
+            .any(|o| o.id == sale.id && o.status == "confirmed"),
+        "the follower has the other door's sale"
+    );
+}

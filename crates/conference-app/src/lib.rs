@@ -13,6 +13,8 @@ mod device_name;
 pub mod error;
 mod export;
 #[cfg(feature = "http")]
+pub mod feed;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod input;
 mod quote;

@@ -66,6 +66,15 @@ pub enum Command {
         /// This device's token from the server's admin (remembered after the first time).
         #[arg(long)]
         token: Option<String>,
+        /// Keep going: follow the server's live feed and sync whenever another device's
+        /// events arrive (and at least every --poll seconds), printing a line per sync,
+        /// until stopped with Ctrl-C. With --json, one JSON object per line.
+        #[arg(long)]
+        follow: bool,
+        /// With --follow: sync at least this often, in seconds, to send this device's own
+        /// new commands.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), requires = "follow")]
+        poll: u64,
     },
     /// Ask the server for seats to sell offline, or give unsold ones back.
     #[command(subcommand)]

@@ -162,7 +162,62 @@ fn run(cli: Cli) -> Result<Output, CliError> {
     };
     let ctx = Ctx { command_id, now };
     let mut app = App::open(&store)?;
+    if let Command::Sync {
+        server,
+        token,
+        follow: true,
+        poll,
+    } = cli.command
+    {
+        let fixed_now = cli.now.is_some().then_some(now);
+        return follow(&mut app, server, token, poll, fixed_now, cli.json);
+    }
     dispatch(&mut app, &ctx, cli.command)
+}
+
+/// `sync --follow`: syncs as the server's feed announces news, a line per sync, until
+/// stopped (or refused).
+fn follow(
+    app: &mut App,
+    server: Option<String>,
+    token: Option<String>,
+    poll: u64,
+    fixed_now: Option<chrono::DateTime<chrono::Utc>>,
+    json: bool,
+) -> Result<Output, CliError> {
+    transport(app, server, token)?;
+    let (url, token) = app
+        .sync_settings()?
+        .ok_or_else(|| CliError::new("not_connected", "This device has no sync server yet"))?;
+    eprintln!("Following {url}; stop with Ctrl-C.");
+    let stopped = app.follow(
+        &url,
+        &token,
+        std::time::Duration::from_secs(poll),
+        || fixed_now.unwrap_or_else(chrono::Utc::now),
+        |outcome| {
+            let mut stdout = std::io::stdout().lock();
+            let line = match (outcome, json) {
+                (Ok(report), true) => serde_json::to_string(report).unwrap_or_default(),
+                (Ok(report), false) => render::sync_report(report).trim_end().replace('\n', " "),
+                (Err(e), true) => {
+                    serde_json::to_string(&json!({ "error": e.body() })).unwrap_or_default()
+                }
+                (Err(e), false) => format!("Sync failed: {e} (retrying)"),
+            };
+            // A closed stdout (the reader went away) ends the follow.
+            writeln!(stdout, "{line}")
+                .and_then(|()| stdout.flush())
+                .is_ok()
+        },
+    );
+    match stopped {
+        conference_app::feed::Stopped::Asked => Ok(Output::new(
+            "Stopped following.".into(),
+            json!({ "stopped": true }),
+        )),
+        conference_app::feed::Stopped::Refused(e) => Err(e.into()),
+    }
 }
 
 fn dispatch(app: &mut App, ctx: &Ctx, command: Command) -> Result<Output, CliError> {
@@ -374,7 +429,7 @@ fn dispatch(app: &mut App, ctx: &Ctx, command: Command) -> Result<Output, CliErr
                 }
             }
         }
-        Command::Sync { server, token } => {
+        Command::Sync { server, token, .. } => {
             let transport = transport(app, server, token)?;
             let report = app.sync(&transport, ctx.now)?;
             Output::new(render::sync_report(&report), &report)
