@@ -10,3 +10,4 @@ mod server;
 mod simulation;
 mod store;
 mod sync;
+mod upgrade;

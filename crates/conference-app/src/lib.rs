@@ -144,6 +144,17 @@ impl App {
         })
     }
 
+    /// Opens the store at `path`; a store written by V1 is upgraded in place first, with
+    /// `progress` told how far it is.
+    pub fn open_upgrading(
+        path: impl AsRef<Path>,
+        progress: &mut dyn FnMut(conference_store::UpgradeProgress),
+    ) -> Result<Self> {
+        Ok(Self {
+            store: Store::open_upgrading(path, conference_store::Durability::Full, progress)?,
+        })
+    }
+
     #[must_use]
     pub fn from_store(store: Store) -> Self {
         Self { store }

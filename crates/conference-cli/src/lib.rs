@@ -161,7 +161,19 @@ fn run(cli: Cli) -> Result<Output, CliError> {
         None => conference_app::new_command_id(),
     };
     let ctx = Ctx { command_id, now };
-    let mut app = App::open(&store)?;
+    let mut upgrading = false;
+    let mut app = App::open_upgrading(&store, &mut |p| {
+        // A V1 store is upgraded once, in place, on its first open by this version.
+        upgrading = true;
+        let percent = (p.done * 100).checked_div(p.total).unwrap_or(100);
+        eprint!(
+            "\rUpgrading this V1 store to V2: {percent:>3}% ({} of {} steps)",
+            p.done, p.total
+        );
+    })?;
+    if upgrading {
+        eprintln!();
+    }
     if let Command::Sync {
         server,
         token,

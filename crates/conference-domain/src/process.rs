@@ -28,11 +28,16 @@ pub enum Stage {
     Cancelled,
 }
 
+/// Stored as JSON in the store's process state. V1's shape had no `holder`,
+/// `allow_override` or `promo_codes`: it loads with the pool as holder (V1 sold only from
+/// the pool), no override and no codes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RegistrationProcess {
     pub stage: Stage,
     pub order_id: Option<OrderId>,
     pub conference_id: Option<ConferenceId>,
+    #[serde(default = "v1_holder")]
     pub holder: Option<Holder>,
     pub allow_override: bool,
     pub reservation_expires_at: Option<Timestamp>,
@@ -42,6 +47,10 @@ pub struct RegistrationProcess {
     pub promo_codes: Vec<PromoCode>,
     pub payment: Option<PaymentId>,
     pub payment_completed: bool,
+}
+
+fn v1_holder() -> Option<Holder> {
+    Some(Holder::Pool)
 }
 
 /// What the process reacts to.

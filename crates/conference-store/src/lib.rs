@@ -15,6 +15,7 @@ mod projections;
 pub mod queries;
 mod schema;
 pub mod sync;
+mod v1;
 
 use conference_domain::stream::StreamId;
 use conference_domain::{CommandId, DeviceId, Timestamp};
@@ -22,6 +23,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
 pub use log::{ExecuteError, Loaded, Recorded, SNAPSHOT_EVERY};
+pub use v1::UpgradeProgress;
 
 /// How hard a commit tries to reach the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -129,6 +131,16 @@ impl Store {
     }
 
     pub fn open_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self> {
+        Self::open_upgrading(path, durability, &mut |_| {})
+    }
+
+    /// Opens the store like [`Store::open_with`]; a store written by V1 is upgraded in
+    /// place first, with `progress` told how far it is (see `v1.rs`).
+    pub fn open_upgrading(
+        path: impl AsRef<Path>,
+        durability: Durability,
+        progress: &mut dyn FnMut(UpgradeProgress),
+    ) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent()
             && !parent.as_os_str().is_empty()
@@ -158,6 +170,9 @@ impl Store {
         // same: every commit still syncs the WAL.
         conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         conn.set_prepared_statement_cache_capacity(128);
+        if v1::is_v1(&conn)? {
+            v1::upgrade(&mut conn, progress)?;
+        }
         schema::migrate(&mut conn)?;
         let device = read_device(&conn)?;
         Ok(Self {

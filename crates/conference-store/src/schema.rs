@@ -3,13 +3,15 @@
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
-const MIGRATIONS: &[M<'static>] = &[
-    M::up(include_str!("../../../migrations/local/0001_initial.sql")),
-    M::up(include_str!("../../../migrations/local/0002_sync.sql")),
-    M::up(include_str!(
-        "../../../migrations/local/0003_payments_on_orders.sql"
-    )),
-];
+const INITIAL: &str = include_str!("../../../migrations/local/0001_initial.sql");
+const SYNC: &str = include_str!("../../../migrations/local/0002_sync.sql");
+const PAYMENTS_ON_ORDERS: &str =
+    include_str!("../../../migrations/local/0003_payments_on_orders.sql");
+
+/// Every migration's SQL, in order; `PRAGMA user_version` counts how many a store has.
+pub(crate) const LOCAL: &[&str] = &[INITIAL, SYNC, PAYMENTS_ON_ORDERS];
+
+const MIGRATIONS: &[M<'static>] = &[M::up(INITIAL), M::up(SYNC), M::up(PAYMENTS_ON_ORDERS)];
 
 /// Two processes opening a new store at once (the desktop app and the CLI) can both see
 /// it unmigrated; the loser's attempt fails on what the winner created, and the next
@@ -29,6 +31,11 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::E
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_migration_is_listed_for_v1_stores_too() {
+        assert_eq!(super::LOCAL.len(), super::MIGRATIONS.len());
+    }
+
     #[test]
     fn migrations_are_valid() {
         assert!(

@@ -629,3 +629,30 @@ fn inputs_name_their_order() {
     });
     assert_eq!(Input::Payment(payment_id(), &rejected).order_id(), None);
 }
+
+#[test]
+fn a_v1_process_state_without_holder_override_or_codes_loads_as_a_pool_registration() {
+    // Frozen V1 shape (tests/fixtures/v1): no holder, allow_override or promo_codes.
+    let v1 = serde_json::json!({
+        "stage": "reservation_confirmation_received",
+        "order_id": "01a21cf1-2678-7158-80e6-21d84efa8f93",
+        "conference_id": "01a21cf1-20c4-72e2-be1f-b4100a7b6c0c",
+        "reservation_expires_at": "2026-03-02T16:47:00Z",
+        "expiry_sequence": 1,
+        "reserved": [{ "seat_type": "01a21cf1-20cd-75b0-8ef8-e5755b86bd97", "quantity": 2 }],
+        "payment": null,
+        "payment_completed": false
+    });
+    let state: conference_domain::process::RegistrationProcess =
+        serde_json::from_value(v1).expect("a V1 process state loads");
+    assert_eq!(state.holder, Some(conference_domain::Holder::Pool));
+    assert!(!state.allow_override);
+    assert!(state.promo_codes.is_empty());
+    assert_eq!(state.reserved.len(), 1);
+    // A V2 state keeps what it says.
+    let fresh = conference_domain::process::RegistrationProcess::default();
+    let text = serde_json::to_value(&fresh).unwrap();
+    let back: conference_domain::process::RegistrationProcess =
+        serde_json::from_value(text).unwrap();
+    assert_eq!(back, fresh);
+}
