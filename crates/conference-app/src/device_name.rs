@@ -2,21 +2,13 @@
 //! back office); it is not an event and is never synced.
 use crate::{App, Result};
 use conference_protocol::DeviceView;
-use conference_store::Store;
 
 impl App {
     /// Gives this device a new name (1 to 100 characters).
     pub fn rename_device(&mut self, name: &str) -> Result<DeviceView> {
         let name = conference_domain::values::required_text("device name", name, 100)?;
         self.device()?;
-        // The store has no rename yet and keeps the device row it read at open: write the
-        // one column, then open the store again so it reads the new name.
-        self.store
-            .reader()
-            .execute("UPDATE device SET name = ?1", [name.as_str()])
-            .map_err(|e| crate::AppError::Store(format!("Could not rename the device: {e}")))?;
-        let path = self.store.path().to_path_buf();
-        self.store = Store::open(path)?;
+        self.store.rename_device(&name)?;
         self.device()
     }
 }

@@ -214,6 +214,19 @@ impl Store {
         self.device()?.ok_or(StoreError::NotInitialized)
     }
 
+    /// Gives this device a new name (its own label for people; not an event, never synced).
+    /// The caller checks the name; fails if the store has no device yet.
+    pub fn rename_device(&mut self, name: &str) -> Result<DeviceInfo> {
+        let renamed = self
+            .conn
+            .execute("UPDATE device SET name = ?1 WHERE singleton = 1", [name])?;
+        if renamed == 0 {
+            return Err(StoreError::NotInitialized);
+        }
+        self.device = read_device(&self.conn)?;
+        self.device()?.ok_or(StoreError::NotInitialized)
+    }
+
     /// Starts a unit of work. Nothing it does is visible or durable until [`Tx::commit`].
     pub fn begin(&mut self, command_id: CommandId, now: Timestamp) -> Result<Tx<'_>> {
         if self.device.is_none() {
