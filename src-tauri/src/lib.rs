@@ -22,6 +22,8 @@ use tauri::{Emitter, Manager};
 pub struct Shared {
     app: Mutex<App>,
     syncing: AtomicBool,
+    /// Held for the length of one sync, so syncs run one after another.
+    sync_gate: Mutex<()>,
 }
 
 impl Shared {
@@ -30,6 +32,7 @@ impl Shared {
         Self {
             app: Mutex::new(app),
             syncing: AtomicBool::new(false),
+            sync_gate: Mutex::new(()),
         }
     }
 

@@ -1,20 +1,33 @@
-//! Sync in the background: every so often, when this device has a sync server, push its
-//! commands and pull everyone else's, then tell the screens. "Sync now" runs the same.
+//! Sync in the background, when this device has a sync server: push its commands and pull
+//! everyone else's, then tell the screens. "Sync now" runs the same.
+//!
+//! Two threads do it. The **feed listener** follows the server's live feed (`/v1/feed`,
+//! [`Feed`]) and passes on every head position it hears; it never touches the store except
+//! to read the server and token before (re)connecting. The **sync worker** syncs as soon as
+//! a head is past what this device has pulled, and otherwise every `CONFERENCE_SYNC_SECONDS`
+//! (30 s) as a fallback, so its own new commands go out and a lost feed costs at most one
+//! interval. Other devices' sales therefore show within a second while the feed is up.
+//!
+//! One sync runs at a time (`Shared::sync_gate`): "Sync now" during a background sync waits
+//! for it and then syncs again, so it never misses what arrived meanwhile.
 //!
 //! `App::sync` needs the application layer for the whole exchange, so a sale waits while a
-//! sync talks to the server; the background loop therefore tries each request once and
-//! leaves retrying to its next round.
+//! sync talks to the server; the background worker therefore tries each request once and
+//! leaves retrying to the next news or interval.
 use crate::{Shared, store_changed};
 use conference_app::AppError;
 use conference_app::conference_protocol::ErrorBody;
+use conference_app::feed::Feed;
 use conference_app::http::HttpTransport;
+use conference_app::sync::SyncError;
 use conference_desktop_ipc::SyncSummary;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
 use tauri::AppHandle;
 
-/// Seconds between background syncs (`CONFERENCE_SYNC_SECONDS`, default 30).
+/// Seconds between fallback syncs (`CONFERENCE_SYNC_SECONDS`, default 30).
 fn interval() -> Duration {
     let seconds = std::env::var("CONFERENCE_SYNC_SECONDS")
         .ok()
@@ -24,37 +37,156 @@ fn interval() -> Duration {
     Duration::from_secs(seconds)
 }
 
+/// The longest pause before dialling the feed again (and before looking again whether a
+/// server has been set up).
+const MAX_PAUSE: Duration = Duration::from_secs(10);
+const FIRST_PAUSE: Duration = Duration::from_millis(200);
+
 pub fn start(handle: AppHandle, shared: Arc<Shared>) {
-    let spawned = std::thread::Builder::new()
-        .name("background-sync".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(interval());
-                let configured = shared
-                    .with_app(|app| app.sync_settings())
-                    .is_ok_and(|s| s.is_some());
-                if configured && let Err(error) = sync_once(&handle, &shared, 1) {
-                    tracing::info!(code = %error.code, "background sync did not finish");
-                }
-            }
-        });
-    if let Err(error) = spawned {
+    let (heard, hear) = mpsc::channel();
+    let worker = {
+        let shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("background-sync".into())
+            .spawn(move || work(&handle, &shared, &hear))
+    };
+    if let Err(error) = worker {
         tracing::warn!(%error, "could not start background sync; use Sync now");
+        return;
+    }
+    let listener = std::thread::Builder::new()
+        .name("live-feed".into())
+        .spawn(move || listen(&shared, &heard));
+    if let Err(error) = listener {
+        tracing::warn!(%error, "could not follow the live feed; syncing every interval");
     }
 }
 
-/// One sync: push, pull, record how it went. `attempts` per request.
+/// What the worker decides after hearing (or not hearing) from the feed.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    Sync,
+    Wait,
+}
+
+/// Whether to sync now: when the interval ran out, or when the newest head heard is past
+/// what this device has pulled (`None`: it has never pulled, so anything is news).
+fn decide(heard: Option<i64>, pulled: Option<i64>, interval_over: bool) -> Next {
+    let news = heard.is_some_and(|head| pulled.is_none_or(|pulled| head > pulled));
+    if interval_over || news {
+        Next::Sync
+    } else {
+        Next::Wait
+    }
+}
+
+/// The sync worker: waits for a head from the listener or for the interval, then syncs.
+fn work(handle: &AppHandle, shared: &Shared, hear: &mpsc::Receiver<i64>) {
+    let mut due = Instant::now() + interval();
+    loop {
+        let (heard, interval_over) =
+            match hear.recv_timeout(due.saturating_duration_since(Instant::now())) {
+                Ok(head) => {
+                    // Only the newest of the heads waiting matters.
+                    (Some(hear.try_iter().fold(head, i64::max)), false)
+                }
+                Err(RecvTimeoutError::Timeout) => (None, true),
+                // The listener is gone (it could not start, or panicked): poll only.
+                Err(RecvTimeoutError::Disconnected) => {
+                    poll_only(handle, shared);
+                    return;
+                }
+            };
+        let pulled = shared
+            .with_app(|app| Ok(app.store().sync_state()?.map(|s| s.pulled_after)))
+            .ok()
+            .flatten();
+        if decide(heard, pulled, interval_over) == Next::Sync {
+            background_sync(handle, shared);
+            due = Instant::now() + interval();
+        }
+    }
+}
+
+/// The old loop, for when the feed cannot be followed at all.
+fn poll_only(handle: &AppHandle, shared: &Shared) {
+    loop {
+        // Not a synchronisation: the fallback interval itself.
+        std::thread::sleep(interval());
+        background_sync(handle, shared);
+    }
+}
+
+fn background_sync(handle: &AppHandle, shared: &Shared) {
+    let configured = shared
+        .with_app(|app| app.sync_settings())
+        .is_ok_and(|s| s.is_some());
+    if configured && let Err(error) = sync_once(handle, shared, 1) {
+        tracing::info!(code = %error.code, "background sync did not finish");
+    }
+}
+
+/// The feed listener: (re)connects to the configured server's feed and passes every head
+/// to the worker. It holds the application layer only to read the server and token.
+fn listen(shared: &Shared, heard: &mpsc::Sender<i64>) {
+    let mut pause = FIRST_PAUSE;
+    loop {
+        let settings = shared.with_app(|app| app.sync_settings()).ok().flatten();
+        let lost = match settings {
+            None => None,
+            Some((url, token)) => match Feed::connect(&url, &token) {
+                Ok(feed) => {
+                    tracing::info!(server = %url, "following the live feed");
+                    pause = FIRST_PAUSE;
+                    let mut reason = "the server closed the feed".to_string();
+                    for head in feed {
+                        match head {
+                            Ok(head) => {
+                                if heard.send(head).is_err() {
+                                    return; // the worker is gone
+                                }
+                            }
+                            Err(e) => {
+                                reason = e.to_string();
+                                break;
+                            }
+                        }
+                    }
+                    Some(reason)
+                }
+                Err(SyncError::Refused { status, body }) => {
+                    // A revoked or changed token: Settings may get a new one; look slowly.
+                    pause = MAX_PAUSE;
+                    Some(format!(
+                        "the server refused the feed ({status} {})",
+                        body.code
+                    ))
+                }
+                Err(e) => Some(e.to_string()),
+            },
+        };
+        if let Some(reason) = lost {
+            tracing::info!(%reason, "the live feed is not connected; trying again");
+        }
+        // Not a synchronisation: a pause before dialling a server that is down again (or
+        // looking again whether one was set up). The fallback interval keeps syncing.
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(MAX_PAUSE);
+    }
+}
+
+/// One sync: push, pull, record how it went. `attempts` per request. Waits while another
+/// sync runs, then runs its own, so it always includes what arrived meanwhile.
 pub fn sync_once(
     handle: &AppHandle,
     shared: &Shared,
     attempts: u32,
 ) -> Result<SyncSummary, ErrorBody> {
-    if shared.syncing.swap(true, Ordering::AcqRel) {
-        return Err(ErrorBody {
-            code: "sync_running".into(),
-            message: "A sync is already running; its result shows in the header shortly".into(),
-        });
-    }
+    let _one_at_a_time = shared
+        .sync_gate
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    shared.syncing.store(true, Ordering::Release);
     store_changed(handle);
     let result = shared
         .with_app(|app| {
@@ -76,4 +208,23 @@ pub fn sync_once(
     shared.syncing.store(false, Ordering::Release);
     store_changed(handle);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Next, decide};
+
+    #[test]
+    fn a_head_past_what_was_pulled_syncs_at_once() {
+        assert_eq!(decide(Some(12), Some(10), false), Next::Sync);
+        assert_eq!(decide(Some(3), None, false), Next::Sync);
+    }
+
+    #[test]
+    fn a_head_already_pulled_waits_for_the_interval() {
+        assert_eq!(decide(Some(10), Some(10), false), Next::Wait);
+        assert_eq!(decide(Some(9), Some(10), false), Next::Wait);
+        assert_eq!(decide(None, Some(10), true), Next::Sync);
+        assert_eq!(decide(None, None, true), Next::Sync);
+    }
 }

@@ -259,6 +259,9 @@ impl Session {
             .env("XDG_DATA_HOME", data.path().join("xdg"))
             .env("CONFERENCE_STORE", store)
             .env("CONFERENCE_DEVICE_NAME", device_name)
+            // Background syncs come from the server's live feed; a 30 s poll would hide a
+            // feed that does not work.
+            .env("CONFERENCE_SYNC_SECONDS", "3600")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

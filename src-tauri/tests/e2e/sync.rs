@@ -163,10 +163,26 @@ async fn two_windows_see_each_others_sales_and_the_back_office_reconciles_them()
     a.screenshot("21-settings-allotment").await;
     request_allotment(&b, "Full", 5).await;
 
+    // The side door watches its cards while the front door sells and syncs: the server's
+    // live feed brings the sale over without anyone pressing Sync now at the side door
+    // (the harness sets the fallback poll to an hour, so only the feed can do it).
+    b.click("#nav-door").await;
+    b.text_until("[data-seat-type='Full'] .allotment", |t| {
+        t == "This device: 5 of 20 left overall"
+    })
+    .await;
+
     // Each door sells with ONCE (one use only); both sales stand, the second to reach the
     // server goes to the reconciliation queue.
     let code_a = sell_full_with_once(&a, 1, false).await;
     wait_remaining(&a, "Full", "4").await;
+    sync_now(&a).await;
+    b.text_until("[data-seat-type='Full'] .allotment", |t| {
+        t == "This device: 5 of 19 left overall"
+    })
+    .await;
+    wait_remaining(&b, "Full", "5").await;
+    b.screenshot("26-door-live-update").await;
     let code_b = sell_full_with_once(&b, 2, true).await;
     sync_now(&b).await;
     sync_now(&a).await;
