@@ -18,8 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use conference_protocol::ErrorBody;
 use conference_protocol::sync::{
-    AllotmentRequest, AllotmentResponse, PullResponse, PushResponse, ReconciliationItem,
-    SCHEMA_HEADER,
+    AllotmentRequest, AllotmentResponse, PushResponse, ReconciliationItem, SCHEMA_HEADER,
 };
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
@@ -214,7 +213,7 @@ async fn pull_events(
     Authed(device): Authed,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<PullQuery>,
-) -> Result<Json<PullResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let schema = match headers.get(SCHEMA_HEADER) {
         None => None,
         Some(value) => Some(pull::parse_schema_header(value.to_str().map_err(
@@ -227,11 +226,15 @@ async fn pull_events(
         conference: query.conference.map(|c| c.trim().to_ascii_lowercase()),
         schema,
     };
-    let response = state
-        .read(move |conn| pull::pull(conn, &device, &params))
+    let body = state
+        .read(move |conn| pull::pull_json(conn, &device, &params))
         .await?;
     state.metrics().pulled();
-    Ok(Json(response))
+    Ok((
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response())
 }
 
 async fn request_allotment(

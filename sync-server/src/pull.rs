@@ -2,11 +2,16 @@
 //! device may see, with the results of its own commands that the server rebased or
 //! rejected. Runs on a reader connection inside one read transaction, so the page, the
 //! head and the outcomes agree.
+//!
+//! The page is `conference_protocol::sync::PullResponse` in JSON, written here on the
+//! reader's thread; payloads go out as the stored JSON text, never parsed into a tree.
 use crate::device::Device;
 use crate::error::{ApiError, DbError};
 use conference_domain::stream::StreamId;
-use conference_protocol::sync::{PullResponse, PulledEvent, PushResult, WireEvent};
+use conference_protocol::sync::PushResult;
 use rusqlite::{Connection, params_from_iter, types::Value};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -25,11 +30,45 @@ pub(crate) struct PullParams {
     pub schema: Option<HashMap<String, u32>>,
 }
 
+/// `PullResponse`, field for field.
+#[derive(Debug, Serialize)]
+pub(crate) struct Page {
+    events: Vec<PageEvent>,
+    next_after: i64,
+    head: i64,
+    outcomes: Vec<PushResult>,
+}
+
+/// `PulledEvent` (with its `WireEvent` flattened), the payload as stored.
+#[derive(Debug, Serialize)]
+struct PageEvent {
+    position: i64,
+    device_id: Uuid,
+    command_id: Uuid,
+    stream: String,
+    version: u64,
+    event_type: String,
+    schema_version: u32,
+    payload: Box<RawValue>,
+    recorded_at: String,
+}
+
+/// A page as the JSON body of the answer.
+pub(crate) fn pull_json(
+    conn: &mut Connection,
+    device: &Device,
+    params: &PullParams,
+) -> Result<Vec<u8>, ApiError> {
+    let page = pull(conn, device, params)?;
+    serde_json::to_vec(&page)
+        .map_err(|e| ApiError::Internal(format!("a pull page did not serialize: {e}")))
+}
+
 pub(crate) fn pull(
     conn: &mut Connection,
     device: &Device,
     params: &PullParams,
-) -> Result<PullResponse, ApiError> {
+) -> Result<Page, ApiError> {
     let tx = conn.transaction()?;
     let filter: Option<Vec<Uuid>> = match &params.conference {
         Some(slug) => {
@@ -67,14 +106,13 @@ pub(crate) fn pull(
         _ => read_events(&tx, params.after, limit, filter.as_deref())?,
     };
     if let Some(schema) = &params.schema {
-        for pulled in &events {
-            let event = &pulled.event;
+        for event in &events {
             if let Some(reads) = schema.get(&event.event_type)
                 && event.schema_version > *reads
             {
                 return Err(ApiError::UpgradeRequired(format!(
                     "Event {} at position {} is `{}` version {}, but this device reads up to version {}; upgrade the app to sync",
-                    event.stream, pulled.position, event.event_type, event.schema_version, reads
+                    event.stream, event.position, event.event_type, event.schema_version, reads
                 )));
             }
         }
@@ -82,7 +120,7 @@ pub(crate) fn pull(
     let outcomes = outcomes(&tx, device.id, params.after)?;
     let next_after = events.last().map_or(params.after, |e| e.position);
     drop(tx);
-    Ok(PullResponse {
+    Ok(Page {
         events,
         next_after,
         head,
@@ -95,7 +133,7 @@ fn read_events(
     after: i64,
     limit: u32,
     conferences: Option<&[Uuid]>,
-) -> Result<Vec<PulledEvent>, DbError> {
+) -> Result<Vec<PageEvent>, DbError> {
     const COLUMNS: &str = "SELECT position, stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at FROM events";
     let mut values: Vec<Value> = vec![Value::Integer(after), Value::Integer(i64::from(limit))];
     let sql = match conferences {
@@ -118,19 +156,17 @@ fn read_events(
         let stream = StreamId::from_key(&key)
             .map_err(|e| DbError::corrupt(format!("event {position}"), e))?;
         let payload: String = row.get(5)?;
-        out.push(PulledEvent {
+        out.push(PageEvent {
             position,
             command_id: row.get(6)?,
             device_id: row.get(7)?,
-            event: WireEvent {
-                stream: stream.to_string(),
-                version: row.get(2)?,
-                event_type: row.get(3)?,
-                schema_version: row.get(4)?,
-                payload: serde_json::from_str(&payload)
-                    .map_err(|e| DbError::corrupt(format!("event {position}"), e))?,
-                recorded_at: row.get(8)?,
-            },
+            stream: stream.to_string(),
+            version: row.get(2)?,
+            event_type: row.get(3)?,
+            schema_version: row.get(4)?,
+            payload: RawValue::from_string(payload)
+                .map_err(|e| DbError::corrupt(format!("event {position}"), e))?,
+            recorded_at: row.get(8)?,
         });
     }
     Ok(out)
