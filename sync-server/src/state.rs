@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use uuid::Uuid;
 
 /// How the server runs.
@@ -34,13 +34,17 @@ impl Settings {
     }
 }
 
-/// Reading connections, reused; a request takes one for the length of its query.
+/// Reading connections, reused; a request takes one for the length of its query. At most
+/// [`READERS`] queries run at once (the others wait their turn): more would not finish
+/// sooner on a few cores, and every one holds a connection's cache and a page of events
+/// in memory, so many devices pulling at once must not add up.
 struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    turns: Arc<Semaphore>,
 }
 
-const IDLE_READERS: usize = 4;
+const READERS: usize = 4;
 
 impl Readers {
     fn with<T>(
@@ -54,7 +58,7 @@ impl Readers {
         };
         let out = f(&mut conn);
         if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < IDLE_READERS
+            && idle.len() < READERS
         {
             idle.push(conn);
         }
@@ -95,6 +99,7 @@ impl AppState {
                 readers: Readers {
                     path: settings.database.clone(),
                     idle: Mutex::new(Vec::new()),
+                    turns: Arc::new(Semaphore::new(READERS)),
                 },
                 settings,
                 writer,
@@ -148,10 +153,19 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
     {
-        let state = self.clone();
-        tokio::task::spawn_blocking(move || state.inner.readers.with(f))
+        let turn = Arc::clone(&self.inner.readers.turns)
+            .acquire_owned()
             .await
-            .map_err(|e| ApiError::Internal(format!("a read task failed: {e}")))?
+            .map_err(|_| ApiError::Unavailable("The server is shutting down; try again".into()))?;
+        let state = self.clone();
+        // The turn ends with the query, even if the requester stops waiting for it.
+        tokio::task::spawn_blocking(move || {
+            let out = state.inner.readers.with(f);
+            drop(turn);
+            out
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("a read task failed: {e}")))?
     }
 
     /// Runs a change in the writer's next transaction; answers after the commit.
