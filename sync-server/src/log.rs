@@ -153,11 +153,18 @@ pub(crate) fn stream_conference(
     })
 }
 
+/// The conference a stream's events are stored under: every event of an order, payment or
+/// assignments stream carries it (the fast path refuses one whose conference is unknown).
+/// Databases of older builds also kept it in `stream_conferences`, which nothing needs now.
 fn lookup(conn: &Connection, key: &[u8]) -> Result<Option<Uuid>, DbError> {
     Ok(conn
-        .prepare_cached("SELECT conference_id FROM stream_conferences WHERE stream_key = ?1")?
+        .prepare_cached(
+            "SELECT conference_id FROM events WHERE stream_key = ?1
+             ORDER BY stream_version LIMIT 1",
+        )?
         .query_row([key], |r| r.get(0))
-        .optional()?)
+        .optional()?
+        .flatten())
 }
 
 /// The conference of an event about to be stored: its stream's, or the one it names
@@ -238,21 +245,6 @@ impl Unit<'_> {
                 .execute(params![new.stream.id, slug])?;
         }
         let key = new.stream.key();
-        // The conference of an order, payment or assignments stream is recorded with the
-        // stream's first event: every event of those streams is stored with its conference
-        // (the fast path refuses one without), so the first one always records it.
-        if let (
-            StreamKind::Order | StreamKind::Payment | StreamKind::Assignments,
-            Some(conference_id),
-            1,
-        ) = (new.stream.kind, new.conference_id, new.version)
-        {
-            self.conn
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO stream_conferences (stream_key, conference_id) VALUES (?1, ?2)",
-                )?
-                .execute(params![key, conference_id])?;
-        }
         self.conn
             .prepare_cached(
                 "INSERT INTO events (stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
