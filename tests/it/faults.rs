@@ -386,7 +386,8 @@ fn sync_via(device: &mut Device, proxy: &Proxy, acked: &mut BTreeSet<(i64, Vec<u
     }
 }
 
-/// A door of the proxied world: what it sold and acknowledged, and who sits where.
+/// A door of the proxied world (or another device): what it sold and acknowledged, and
+/// who sits where.
 struct Door {
     device: Device,
     index: usize,
@@ -689,7 +690,7 @@ impl ServerLog {
 /// Doors sell and sync one after the other through one fault kind (or several).
 fn through(faults: &[WireFault], default_seed: u64) {
     let seed = seed(default_seed);
-    let mut world = World::new(Schedule::new(seed, faults, 2), 2, 12);
+    let mut world = World::new(Schedule::new(seed, faults, 1), 2, 12);
     for round in 0..5 {
         for door in &mut world.doors {
             door.round(round, &world.proxy);
@@ -754,7 +755,10 @@ fn proxy_every_fault_at_once_with_doors_selling_in_parallel_and_a_server_crash()
                 sync_via(organizer, proxy, organizer_acked);
             }
         });
-        trap.reached.recv().expect("a push is in the server");
+        // A bound only so that a broken test fails instead of hanging.
+        trap.reached
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("a push is in the server");
         server.kill_9();
         server.restart();
         trap.resume.send(()).expect("resume");
@@ -807,7 +811,7 @@ fn proxy_the_server_killed_and_restarted_mid_push_loses_nothing() {
         let proxy = &world.proxy;
         let pushing = s.spawn(move || sync_via(&mut door.device, proxy, &mut door.acked));
         trap.reached
-            .recv()
+            .recv_timeout(std::time::Duration::from_secs(120))
             .expect("the second push is in the server");
         world.server.kill_9();
         world.server.restart();
@@ -835,7 +839,9 @@ fn proxy_the_server_killed_and_restarted_mid_push_loses_nothing() {
                 .map(|_| ())
                 .map_err(|e| e.code().to_string())
         });
-        trap.reached.recv().expect("half a push is in the server");
+        trap.reached
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("half a push is in the server");
         world.server.kill_9();
         trap.resume.send(()).expect("resume");
         let result = pushing.join().expect("the pushing thread");
@@ -866,9 +872,9 @@ fn proxy_one_fault_in_a_sync_is_absorbed_by_the_transports_retries() {
     for fault in ALL_FAULTS {
         let order = door.device.sell("Hall=1", false).expect("sale");
         door.sold.push(order.id.to_string());
-        // The door's next request is its push.
-        let next = world.proxy.requests_from("Door 0");
-        world.proxy.script("Door 0", next, fault);
+        // The door's next push.
+        let next = world.proxy.requests_from("Door 0", "/v1/push");
+        world.proxy.script("Door 0", "/v1/push", next, fault);
         let report = door
             .device
             .app
@@ -885,4 +891,97 @@ fn proxy_one_fault_in_a_sync_is_absorbed_by_the_transports_retries() {
         );
     }
     world.settle_and_check();
+}
+
+#[test]
+fn proxy_rebased_and_rejected_pushes_keep_their_outcome_through_faults() {
+    let seed = seed(6);
+    let faults = [
+        WireFault::DropResponse,
+        WireFault::CutResponse,
+        WireFault::Duplicate,
+        WireFault::Late,
+    ];
+    let mut world = World::new(Schedule::new(seed, &faults, 1), 0, 0);
+    // A second organizer edits the same conference: its pushes meet the first one's
+    // changes on the server and are rebased or rejected there.
+    let token = world.server.add_device("Organizer 2", "organizer", &[]);
+    let store = temp_store();
+    let mut app = conference_app::App::open(&store.path).expect("open");
+    app.init("Organizer 2", minute(0)).expect("init");
+    let mut second = via_proxy(&world.proxy, app, store, "Organizer 2", &token);
+    let mut acked = BTreeSet::new();
+    sync_via(&mut second, &world.proxy, &mut acked);
+    let now = || conference_app::Ctx::new(chrono::Utc::now());
+    let rounds = 8;
+    for round in 0..rounds {
+        world
+            .organizer
+            .app
+            .add_seat_type(&now(), "demo", &format!("Workshop {round}"), "", "30", 5)
+            .expect("first organizer's seat type");
+        second
+            .app
+            .add_seat_type(&now(), "demo", &format!("Balcony {round}"), "", "20", 7)
+            .expect("second organizer's seat type");
+        second
+            .app
+            .add_seat_type(&now(), "demo", &format!("Workshop {round}"), "", "35", 6)
+            .expect("the same name, offline");
+        sync_via(
+            &mut world.organizer,
+            &world.proxy,
+            &mut world.organizer_acked,
+        );
+        sync_via(&mut second, &world.proxy, &mut acked);
+    }
+    let rejections = second.app.status().expect("status").rejections;
+    assert_eq!(
+        rejections.len(),
+        rounds,
+        "each clash rejected once, and it stays visible\n{}",
+        world.proxy.report()
+    );
+    assert!(
+        rejections.iter().all(|r| r.code == "seat_type_name_taken"),
+        "{rejections:?}"
+    );
+    world.doors.push(Door {
+        device: second,
+        index: 99,
+        sold: vec![],
+        last_attendee: BTreeMap::new(),
+        acked,
+    });
+    world.settle_and_check();
+    let names = |device: &Device| -> Vec<(String, String, i64)> {
+        let seats = device.app.seats("demo").expect("seats");
+        let prices = device
+            .app
+            .conference("demo")
+            .expect("conference")
+            .seat_types;
+        seats
+            .seat_types
+            .iter()
+            .map(|s| {
+                let price = prices.iter().find(|p| p.name == s.name).expect("price");
+                (s.name.clone(), price.price.clone(), s.remaining)
+            })
+            .collect()
+    };
+    let first = names(&world.organizer);
+    assert_eq!(first, names(&world.doors[0].device));
+    for round in 0..rounds {
+        assert!(first.contains(&(format!("Workshop {round}"), "30.00".into(), 5)));
+        assert!(first.contains(&(format!("Balcony {round}"), "20.00".into(), 7)));
+    }
+    let counts = world.proxy.counts();
+    for fault in faults {
+        assert!(
+            counts.on_pushes(fault) > 0,
+            "{fault:?} really happened to pushes\n{}",
+            world.proxy.report()
+        );
+    }
 }

@@ -51,10 +51,11 @@ pub const ALL_FAULTS: [Fault; 6] = [
     Fault::Late,
 ];
 
-/// Which requests get which fault: a pure function of the seed, the client's name and the
-/// client's request number, so a failing seed replays the same faults on the same
-/// requests. In every block of `faults.len() × (1 + passes_per_fault)` requests of a
-/// client, each fault kind lands exactly once, at places drawn from the seed.
+/// Which requests get which fault: a pure function of the seed, the request's stream (the
+/// client's name and the route: `Door 1 /v1/push`) and its number in that stream, so a
+/// failing seed replays the same faults on the same requests. In every block of
+/// `faults.len() × (1 + passes_per_fault)` requests of a stream, each fault kind lands
+/// exactly once, at places drawn from the seed: pushes get every fault as surely as pulls.
 #[derive(Clone, Debug)]
 pub struct Schedule {
     pub seed: u64,
@@ -76,18 +77,18 @@ impl Schedule {
         Self::new(0, &[], 0)
     }
 
-    fn rng(&self, client: &str, salt: u64) -> SplitMix64 {
-        SplitMix64(self.seed ^ fnv1a(client.as_bytes()) ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    fn rng(&self, stream: &str, salt: u64) -> SplitMix64 {
+        SplitMix64(self.seed ^ fnv1a(stream.as_bytes()) ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 
-    /// The fault for request number `n` (from 0) of `client`, if any.
-    pub fn decide(&self, client: &str, n: u64) -> Option<Fault> {
+    /// The fault for request number `n` (from 0) of `stream`, if any.
+    pub fn decide(&self, stream: &str, n: u64) -> Option<Fault> {
         if self.faults.is_empty() {
             return None;
         }
         let kinds = self.faults.len() as u64;
         let block_len = kinds * (1 + self.passes_per_fault);
-        let mut rng = self.rng(client, n / block_len);
+        let mut rng = self.rng(stream, n / block_len);
         let mut slots: Vec<u64> = (0..block_len).collect();
         for i in 0..self.faults.len() {
             let j = i + rng.below(block_len - i as u64) as usize;
@@ -101,9 +102,9 @@ impl Schedule {
             .map(|(fault, _)| *fault)
     }
 
-    /// Extra seeded bits for request number `n` of `client` (how a duplicate is sent).
-    fn variant(&self, client: &str, n: u64) -> u64 {
-        self.rng(client, !n).next()
+    /// Extra seeded bits for request number `n` of `stream` (how a duplicate is sent).
+    fn variant(&self, stream: &str, n: u64) -> u64 {
+        self.rng(stream, !n).next()
     }
 }
 
@@ -133,7 +134,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 pub struct Counts {
     /// Requests the devices sent.
     pub requests: u64,
-    /// Requests answered without a fault.
+    /// Requests answered whole (delayed ones included).
     pub passed: u64,
     pub dropped_requests: u64,
     pub dropped_responses: u64,
@@ -187,8 +188,13 @@ struct Request {
 }
 
 impl Request {
+    /// The path without the query.
+    fn route(&self) -> &str {
+        self.path.split('?').next().unwrap_or_default()
+    }
+
     fn is_push(&self) -> bool {
-        self.method == "POST" && self.path.starts_with("/v1/push")
+        self.method == "POST" && self.route() == "/v1/push"
     }
 }
 
@@ -312,15 +318,23 @@ impl Proxy {
         TrapHandle { reached, resume }
     }
 
-    /// How many requests the client `name` has sent so far (the next one's number).
-    pub fn requests_from(&self, name: &str) -> u64 {
-        self.state().request_numbers.get(name).copied().unwrap_or(0)
+    /// How many requests the client `name` has sent to `route` so far (the next one's
+    /// number).
+    pub fn requests_from(&self, name: &str, route: &str) -> u64 {
+        let stream = format!("{name} {route}");
+        self.state()
+            .request_numbers
+            .get(&stream)
+            .copied()
+            .unwrap_or(0)
     }
 
-    /// Injects `fault` into request number `n` of the client `name`, whatever the
-    /// schedule says.
-    pub fn script(&self, name: &str, n: u64, fault: Fault) {
-        self.state().scripted.insert((name.to_string(), n), fault);
+    /// Injects `fault` into request number `n` that the client `name` sends to `route`,
+    /// whatever the schedule says.
+    pub fn script(&self, name: &str, route: &str, n: u64, fault: Fault) {
+        self.state()
+            .scripted
+            .insert((format!("{name} {route}"), n), fault);
     }
 
     /// Delivers the requests still held to arrive late (none is left behind at the end).
@@ -363,7 +377,8 @@ impl Shared {
             .get(&request.token)
             .cloned()
             .unwrap_or_else(|| format!("token {}", request.token));
-        let number = state.request_numbers.entry(client.clone()).or_insert(0);
+        let stream = format!("{client} {}", request.route());
+        let number = state.request_numbers.entry(stream.clone()).or_insert(0);
         let n = *number;
         *number += 1;
         if request.is_push()
@@ -373,7 +388,7 @@ impl Shared {
                 let trap = state.trap.take().expect("the trap");
                 state.counts.trapped_pushes += 1;
                 let line = format!(
-                    "{client} #{n} {} {} -> trapped",
+                    "{stream} #{n} {} {} -> trapped",
                     request.method, request.path
                 );
                 state.log.push(line);
@@ -381,16 +396,16 @@ impl Shared {
             }
             trap.skip -= 1;
         }
-        let scripted = state.scripted.remove(&(client.clone(), n));
-        match scripted.or_else(|| self.schedule.decide(&client, n)) {
+        let scripted = state.scripted.remove(&(stream.clone(), n));
+        match scripted.or_else(|| self.schedule.decide(&stream, n)) {
             None => Decision::Pass,
             Some(fault) => {
                 let line = format!(
-                    "{client} #{n} {} {} -> {fault:?}",
+                    "{stream} #{n} {} {} -> {fault:?}",
                     request.method, request.path
                 );
                 state.log.push(line);
-                Decision::Fault(fault, self.schedule.variant(&client, n))
+                Decision::Fault(fault, self.schedule.variant(&stream, n))
             }
         }
     }
@@ -740,7 +755,7 @@ fn the_schedule_is_a_function_of_the_seed_and_puts_every_fault_in_every_block() 
     let schedule = Schedule::new(7, &ALL_FAULTS, 2);
     let again = Schedule::new(7, &ALL_FAULTS, 2);
     let block = 18;
-    for client in ["Door 1", "Organizer"] {
+    for client in ["Door 1 /v1/push", "Organizer /v1/pull"] {
         let faults: Vec<_> = (0..block * 3).map(|n| schedule.decide(client, n)).collect();
         let replayed: Vec<_> = (0..block * 3).map(|n| again.decide(client, n)).collect();
         assert_eq!(faults, replayed);
@@ -752,8 +767,10 @@ fn the_schedule_is_a_function_of_the_seed_and_puts_every_fault_in_every_block() 
         }
     }
     let other: Vec<_> = (0..block)
-        .map(|n| Schedule::new(8, &ALL_FAULTS, 2).decide("Door 1", n))
+        .map(|n| Schedule::new(8, &ALL_FAULTS, 2).decide("Door 1 /v1/push", n))
         .collect();
-    let first: Vec<_> = (0..block).map(|n| schedule.decide("Door 1", n)).collect();
+    let first: Vec<_> = (0..block)
+        .map(|n| schedule.decide("Door 1 /v1/push", n))
+        .collect();
     assert_ne!(other, first, "another seed, other places");
 }
