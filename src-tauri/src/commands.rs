@@ -123,6 +123,14 @@ pub(crate) fn sale_input(form: SaleForm) -> SaleInput {
     }
 }
 
+// ------------------------------------------------------------------ startup
+
+/// How far opening the store is; answers at once, also while a V1 upgrade runs.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn startup(shared: State<'_, Arc<Shared>>) -> Reply<conference_desktop_ipc::StartupView> {
+    Ok(shared.startup())
+}
+
 // ------------------------------------------------------------------ header
 
 #[tauri::command(rename_all = "snake_case")]

@@ -12,43 +12,124 @@ pub mod store_path;
 mod sync_loop;
 
 use conference_app::conference_protocol::ErrorBody;
+use conference_app::conference_store::UpgradeProgress;
 use conference_app::{App, AppError};
+use conference_desktop_ipc::StartupView;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use tauri::{Emitter, Manager};
 
-/// What every command shares: the application layer and whether a sync is running.
+/// What every command shares: the application layer (once the store is open), how far
+/// opening it is, and whether a sync is running.
 pub struct Shared {
-    app: Mutex<App>,
+    app: Mutex<Slot>,
+    /// Told when the slot stops being [`Slot::Opening`].
+    opened: Condvar,
+    startup: Mutex<StartupView>,
     syncing: AtomicBool,
     /// Held for the length of one sync, so syncs run one after another.
     sync_gate: Mutex<()>,
 }
 
+enum Slot {
+    Opening,
+    Open(Box<App>),
+    Failed(AppError),
+}
+
 impl Shared {
+    /// Shared state around an open application layer.
     #[must_use]
     pub fn new(app: App) -> Self {
+        let shared = Self::opening();
+        shared.opened(Ok(app), false);
+        shared
+    }
+
+    /// Shared state while the store is still opening: commands wait for [`Shared::opened`].
+    #[must_use]
+    pub fn opening() -> Self {
         Self {
-            app: Mutex::new(app),
+            app: Mutex::new(Slot::Opening),
+            opened: Condvar::new(),
+            startup: Mutex::new(StartupView {
+                state: "opening".into(),
+                ..StartupView::default()
+            }),
             syncing: AtomicBool::new(false),
             sync_gate: Mutex::new(()),
         }
     }
 
-    /// Runs `f` with the application layer. A panic in an earlier command must not lock
-    /// the box office forever: the store's transactions keep it consistent either way.
+    /// How far opening the store is.
+    pub fn startup(&self) -> StartupView {
+        self.startup
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records upgrade progress; returns the view to show.
+    fn upgrading(&self, progress: UpgradeProgress) -> StartupView {
+        let mut startup = self.startup.lock().unwrap_or_else(PoisonError::into_inner);
+        startup.state = "upgrading".into();
+        startup.done = progress.done;
+        startup.total = progress.total;
+        startup.upgraded = true;
+        startup.clone()
+    }
+
+    /// The store is open (or could not be opened): waiting commands go on.
+    fn opened(&self, result: Result<App, AppError>, upgraded: bool) -> StartupView {
+        let view = {
+            let mut startup = self.startup.lock().unwrap_or_else(PoisonError::into_inner);
+            startup.upgraded |= upgraded;
+            match &result {
+                Ok(_) => startup.state = "ready".into(),
+                Err(e) => {
+                    startup.state = "failed".into();
+                    startup.error = Some(e.body());
+                }
+            }
+            startup.clone()
+        };
+        *self.app.lock().unwrap_or_else(PoisonError::into_inner) = match result {
+            Ok(app) => Slot::Open(Box::new(app)),
+            Err(e) => Slot::Failed(e),
+        };
+        self.opened.notify_all();
+        view
+    }
+
+    /// Runs `f` with the application layer, once the store is open. A panic in an earlier
+    /// command must not lock the box office forever: the store's transactions keep it
+    /// consistent either way.
     pub fn with_app<T>(
         &self,
         f: impl FnOnce(&mut App) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
-        let mut app = self.app.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut app)
+        let mut slot = self.app.lock().unwrap_or_else(PoisonError::into_inner);
+        while matches!(*slot, Slot::Opening) {
+            slot = self
+                .opened
+                .wait(slot)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        match &mut *slot {
+            Slot::Open(app) => f(app),
+            Slot::Failed(e) => Err(e.clone()),
+            Slot::Opening => unreachable!("waited until the store was opened"),
+        }
     }
 }
 
-/// Opens the store (creating and naming this device the first time).
-pub fn open_app(path: &std::path::Path) -> Result<App, AppError> {
+/// Opens the store (upgrading a V1 store in place, with `progress` told how far it is;
+/// creating and naming this device the first time).
+pub fn open_app(
+    path: &std::path::Path,
+    progress: &mut dyn FnMut(UpgradeProgress),
+) -> Result<App, AppError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| {
             AppError::Store(format!(
@@ -57,7 +138,7 @@ pub fn open_app(path: &std::path::Path) -> Result<App, AppError> {
             ))
         })?;
     }
-    let mut app = App::open(path)?;
+    let mut app = App::open_upgrading(path, progress)?;
     if app.device().is_err() {
         let name = std::env::var("CONFERENCE_DEVICE_NAME")
             .ok()
@@ -66,6 +147,32 @@ pub fn open_app(path: &std::path::Path) -> Result<App, AppError> {
         app.init(&name, chrono::Utc::now())?;
     }
     Ok(app)
+}
+
+/// Opens the store at `path` into `shared`, telling the window how far it is.
+fn open_in_background(handle: &tauri::AppHandle, shared: &Shared, path: &std::path::Path) {
+    open_into(shared, path, &mut |view| tell_startup(handle, view));
+    store_changed(handle);
+}
+
+/// Opens the store at `path` into `shared`; `tell` hears each step of a V1 upgrade and
+/// then the outcome.
+fn open_into(shared: &Shared, path: &std::path::Path, tell: &mut dyn FnMut(&StartupView)) {
+    let mut upgraded = false;
+    let result = open_app(path, &mut |progress| {
+        upgraded = true;
+        tell(&shared.upgrading(progress));
+    });
+    if let Err(error) = &result {
+        tracing::error!(%error, store = %path.display(), "could not open the store");
+    }
+    tell(&shared.opened(result, upgraded));
+}
+
+fn tell_startup(handle: &tauri::AppHandle, view: &StartupView) {
+    if let Err(error) = handle.emit(conference_desktop_ipc::STARTUP_PROGRESS, view) {
+        tracing::warn!(%error, "could not tell the window how far opening the store is");
+    }
 }
 
 /// A failure outside the application layer, in the same shape.
@@ -91,10 +198,14 @@ pub fn run() {
             let path: PathBuf = store_path::resolve(tauri_app.path().app_data_dir().ok())
                 .map_err(|e| Box::<dyn std::error::Error>::from(e.message))?;
             tracing::info!(store = %path.display(), "opening the store");
-            let app =
-                open_app(&path).map_err(|e| Box::<dyn std::error::Error>::from(e.to_string()))?;
-            let shared = Arc::new(Shared::new(app));
+            // Opened off the main thread, so the window can show a V1 upgrade's progress;
+            // commands wait until it is open.
+            let shared = Arc::new(Shared::opening());
             tauri_app.manage(Arc::clone(&shared));
+            let (handle, opening) = (tauri_app.handle().clone(), Arc::clone(&shared));
+            std::thread::Builder::new()
+                .name("open-store".into())
+                .spawn(move || open_in_background(&handle, &opening, &path))?;
             sync_loop::start(tauri_app.handle().clone(), shared);
             Ok(())
         })
@@ -117,6 +228,7 @@ pub fn run() {
             commands::save_server,
             commands::sync_now,
             commands::rename_device,
+            commands::startup,
             office::back_office,
             office::reconciliation,
             office::resolve_reconciliation,
@@ -136,5 +248,95 @@ pub fn run() {
 fn store_changed(handle: &tauri::AppHandle) {
     if let Err(error) = handle.emit(conference_desktop_ipc::STORE_CHANGED, ()) {
         tracing::warn!(%error, "could not tell the window that the store changed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A V1 store file, built from the frozen fixture's SQL dump.
+    fn v1_store(path: &std::path::Path) {
+        let sql = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/v1/store.sql"
+        ))
+        .expect("the V1 fixture");
+        rusqlite::Connection::open(path)
+            .and_then(|c| c.execute_batch(&sql))
+            .expect("a V1 store file");
+    }
+
+    #[test]
+    fn opening_a_v1_store_reports_its_upgrade_and_then_serves_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        v1_store(&path);
+        let shared = Arc::new(Shared::opening());
+        assert_eq!(shared.startup().state, "opening");
+
+        // A command sent while the store opens waits for it.
+        let waiting = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || shared.with_app(|app| app.conferences()))
+        };
+        let mut heard = Vec::new();
+        open_into(&shared, &path, &mut |view| heard.push(view.clone()));
+
+        let (last, steps) = heard.split_last().expect("something was told");
+        assert_eq!(last.state, "ready");
+        assert!(last.upgraded && last.error.is_none());
+        assert!(steps.len() >= 2, "a start and an end at least: {steps:?}");
+        assert!(steps.iter().all(|v| v.state == "upgrading" && v.total > 0));
+        assert!(steps.windows(2).all(|w| w[0].done <= w[1].done));
+        let end = steps.last().unwrap();
+        assert_eq!(end.done, end.total, "the upgrade reports its end");
+        assert_eq!(shared.startup(), *last);
+
+        let slugs: Vec<String> = waiting
+            .join()
+            .unwrap()
+            .expect("the waiting command ran")
+            .into_iter()
+            .map(|c| c.slug)
+            .collect();
+        assert!(slugs.contains(&"cqrs-summit".to_string()), "{slugs:?}");
+        assert!(slugs.contains(&"es-days".to_string()), "{slugs:?}");
+    }
+
+    #[test]
+    fn a_new_store_opens_without_an_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = Shared::opening();
+        let mut heard = Vec::new();
+        open_into(&shared, &dir.path().join("new.db"), &mut |view| {
+            heard.push(view.clone());
+        });
+        assert_eq!(heard.len(), 1);
+        assert_eq!(heard[0].state, "ready");
+        assert!(!heard[0].upgraded);
+        let name = shared.with_app(|app| app.device()).unwrap().name;
+        assert!(!name.is_empty());
+    }
+
+    #[test]
+    fn a_store_that_cannot_open_says_why_to_every_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("not-a-store.db");
+        std::fs::write(
+            &path,
+            "this is not SQLite, and it is long enough to be read as a header",
+        )
+        .unwrap();
+        let shared = Shared::opening();
+        let mut heard = Vec::new();
+        open_into(&shared, &path, &mut |view| heard.push(view.clone()));
+        let last = heard.last().unwrap();
+        assert_eq!(last.state, "failed");
+        let error = last.error.clone().expect("the reason");
+        assert_eq!(
+            shared.with_app(|app| app.conferences()).unwrap_err().body(),
+            error
+        );
     }
 }

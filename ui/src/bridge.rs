@@ -54,6 +54,17 @@ pub fn listen(event: &'static str, handler: impl FnMut(JsValue) + 'static) {
     });
 }
 
+/// The payload of an event the shell emitted (`listen` hands over the whole event).
+pub fn payload<T: DeserializeOwned>(event: JsValue) -> Option<T> {
+    #[derive(serde::Deserialize)]
+    struct Event<T> {
+        payload: T,
+    }
+    serde_wasm_bindgen::from_value::<Event<T>>(event)
+        .ok()
+        .map(|e| e.payload)
+}
+
 /// Milliseconds since the page started loading (for the timings the e2e test reads).
 pub fn now_ms() -> f64 {
     web_sys::window()

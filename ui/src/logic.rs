@@ -599,6 +599,17 @@ pub fn short_time(rfc3339: &str) -> String {
     text.get(..16).map_or(text.clone(), str::to_string)
 }
 
+// ------------------------------------------------------------------ startup
+
+/// How far a V1 upgrade is, in whole percent (0 to 100).
+#[must_use]
+pub fn upgrade_percent(done: u64, total: u64) -> u64 {
+    if total == 0 {
+        return 0;
+    }
+    (done.min(total) * 100) / total
+}
+
 /// The QR code of an access code, as an SVG document.
 #[must_use]
 pub fn qr_svg(text: &str) -> Option<String> {
@@ -621,6 +632,15 @@ mod tests {
             code: code.into(),
             message: message.into(),
         }
+    }
+
+    #[test]
+    fn an_upgrade_counts_whole_percents() {
+        assert_eq!(upgrade_percent(0, 0), 0);
+        assert_eq!(upgrade_percent(0, 804), 0);
+        assert_eq!(upgrade_percent(401, 804), 49);
+        assert_eq!(upgrade_percent(804, 804), 100);
+        assert_eq!(upgrade_percent(900, 804), 100);
     }
 
     #[test]

@@ -8,9 +8,11 @@ mod settings;
 mod setup;
 
 use crate::bridge;
-use crate::logic::{friendly, short_time};
+use crate::logic::{friendly, short_time, upgrade_percent};
 use conference_desktop_ipc::protocol::{ConferenceView, ErrorBody};
-use conference_desktop_ipc::{HeaderView, STORE_CHANGED, SyncSummary, cmd};
+use conference_desktop_ipc::{
+    HeaderView, STARTUP_PROGRESS, STORE_CHANGED, StartupView, SyncSummary, cmd,
+};
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
@@ -114,11 +116,19 @@ pub fn app() -> Html {
     let header = use_state(|| None::<HeaderView>);
     let load_error = use_state(|| None::<ErrorBody>);
     let sync_message = use_state(|| None::<Result<SyncSummary, ErrorBody>>);
+    let startup = use_state(|| None::<StartupView>);
+    let upgrade_note_closed = use_state(|| false);
 
     {
         let dispatcher = changes.dispatcher();
+        let startup = startup.clone();
         use_effect_with((), move |()| {
             bridge::listen(STORE_CHANGED, move |_| dispatcher.dispatch(()));
+            bridge::listen(STARTUP_PROGRESS, move |event| {
+                if let Some(view) = bridge::payload::<StartupView>(event) {
+                    startup.set(Some(view));
+                }
+            });
         });
     }
     {
@@ -126,8 +136,17 @@ pub fn app() -> Html {
         let selected = selected.clone();
         let header = header.clone();
         let load_error = load_error.clone();
+        let startup = startup.clone();
         use_effect_with(changes.0, move |_| {
             spawn_local(async move {
+                // Answers at once, also while the store opens (events may have gone by
+                // before this page listened).
+                if (*startup).as_ref().is_none_or(|s| s.state != "ready")
+                    && let Ok(view) =
+                        bridge::invoke::<_, StartupView>(cmd::STARTUP, &NoArgs {}).await
+                {
+                    startup.set(Some(view));
+                }
                 match bridge::invoke::<_, Vec<ConferenceView>>(cmd::CONFERENCES, &NoArgs {}).await {
                     Ok(list) => {
                         let keep = (*selected)
@@ -180,9 +199,7 @@ pub fn app() -> Html {
         .cloned();
 
     let body = match (&*conferences, *screen) {
-        (None, _) => {
-            html! { <div class="loading" id="loading"><span class="spinner"></span>{ "Opening the store…" }</div> }
-        }
+        (None, _) => startup_screen((*startup).as_ref()),
         (Some(_), Screen::Door) => html! {
             <door::Door conferences={list.clone()} selected={(*selected).clone()} on_select={on_select.clone()} changes={changes.0} />
         },
@@ -217,8 +234,44 @@ pub fn app() -> Html {
                 }) }
             </nav>
             { form_error(&load_error, "load-error") }
+            if (*startup).as_ref().is_some_and(|s| s.upgraded && s.state == "ready") && !*upgrade_note_closed {
+                <div class="banner info" id="upgraded-note" role="status">
+                    { "This store was written by box office V1 and has been upgraded: its conferences, orders and attendees are all here. " }
+                    <button id="upgraded-dismiss" class="secondary"
+                        onclick={Callback::from(move |_| upgrade_note_closed.set(true))}>{ "OK" }</button>
+                </div>
+            }
             <main class="screen">{ body }</main>
         </div>
+    }
+}
+
+/// What the window shows until the store is open: a V1 upgrade's progress, or why the
+/// store could not be opened.
+fn startup_screen(startup: Option<&StartupView>) -> Html {
+    match startup {
+        Some(s) if s.state == "upgrading" => {
+            let percent = upgrade_percent(s.done, s.total);
+            html! {
+                <div class="loading startup" id="loading">
+                    <h2>{ "Upgrading this store from box office V1" }</h2>
+                    <progress id="upgrade-progress" max="100" value={percent.to_string()}></progress>
+                    <span id="upgrade-percent">{ format!("{percent} %") }</span>
+                    <p>{ "Every conference, order and attendee is kept. The box office opens when the upgrade is done; please keep the window open." }</p>
+                </div>
+            }
+        }
+        Some(s) if s.state == "failed" => html! {
+            <div class="loading startup" id="loading">
+                <h2>{ "The store could not be opened" }</h2>
+                if let Some(e) = &s.error {
+                    <div class="banner error" id="startup-error" role="alert">{ friendly(e) }</div>
+                }
+            </div>
+        },
+        _ => {
+            html! { <div class="loading" id="loading"><span class="spinner"></span>{ "Opening the store…" }</div> }
+        }
     }
 }
 

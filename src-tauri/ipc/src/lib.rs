@@ -36,11 +36,16 @@ pub mod cmd {
     pub const REQUEST_ALLOTMENT: &str = "request_allotment";
     pub const RETURN_ALLOTMENT: &str = "return_allotment";
     pub const RENAME_DEVICE: &str = "rename_device";
+    pub const STARTUP: &str = "startup";
 }
 
 /// The event the shell emits whenever the store changed (a command ran, a sync pulled
 /// events): screens that show remaining seats or orders read them again.
 pub const STORE_CHANGED: &str = "store-changed";
+
+/// The event the shell emits while it opens the store (a [`StartupView`]): at each whole
+/// percent of a V1 upgrade, and once the store is open or could not be opened.
+pub const STARTUP_PROGRESS: &str = "startup-progress";
 
 /// A new conference, as typed in the setup form.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,4 +297,19 @@ pub struct AllotmentDone {
     /// when the server cannot be reached).
     pub synced: bool,
     pub availability: SeatsView,
+}
+
+/// How far opening the store is. A store written by V1 is upgraded in place first, which
+/// takes a while for a big one; the window shows this until the store is open.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartupView {
+    /// `opening`, `upgrading`, `ready` or `failed`.
+    pub state: String,
+    /// Upgrade steps done and in all (both 0 unless a V1 store is being upgraded).
+    pub done: u64,
+    pub total: u64,
+    /// Whether this start upgraded a V1 store.
+    pub upgraded: bool,
+    /// Why the store could not be opened (`failed`).
+    pub error: Option<ErrorBody>,
 }

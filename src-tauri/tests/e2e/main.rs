@@ -308,3 +308,66 @@ async fn door_sells_with_the_keyboard_alone_and_reports_timings() {
     std::fs::write(harness::screenshot_dir().join("timings.txt"), report).expect("save timings");
     s.stop().await;
 }
+
+/// Writes a store as box office V1 left it: the frozen fixture's SQL dump
+/// (`tests/fixtures/v1/store.sql`, never edited) played into a new file.
+fn v1_store(path: &Path) {
+    let sql = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/v1/store.sql"
+    ))
+    .expect("the V1 fixture");
+    rusqlite::Connection::open(path)
+        .and_then(|c| c.execute_batch(&sql))
+        .expect("a V1 store file");
+}
+
+/// The app starts on a store V1 wrote: it upgrades it in place (showing its progress while
+/// it works), says so once the store is open, and the door sells V1's conferences.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v1_store_is_upgraded_at_start_and_the_door_shows_its_conferences() {
+    // What the upgraded store holds, read through the app layer from a second copy.
+    let dir = tempfile::tempdir().expect("a folder");
+    let copy = dir.path().join("v1-copy.db");
+    v1_store(&copy);
+    let mut steps = 0;
+    let app = App::open_upgrading(&copy, &mut |_| steps += 1).expect("upgrade the copy");
+    assert!(steps > 0, "the copy was a V1 store");
+    let device = app.device().expect("V1's device").name;
+    let conferences = app.conferences().expect("conferences");
+    let first = conferences
+        .iter()
+        .find(|c| c.published)
+        .expect("a published V1 conference")
+        .clone();
+    let seats = app.seats(&first.slug).expect("its seats");
+    drop(app);
+
+    let s = Session::start(v1_store).await;
+    s.find("#upgraded-note").await;
+    s.screenshot("30-v1-upgraded").await;
+    s.text_until("#device-name", move |t| t == device).await;
+    let name = first.name.clone();
+    s.text_until("#conference-name", move |t| t == name).await;
+    let options: Vec<String> = {
+        let mut texts = Vec::new();
+        for option in s
+            .driver()
+            .find_all(By::Css("#door-conference option"))
+            .await
+            .expect("the conference picker")
+        {
+            texts.push(option.text().await.expect("an option's text"));
+        }
+        texts
+    };
+    for c in conferences.iter().filter(|c| c.published) {
+        assert!(options.contains(&c.name), "{} in {options:?}", c.name);
+    }
+    for seat_type in &seats.seat_types {
+        wait_remaining(&s, &seat_type.name, &seat_type.remaining.to_string()).await;
+    }
+    s.click("#upgraded-dismiss").await;
+    s.gone("#upgraded-note").await;
+    s.stop().await;
+}
