@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: how fast the box office is on this machine's disk.
 //!
-//! Seven sections, all on stores in one folder (so on one disk), printed as one table:
+//! Eight sections, all on stores in one folder (so on one disk), printed as one table:
 //! 1. door sales through [`App::sell`] on a store with `synchronous=FULL`;
 //! 2. as many durable transactions on a bare SQLite file, each writing as many event rows
 //!    as a sale does, to show what the disk allows;
@@ -8,7 +8,8 @@
 //! 4. the startup of a store with a million events: in-process and as the CLI process;
 //! 5. to 7. the sync server with 20 devices syncing offline sales at once: its ingest rate,
 //!    a raw baseline for it, the time until every device has every event, and its peak
-//!    memory (see [`sync_server`]).
+//!    memory (see [`sync_server`]);
+//! 8. rebuilding every read model from the log next to reading and decoding the same events.
 //!
 //! Measurements compared with each other (1 with 2, the two stream lengths of 3) run
 //! interleaved, taking turns at going first, so both see the same disk, caches and
@@ -40,6 +41,12 @@ const LONG_STREAM_EVENTS: u64 = 1000;
 const STARTUP_RUNS: usize = 5;
 /// Sales between progress lines while building the large store.
 const PROGRESS_EVERY: u64 = 10_000;
+/// Rebuilding the read models against reading and decoding the same events, at least.
+const TARGET_REBUILD_RATIO: f64 = 0.5;
+/// Timed rebuilds (and as many raw reads), taking turns.
+const REBUILD_RUNS: u64 = 3;
+/// Events read per page by the raw read-and-decode baseline.
+const RAW_PAGE: usize = 10_000;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -58,6 +65,9 @@ pub struct BenchArgs {
     /// Skip the sync server sections (they build the server and take a minute or more).
     #[arg(long)]
     skip_sync: bool,
+    /// Events in the store whose read models section 8 rebuilds.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    rebuild_events: u64,
     /// Folder for the throwaway stores (default: the target folder).
     #[arg(long, value_name = "PATH")]
     dir: Option<PathBuf>,
@@ -95,6 +105,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     } else {
         sync_server::run(dir.path(), args.sync_sales, &mut table)?;
     }
+    rebuild(
+        &dir.path().join("rebuild.db"),
+        args.rebuild_events,
+        door.events_per_sale,
+    )?
+    .report(&mut table);
     println!(
         "cargo xtask bench: stores in {} (one disk, removed afterwards)\n",
         dir.path().display()
@@ -135,7 +151,7 @@ struct DoorSales {
 
 fn door_sales(dir: &Path, sales: u64) -> Result<DoorSales> {
     progress(format_args!(
-        "1-2/7 door sales: {sales} sales through App::sell, each followed or preceded by a raw transaction"
+        "1-2/8 door sales: {sales} sales through App::sell, each followed or preceded by a raw transaction"
     ));
     let mut app = initialized(App::open(dir.join("door.db"))?)?;
     let seats = SeatPlan::create(&mut app, "door", sales + 1, "100")?;
@@ -344,7 +360,7 @@ struct Sample {
 
 fn stream_cost(path: &Path) -> Result<StreamCost> {
     progress(format_args!(
-        "3/7 stream length: assign_registrant on fresh orders and on one of {LONG_STREAM_EVENTS} events"
+        "3/8 stream length: assign_registrant on fresh orders and on one of {LONG_STREAM_EVENTS} events"
     ));
     let mut app = initialized(App::open(path)?)?;
     let seats = SeatPlan::create(&mut app, "stream", STREAM_SAMPLES + 1, "100")?;
@@ -439,10 +455,10 @@ struct LargeStore {
 }
 
 fn large_store(path: &Path, events: u64, events_per_sale: f64) -> Result<LargeStore> {
-    progress(format_args!("4/7 large store: building {events} events"));
+    progress(format_args!("4/8 large store: building {events} events"));
     let (events, build) = timed_value(|| build_large_store(path, events, events_per_sale))?;
     progress(format_args!(
-        "4/7 large store: {events} events in {:.0} s; timing startup",
+        "4/8 large store: {events} events in {:.0} s; timing startup",
         build.as_secs_f64()
     ));
     let in_process = Latencies::repeat(STARTUP_RUNS, || {
@@ -489,13 +505,13 @@ fn report_build_progress(done: u64, sales: u64, elapsed: Duration) {
     let rate = done as f64 / elapsed.as_secs_f64();
     let left = (sales - done) as f64 / rate;
     progress(format_args!(
-        "4/7 large store: {done}/{sales} sales, {rate:.0} sales/s, ~{left:.0} s left"
+        "4/8 large store: {done}/{sales} sales, {rate:.0} sales/s, ~{left:.0} s left"
     ));
 }
 
 /// Builds the CLI (a no-op when it is up to date) next to this xtask; a note if it fails.
 fn cli_binary() -> Result<PathBuf, String> {
-    progress(format_args!("4/7 large store: building the conference CLI"));
+    progress(format_args!("4/8 large store: building the conference CLI"));
     release_binary("conference-cli", "conference")
 }
 
@@ -567,6 +583,80 @@ fn startup_row(table: &mut Table, label: &str, latencies: &Latencies, target: &s
         &format!("{} / {}", ms(latencies.best()), ms(latencies.median())),
         &verdict(latencies.median() < TARGET_STARTUP, target),
     );
+}
+
+// ---------------------------------------------------------------- 8. rebuild
+
+struct Rebuild {
+    events: u64,
+    rebuild: Latencies,
+    raw: Latencies,
+}
+
+/// `conference rebuild` (every read model from the log) against reading and decoding the
+/// same events (upcasting included) without projecting them, on one store, taking turns.
+fn rebuild(path: &Path, events: u64, events_per_sale: f64) -> Result<Rebuild> {
+    progress(format_args!(
+        "8/8 rebuild: building a store of {events} events"
+    ));
+    let events = build_large_store(path, events, events_per_sale)?;
+    progress(format_args!(
+        "8/8 rebuild: {events} events; rebuilding {REBUILD_RUNS} times"
+    ));
+    let mut store = Store::open(path)?;
+    let [rebuild, raw] = take_turns(REBUILD_RUNS, |turn, _| match turn {
+        0 => {
+            let replayed = store.rebuild_read_models(|_, _| {})?;
+            ensure!(replayed == events, "rebuilt {replayed} of {events} events");
+            Ok(())
+        }
+        _ => {
+            let mut after = 0;
+            let mut read = 0;
+            loop {
+                let page = store.events_after(after, RAW_PAGE)?;
+                let Some(last) = page.last() else { break };
+                after = last.position;
+                read += page.len() as u64;
+            }
+            ensure!(read == events, "read {read} of {events} events");
+            Ok(())
+        }
+    })?;
+    Ok(Rebuild {
+        events,
+        rebuild,
+        raw,
+    })
+}
+
+impl Rebuild {
+    fn report(&self, table: &mut Table) {
+        let rate = |l: &Latencies| self.events as f64 / l.median().as_secs_f64();
+        table.section(&format!(
+            "8. Rebuild every read model from the log: {} events, median of {REBUILD_RUNS}",
+            self.events
+        ));
+        table.row(
+            "rebuild (Store::rebuild_read_models), events/s",
+            &format!("{:.0}", rate(&self.rebuild)),
+            "",
+        );
+        table.row(
+            "raw read + decode of the same rows, events/s",
+            &format!("{:.0}", rate(&self.raw)),
+            "",
+        );
+        let ratio = rate(&self.rebuild) / rate(&self.raw);
+        table.row(
+            "rebuild / raw",
+            &format!("{ratio:.2}"),
+            &verdict(
+                ratio >= TARGET_REBUILD_RATIO,
+                &format!(">= {TARGET_REBUILD_RATIO}"),
+            ),
+        );
+    }
 }
 
 // ---------------------------------------------------------------- setting up stores

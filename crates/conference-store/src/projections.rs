@@ -51,9 +51,10 @@ pub(crate) fn publication_key(p: Publication) -> &'static str {
 }
 
 /// Projects events into the read models. Most tables are written as each event comes;
-/// an order's row and its pending reservations are kept in memory for the whole unit of
-/// work and written once by [`Projector::flush`], so a door sale (a dozen events on one
-/// order) writes its order row once and never stores a reservation it commits at once.
+/// an order's row, its pending reservations and the seat counts are kept in memory for the
+/// whole unit of work and written once by [`Projector::flush`], so a door sale (a dozen
+/// events on one order) writes its order row once, each seat count it changes once, and
+/// never stores a reservation it commits at once.
 /// Call `flush` before the transaction commits and before reading those tables in it.
 #[derive(Default)]
 pub(crate) struct Projector {
@@ -63,6 +64,8 @@ pub(crate) struct Projector {
     pending: HashMap<Uuid, Pending>,
     /// Which order each payment started since the last flush is for.
     payments: HashMap<Uuid, Uuid>,
+    /// Seat counts to add, by conference, seat type and holder.
+    seats: SeatDeltas,
 }
 
 /// An order's pending reservation: the rows to keep, and whether the table has rows for it.
@@ -103,6 +106,7 @@ impl Projector {
             }
         }
         self.payments.clear();
+        self.seats.flush(conn)?;
         Ok(())
     }
 
@@ -143,8 +147,7 @@ impl Projector {
     ) -> Result<()> {
         let pending = std::mem::take(&mut self.pending(conn, order)?.rows);
         for (seat_type, quantity) in pending {
-            bump(
-                conn,
+            self.seats.bump(
                 conference,
                 holder,
                 seat_type,
@@ -225,63 +228,79 @@ fn set_publication(conn: &Connection, id: Uuid, p: Publication) -> Result<()> {
     Ok(())
 }
 
-fn bump(
-    conn: &Connection,
-    conference: Uuid,
-    holder: &str,
-    seat_type: Uuid,
-    remaining: i64,
-    reserved: i64,
-    sold: i64,
-) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO rm_seat_availability (conference_id, seat_type_id, holder, remaining, reserved, sold) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (conference_id, seat_type_id, holder) DO UPDATE SET
-           remaining = remaining + excluded.remaining, reserved = reserved + excluded.reserved, sold = sold + excluded.sold",
-    )?
-    .execute(params![conference, seat_type, holder, remaining, reserved, sold])?;
-    Ok(())
-}
+/// Changes to `rm_seat_availability` rows held until the flush: a unit's reservations,
+/// commits and releases of one seat type become one write.
+#[derive(Default)]
+struct SeatDeltas(HashMap<(Uuid, Uuid, String), [i64; 4]>);
 
-fn bump_deltas(
-    conn: &Connection,
-    conference: Uuid,
-    holder: &str,
-    changes: &[SeatDelta],
-) -> Result<()> {
-    for c in changes {
-        bump(
-            conn,
-            conference,
-            holder,
-            c.seat_type.as_uuid(),
-            c.quantity,
-            0,
-            0,
-        )?;
+impl SeatDeltas {
+    /// Adds to a row's remaining, reserved and sold counts.
+    fn bump(
+        &mut self,
+        conference: Uuid,
+        holder: &str,
+        seat_type: Uuid,
+        remaining: i64,
+        reserved: i64,
+        sold: i64,
+    ) -> Result<()> {
+        let row = self
+            .0
+            .entry((conference, seat_type, holder.to_string()))
+            .or_default();
+        row[0] += remaining;
+        row[1] += reserved;
+        row[2] += sold;
+        Ok(())
     }
-    Ok(())
-}
 
-fn bump_seats(
-    conn: &Connection,
-    conference: Uuid,
-    holder: &str,
-    seats: &[SeatQuantity],
-    sign: i64,
-) -> Result<()> {
-    for s in seats {
-        bump(
-            conn,
-            conference,
-            holder,
-            s.seat_type.as_uuid(),
-            sign * i64::from(s.quantity),
-            0,
-            0,
-        )?;
+    fn overridden(&mut self, conference: Uuid, holder: &str, seat_type: Uuid, quantity: u32) {
+        self.0
+            .entry((conference, seat_type, holder.to_string()))
+            .or_default()[3] += i64::from(quantity);
     }
-    Ok(())
+
+    fn bump_deltas(&mut self, conference: Uuid, holder: &str, changes: &[SeatDelta]) -> Result<()> {
+        for c in changes {
+            self.bump(conference, holder, c.seat_type.as_uuid(), c.quantity, 0, 0)?;
+        }
+        Ok(())
+    }
+
+    fn bump_seats(
+        &mut self,
+        conference: Uuid,
+        holder: &str,
+        seats: &[SeatQuantity],
+        sign: i64,
+    ) -> Result<()> {
+        for s in seats {
+            self.bump(
+                conference,
+                holder,
+                s.seat_type.as_uuid(),
+                sign * i64::from(s.quantity),
+                0,
+                0,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, conn: &Connection) -> Result<()> {
+        for ((conference, seat_type, holder), [remaining, reserved, sold, overridden]) in
+            self.0.drain()
+        {
+            conn.prepare_cached(
+                "INSERT INTO rm_seat_availability (conference_id, seat_type_id, holder, remaining, reserved, sold, overridden) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (conference_id, seat_type_id, holder) DO UPDATE SET
+                   remaining = remaining + excluded.remaining, reserved = reserved + excluded.reserved,
+                   sold = sold + excluded.sold, overridden = overridden + excluded.overridden",
+            )?
+            .execute(params![conference, seat_type, holder, remaining, reserved, sold, overridden])?;
+        }
+        Ok(())
+    }
 }
 
 fn project_promos(
@@ -331,13 +350,12 @@ impl Projector {
     ) -> Result<()> {
         use seats::Event as E;
         match event {
-            E::AvailableSeatsChanged(e) => bump_deltas(conn, conference, holder, &e.seats)?,
+            E::AvailableSeatsChanged(e) => self.seats.bump_deltas(conference, holder, &e.seats)?,
             E::SeatsReserved(e) => {
                 let order = e.reservation_id.as_uuid();
                 self.take_pending(conn, conference, holder, order, false)?;
                 for s in &e.details {
-                    bump(
-                        conn,
+                    self.seats.bump(
                         conference,
                         holder,
                         s.seat_type.as_uuid(),
@@ -351,12 +369,11 @@ impl Projector {
                     .iter()
                     .map(|s| (s.seat_type.as_uuid(), i64::from(s.quantity)))
                     .collect();
-                bump_deltas(conn, conference, holder, &e.available_changed)?;
+                self.seats
+                    .bump_deltas(conference, holder, &e.available_changed)?;
                 for s in &e.overridden {
-                    conn.prepare_cached(
-                        "UPDATE rm_seat_availability SET overridden = overridden + ?4 WHERE conference_id = ?1 AND seat_type_id = ?2 AND holder = ?3",
-                    )?
-                    .execute(params![conference, s.seat_type.as_uuid(), holder, s.quantity])?;
+                    self.seats
+                        .overridden(conference, holder, s.seat_type.as_uuid(), s.quantity);
                 }
             }
             E::SeatsReservationCommitted(e) => {
@@ -364,12 +381,12 @@ impl Projector {
             }
             E::SeatsReservationCancelled(e) => {
                 self.take_pending(conn, conference, holder, e.reservation_id.as_uuid(), false)?;
-                bump_deltas(conn, conference, holder, &e.available_changed)?;
+                self.seats
+                    .bump_deltas(conference, holder, &e.available_changed)?;
             }
             E::CommittedSeatsReleased(e) => {
                 for c in &e.available_changed {
-                    bump(
-                        conn,
+                    self.seats.bump(
                         conference,
                         holder,
                         c.seat_type.as_uuid(),
@@ -379,10 +396,12 @@ impl Projector {
                     )?;
                 }
             }
-            E::SeatsAllotted(e) => bump_seats(conn, conference, holder, &e.seats, -1)?,
-            E::AllotmentReceived(e) => bump_seats(conn, conference, holder, &e.seats, 1)?,
-            E::AllotmentReturned(e) => bump_seats(conn, conference, holder, &e.seats, -1)?,
-            E::ReturnedSeatsAccepted(e) => bump_seats(conn, conference, holder, &e.seats, 1)?,
+            E::SeatsAllotted(e) => self.seats.bump_seats(conference, holder, &e.seats, -1)?,
+            E::AllotmentReceived(e) => self.seats.bump_seats(conference, holder, &e.seats, 1)?,
+            E::AllotmentReturned(e) => self.seats.bump_seats(conference, holder, &e.seats, -1)?,
+            E::ReturnedSeatsAccepted(e) => {
+                self.seats.bump_seats(conference, holder, &e.seats, 1)?
+            }
         }
         Ok(())
     }
