@@ -74,6 +74,8 @@ struct SyncRun {
     commits: i64,
     head: i64,
     baseline: Latencies,
+    /// The CPU time of each baseline run (this process), when there is `/proc`.
+    baseline_cpu: Option<Latencies>,
 }
 
 fn measure(dir: &Path, binary: &Path, sales: u64) -> Result<SyncRun> {
@@ -86,13 +88,14 @@ fn measure(dir: &Path, binary: &Path, sales: u64) -> Result<SyncRun> {
     check_converged(&doors, after.head)?;
     drop(server);
     let rows = stored_rows(&dir.join("server.db"), before.head)?;
-    let baseline = baseline(dir, &rows, &sync.pushes)?;
+    let (baseline, baseline_cpu) = baseline(dir, &rows, &sync.pushes)?;
     Ok(SyncRun {
         sales,
         sync,
         commits: after.commits - before.commits,
         head: after.head,
         baseline,
+        baseline_cpu,
     })
 }
 
@@ -671,8 +674,13 @@ fn stored_rows(database: &Path, after: i64) -> Result<Vec<Vec<Value>>> {
     Ok(rows)
 }
 
-/// Durations of [`BASELINE_RUNS`] raw ingests of `rows`, each into a fresh file.
-fn baseline(dir: &Path, rows: &[Vec<Value>], pushes: &[PushSample]) -> Result<Latencies> {
+/// Durations of [`BASELINE_RUNS`] raw ingests of `rows`, each into a fresh file, and the
+/// CPU time each took (the process's: nothing else in it works meanwhile).
+fn baseline(
+    dir: &Path,
+    rows: &[Vec<Value>],
+    pushes: &[PushSample],
+) -> Result<(Latencies, Option<Latencies>)> {
     let pushed: u64 = pushes.iter().map(|p| p.events).sum();
     ensure!(
         rows.len() as u64 == pushed,
@@ -682,13 +690,20 @@ fn baseline(dir: &Path, rows: &[Vec<Value>], pushes: &[PushSample]) -> Result<La
     progress(format_args!(
         "5-7/7 sync server: the raw baseline, {BASELINE_RUNS} runs of {pushed} rows"
     ));
+    let mut cpu = Vec::with_capacity(BASELINE_RUNS);
     let runs = (0..BASELINE_RUNS)
         .map(|run| {
             let mut conn = raw_server_log(&dir.join(format!("raw-server-{run}.db")))?;
-            timed(|| raw_ingest(&mut conn, rows, pushes))
+            let before = usage("self");
+            let took = timed(|| raw_ingest(&mut conn, rows, pushes))?;
+            if let (Some(before), Some(after)) = (before, usage("self")) {
+                cpu.push(after.cpu.saturating_sub(before.cpu));
+            }
+            Ok(took)
         })
         .collect::<Result<_>>()?;
-    Ok(Latencies::new(runs))
+    let cpu = (cpu.len() == BASELINE_RUNS).then(|| Latencies::new(cpu));
+    Ok((Latencies::new(runs), cpu))
 }
 
 /// A bare SQLite file with the server's schema, WAL and `synchronous=FULL`.
@@ -785,6 +800,27 @@ impl SyncRun {
                 ratio >= TARGET_INGEST_RATIO,
                 &format!(">= {TARGET_INGEST_RATIO}"),
             ),
+        );
+        // CPU time, unlike wall time, hardly depends on what else the machine runs: the
+        // server's whole process over the push phase (HTTP and JSON included) against the
+        // baseline's inserts and commits.
+        let [start, pushed, _] = &self.sync.checkpoints;
+        let server_cpu = start
+            .server
+            .zip(pushed.server)
+            .map(|(from, to)| to.cpu.saturating_sub(from.cpu));
+        let per_event =
+            |cpu: Duration| format!("{:.1} µs", cpu.as_secs_f64() * 1e6 / events as f64);
+        table.row(
+            &format!("CPU per event: server (push phase) / baseline (median of {BASELINE_RUNS})"),
+            &format!(
+                "{} / {}",
+                server_cpu.map_or_else(|| "n/a".into(), per_event),
+                self.baseline_cpu
+                    .as_ref()
+                    .map_or_else(|| "n/a".into(), |cpu| per_event(cpu.median())),
+            ),
+            "",
         );
     }
 
