@@ -101,24 +101,23 @@ pub(crate) fn pull(
     };
     let head = crate::db::head(&tx)?;
     let limit = params.limit.clamp(1, MAX_LIMIT);
-    let events = match &filter {
+    let mut events = match &filter {
         Some(ids) if ids.is_empty() => vec![],
         _ => read_events(&tx, params.after, limit, filter.as_deref())?,
     };
+    // Where the next page starts, whatever this device is shown of this one.
+    let next_after = events.last().map_or(params.after, |e| e.position);
     if let Some(schema) = &params.schema {
-        for event in &events {
-            if let Some(reads) = schema.get(&event.event_type)
-                && event.schema_version > *reads
-            {
-                return Err(ApiError::UpgradeRequired(format!(
-                    "Event {} at position {} is `{}` version {}, but this device reads up to version {}; upgrade the app to sync",
-                    event.stream, event.position, event.event_type, event.schema_version, reads
-                )));
-            }
+        // A device that knows no allotments (V1) cannot name a device's allotment stream:
+        // it sees the pool's side of each grant instead (a downcast).
+        if !schema.contains_key("AllotmentReceived") {
+            events.retain(|e| !is_allotment_stream(&e.stream));
+        }
+        for event in &mut events {
+            for_reader(schema, event)?;
         }
     }
     let outcomes = outcomes(&tx, device.id, params.after)?;
-    let next_after = events.last().map_or(params.after, |e| e.position);
     drop(tx);
     Ok(Page {
         events,
@@ -170,6 +169,43 @@ fn read_events(
         });
     }
     Ok(out)
+}
+
+fn is_allotment_stream(stream: &str) -> bool {
+    StreamId::parse(stream).is_ok_and(|s| s.holder != conference_domain::stream::Holder::Pool)
+}
+
+/// Serves `event` in a shape the device reads (it said which in the `x-conference-schema`
+/// header): as stored, or walked back along the domain's downcasters during a rolling
+/// upgrade; 426 when no shape it reads can say it.
+fn for_reader(schema: &HashMap<String, u32>, event: &mut PageEvent) -> Result<(), ApiError> {
+    let reads = |event_type: &str| schema.get(event_type).copied();
+    if reads(&event.event_type).is_some_and(|max| max >= event.schema_version) {
+        return Ok(());
+    }
+    let upgrade = |what: String| {
+        ApiError::UpgradeRequired(format!(
+            "Event {} at position {} is `{}` version {}, which {what}; upgrade the app on this device to sync",
+            event.stream, event.position, event.event_type, event.schema_version
+        ))
+    };
+    let payload: serde_json::Value = serde_json::from_str(event.payload.get())
+        .map_err(|e| ApiError::Internal(format!("event {} is not JSON: {e}", event.position)))?;
+    let (event_type, version, payload) = conference_domain::upcast::for_reader(
+        reads,
+        &event.event_type,
+        event.schema_version,
+        payload,
+    )
+    .map_err(|_| match reads(&event.event_type) {
+        Some(max) => upgrade(format!("this device reads only up to version {max}")),
+        None => upgrade("this device does not read".to_string()),
+    })?;
+    event.event_type = event_type;
+    event.schema_version = version;
+    event.payload = RawValue::from_string(payload.to_string())
+        .map_err(|e| ApiError::Internal(format!("a served event did not serialize: {e}")))?;
+    Ok(())
 }
 
 fn outcomes(conn: &Connection, device: Uuid, after: i64) -> Result<Vec<PushResult>, DbError> {

@@ -493,3 +493,192 @@ fn a_following_device_hears_of_another_devices_sale_through_the_live_feed() {
         "the follower has the other door's sale"
     );
 }
+
+/// What a device of the first release (V1) reads: no promo codes, no allotments, no
+/// cancellations, `OrderPaymentConfirmed` instead of `OrderConfirmed`, totals v1.
+fn v1_reads() -> std::collections::BTreeMap<String, u32> {
+    let mut reads: std::collections::BTreeMap<String, u32> =
+        conference_app::conference_domain::aggregate::schema_versions()
+            .into_iter()
+            .map(|(t, v)| (t.to_string(), v))
+            .collect();
+    for v2_only in [
+        "PromoCodeAdded",
+        "PromoRedemptionsHeld",
+        "PromoRedemptionsCommitted",
+        "PromoRedemptionsReleased",
+        "OrderConfirmed",
+        "OrderCancelled",
+        "SeatsAllotted",
+        "AllotmentReceived",
+        "AllotmentReturned",
+        "ReturnedSeatsAccepted",
+        "PaymentRefunded",
+    ] {
+        assert!(
+            reads.remove(v2_only).is_some(),
+            "{v2_only} is an event type"
+        );
+    }
+    reads.insert("OrderPaymentConfirmed".into(), 1);
+    reads.insert("OrderTotalsCalculated".into(), 1);
+    reads
+}
+
+#[test]
+fn a_device_reading_v1_shapes_syncs_through_the_same_server_during_an_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut organizer = organizer(&server);
+    // A conference with nothing V1 could not read: no promo codes.
+    let at = || Ctx::new(chrono::Utc::now());
+    organizer
+        .app
+        .create_conference(
+            &at(),
+            conference_app::NewConference {
+                slug: "classic".into(),
+                name: "Classic".into(),
+                location: "Redmond".into(),
+                start: Some(minute(60 * 24 * 30)),
+                end: Some(minute(60 * 24 * 31)),
+                owner_name: "Contoso".into(),
+                owner_email: "events@contoso.example".into(),
+                currency: Some("USD".into()),
+                ..conference_app::NewConference::default()
+            },
+        )
+        .expect("create");
+    for (name, price) in [("Full", "300"), ("Speaker", "0")] {
+        organizer
+            .app
+            .add_seat_type(&at(), "classic", name, "", price, 20)
+            .expect("seat type");
+    }
+    organizer
+        .app
+        .publish(&at(), "classic", true)
+        .expect("publish");
+    organizer.sync();
+
+    // A V2 door sells a paid seat from its allotment.
+    let mut door = Device::join(
+        &server,
+        "Door V2",
+        &server.add_device("Door V2", "door", &["classic"]),
+    );
+    door.sync();
+    let grant = |device: &mut Device, seats: &str| {
+        let transport =
+            HttpTransport::new(&device.transport_url(), &device.transport_token()).unwrap();
+        device
+            .app
+            .request_allotment(&transport, &at(), "classic", &[seats.to_string()])
+            .expect("allotment");
+    };
+    grant(&mut door, "Full=3");
+    let sale = |seats: &str, payment: Option<PaymentInput>| SaleInput {
+        slug: "classic".into(),
+        seats: vec![seats.into()],
+        payment,
+        ..SaleInput::default()
+    };
+    let paid = door
+        .app
+        .sell(
+            &at(),
+            &sale(
+                "Full=1",
+                Some(PaymentInput {
+                    method: "cash".into(),
+                    ..PaymentInput::default()
+                }),
+            ),
+        )
+        .expect("a paid sale");
+    door.sync();
+
+    // A device still on V1 shapes syncs through the same server.
+    let token = server.add_device("Door V1", "door", &["classic"]);
+    let store = temp_store();
+    let mut old = App::open(&store.path).expect("open");
+    old.init("Door V1", minute(0)).expect("init");
+    old.connect(&server.url, &token.token).expect("connect");
+    let v1 = HttpTransport::new(&server.url, &token.token)
+        .unwrap()
+        .with_attempts(2)
+        .reading(&v1_reads());
+    old.sync(&v1, chrono::Utc::now())
+        .expect("a V1 reader syncs");
+    let order = old
+        .order(conference_app::conference_domain::OrderId::from_uuid(
+            paid.id,
+        ))
+        .expect("the V2 door's sale reached the V1 device");
+    assert_eq!(order.status, "confirmed");
+    assert_eq!(order.total, paid.total);
+    // It got V1's shapes, and the pool's side of the grant instead of the allotment stream.
+    let conn = rusqlite::Connection::open(&store.path).unwrap();
+    let count = |event_type: &str| -> i64 {
+        conn.query_row(
+            "SELECT COUNT(*) FROM events WHERE event_type = ?1",
+            [event_type],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(count("OrderConfirmed"), 0);
+    assert_eq!(count("OrderPaymentConfirmed"), 1);
+    assert_eq!(count("AllotmentReceived") + count("SeatsAllotted"), 0);
+    let v1_totals: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE event_type = 'OrderTotalsCalculated' AND schema_version = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v1_totals, 1);
+    drop(conn);
+    // The pool it sees is the pool: 20 Full less the 3 allotted to the V2 door (V1 knows
+    // no allotments, so those seats left its pool when they were granted).
+    organizer.sync();
+    let pool_on = |app: &App, holder_filter: bool| -> Vec<(String, i64)> {
+        let sql = if holder_filter {
+            "SELECT t.name, a.remaining FROM rm_seat_availability a JOIN rm_seat_types t ON t.id = a.seat_type_id JOIN rm_conferences c ON c.id = a.conference_id WHERE c.slug = 'classic' AND a.holder = 'pool' ORDER BY t.created_seq"
+        } else {
+            "SELECT t.name, SUM(a.remaining) FROM rm_seat_availability a JOIN rm_seat_types t ON t.id = a.seat_type_id JOIN rm_conferences c ON c.id = a.conference_id WHERE c.slug = 'classic' GROUP BY t.id ORDER BY t.created_seq"
+        };
+        app.store()
+            .reader()
+            .prepare(sql)
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let expected = vec![("Full".to_string(), 17), ("Speaker".to_string(), 20)];
+    assert_eq!(pool_on(&organizer.app, true), expected);
+    assert_eq!(pool_on(&old, false), expected);
+
+    // A zero-cost order has no V1 shape: the V1 device is told to upgrade, and nothing is
+    // half-applied on it.
+    grant(&mut door, "Speaker=1");
+    door.app
+        .sell(&at(), &sale("Speaker=1", None))
+        .expect("a free sale");
+    door.sync();
+    let before = crate::helpers::event_count(&store.path);
+    let error = old
+        .sync(&v1, chrono::Utc::now())
+        .expect_err("a V1 reader cannot read a zero-cost confirmation");
+    assert_eq!(error.code(), "upgrade_required", "{error}");
+    assert!(error.to_string().contains("OrderConfirmed"), "{error}");
+    assert!(error.to_string().contains("upgrade the app"), "{error}");
+    assert_eq!(crate::helpers::event_count(&store.path), before);
+    // The same device on V2 shapes reads everything.
+    let v2 = HttpTransport::new(&server.url, &token.token).unwrap();
+    old.sync(&v2, chrono::Utc::now())
+        .expect("after the upgrade");
+    assert_eq!(old.orders(Some("classic")).unwrap().len(), 2);
+}

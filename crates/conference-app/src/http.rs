@@ -13,6 +13,8 @@ pub struct HttpTransport {
     token: String,
     client: reqwest::blocking::Client,
     attempts: u32,
+    /// The `x-conference-schema` header: the event schema versions this device reads.
+    reads: String,
 }
 
 impl HttpTransport {
@@ -27,7 +29,17 @@ impl HttpTransport {
             token: token.to_string(),
             client,
             attempts: 5,
+            reads: serde_json::to_string(&conference_domain::aggregate::schema_versions())
+                .unwrap_or_default(),
         })
+    }
+
+    /// Says the device reads only these event versions (a device of an older release, for
+    /// tests of a rolling upgrade); the server then serves older shapes or refuses with 426.
+    #[must_use]
+    pub fn reading(mut self, reads: &std::collections::BTreeMap<String, u32>) -> Self {
+        self.reads = serde_json::to_string(reads).unwrap_or_default();
+        self
     }
 
     /// How many times a request is tried before the server counts as unreachable.
@@ -44,7 +56,11 @@ impl HttpTransport {
         let mut delay = Duration::from_millis(100);
         let mut last = String::new();
         for attempt in 1..=self.attempts {
-            match request().bearer_auth(&self.token).send() {
+            match request()
+                .bearer_auth(&self.token)
+                .header(conference_protocol::sync::SCHEMA_HEADER, &self.reads)
+                .send()
+            {
                 // A body cut off on the way is as good as no answer: read it whole before
                 // decoding, and retry when it does not arrive.
                 Ok(response) if response.status().is_success() => match response.bytes() {

@@ -188,6 +188,24 @@ impl DomainEvent {
     }
 }
 
+/// Every event type this build writes, with its schema version: what a device tells the
+/// sync server it reads (the `x-conference-schema` header).
+#[must_use]
+pub fn schema_versions() -> std::collections::BTreeMap<&'static str, u32> {
+    [
+        crate::conference::Event::EVENT_TYPES,
+        crate::seats::Event::EVENT_TYPES,
+        crate::discounts::Event::EVENT_TYPES,
+        crate::order::Event::EVENT_TYPES,
+        crate::payment::Event::EVENT_TYPES,
+        crate::assignments::Event::EVENT_TYPES,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+    .collect()
+}
+
 /// Decodes a stored event as `E`: upcasts it along the chain, then checks that the shape it
 /// reached is the one this build writes. An event from a newer build is refused with
 /// [`DecodeError::UnknownVersion`] (it stays stored, untouched), never misread.

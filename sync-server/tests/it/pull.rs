@@ -136,7 +136,7 @@ async fn pulls_show_only_the_conferences_asked_for_and_allowed() {
 async fn a_device_that_reads_an_older_schema_must_upgrade() {
     let server = spawn_sync_server().await;
     let organizer = organizer_with_conference(&server, "demo", &[("Full", "100", 10)]).await;
-    let pull = |schema: &'static str| {
+    let pull = |schema: String| {
         server
             .client
             .get(server.url("/v1/pull"))
@@ -144,22 +144,41 @@ async fn a_device_that_reads_an_older_schema_must_upgrade() {
             .header("x-conference-schema", schema)
             .send()
     };
-    let response = pull(r#"{"ConferenceCreated": 1, "SeatTypeCreated": 1}"#)
+    let current = conference_domain::aggregate::schema_versions();
+    let with = |event_type: &str, version: Option<u32>| {
+        let mut reads = current.clone();
+        match version {
+            Some(v) => reads.insert(event_type, v),
+            None => reads.remove(event_type),
+        };
+        serde_json::to_string(&reads).unwrap()
+    };
+    // What this build reads: everything, as stored.
+    let response = pull(serde_json::to_string(&current).unwrap())
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let response = pull(r#"{"ConferenceCreated": 1, "SeatTypeCreated": 0}"#)
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], "upgrade_required");
-    let message = body["message"].as_str().unwrap();
-    assert!(
-        message.contains("SeatTypeCreated") && message.contains("upgrade"),
-        "{message}"
-    );
-    let response = pull("not json").await.unwrap();
+    // An older version of an event with no way back, or a type the device does not know.
+    for (schema, says) in [
+        (
+            with("SeatTypeCreated", Some(0)),
+            "reads only up to version 0",
+        ),
+        (with("SeatTypeCreated", None), "does not read"),
+    ] {
+        let response = pull(schema).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "upgrade_required");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains("SeatTypeCreated")
+                && message.contains(says)
+                && message.contains("upgrade"),
+            "{message}"
+        );
+    }
+    let response = pull("not json".into()).await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 

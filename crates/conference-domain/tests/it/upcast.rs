@@ -234,3 +234,76 @@ fn an_event_from_a_newer_build_is_refused_not_misread() {
         Err(DecodeError::UnknownType("OrderTeleported".into()))
     );
 }
+
+/// What a V1 device says it reads (no promo codes, no `OrderConfirmed`, totals v1).
+fn v1_reads(event_type: &str) -> Option<u32> {
+    match event_type {
+        "OrderPlaced"
+        | "OrderReservationCompleted"
+        | "OrderPaymentConfirmed"
+        | "OrderTotalsCalculated"
+        | "PaymentInitiated"
+        | "PaymentCompleted" => Some(1),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_v2_reader_gets_every_event_as_stored() {
+    let reads = conference_domain::aggregate::schema_versions();
+    let totals = json!({"total": "0.00", "is_free_of_charge": true, "lines": []});
+    let served = conference_domain::upcast::for_reader(
+        |t| reads.get(t).copied(),
+        "OrderTotalsCalculated",
+        2,
+        totals.clone(),
+    )
+    .unwrap();
+    assert_eq!(served, ("OrderTotalsCalculated".to_string(), 2, totals));
+    assert_eq!(reads.get("OrderConfirmed"), Some(&1));
+    assert_eq!(reads.get("PromoCodeAdded"), Some(&1));
+}
+
+#[test]
+fn a_v1_reader_gets_v2_events_in_v1_shapes_that_upcast_back() {
+    use conference_domain::upcast::{for_reader, upcast};
+    let paid = json!({"payment_id": "01a21cf1-2678-7158-80e6-21d84efa8f93"});
+    let (t, v, p) = for_reader(v1_reads, "OrderConfirmed", 1, paid).unwrap();
+    assert_eq!(
+        (t.as_str(), v, &p),
+        ("OrderPaymentConfirmed", 1, &json!({}))
+    );
+    assert_eq!(upcast(&t, v, p).0, "OrderConfirmed");
+
+    let totals = json!({
+        "total": "240.00",
+        "is_free_of_charge": false,
+        "lines": [{"kind": "seat", "description": "Workshop", "seat_type": "01a21cf1-20cd-75b0-8ef8-e5755b86bd97", "quantity": 2, "unit_price": "120.00", "total": "240.00"}]
+    });
+    let (t, v, p) = for_reader(v1_reads, "OrderTotalsCalculated", 2, totals.clone()).unwrap();
+    assert_eq!((t.as_str(), v), ("OrderTotalsCalculated", 1));
+    assert!(p.get("is_free_of_charge").is_none());
+    assert!(p["lines"][0].get("kind").is_none());
+    // Back through the upcaster, V2 code reads what was stored (the line kind defaults).
+    let (t, v, back) = upcast(&t, v, p);
+    assert_eq!((t.as_str(), v), ("OrderTotalsCalculated", 2));
+    assert_eq!(back["is_free_of_charge"], totals["is_free_of_charge"]);
+}
+
+#[test]
+fn what_v1_cannot_say_is_refused_not_bent() {
+    use conference_domain::upcast::for_reader;
+    // A zero-cost confirmation, a discount line, an event type V1 never had.
+    assert!(for_reader(v1_reads, "OrderConfirmed", 1, json!({"payment_id": null})).is_err());
+    let discounted = json!({
+        "total": "90.00", "is_free_of_charge": false,
+        "lines": [
+            {"kind": "seat", "description": "Full", "quantity": 1, "unit_price": "100.00", "total": "100.00"},
+            {"kind": "discount", "description": "SAVE10", "quantity": 1, "unit_price": "-10.00", "total": "-10.00"}
+        ]
+    });
+    assert!(for_reader(v1_reads, "OrderTotalsCalculated", 2, discounted).is_err());
+    let error = for_reader(v1_reads, "PromoCodeAdded", 1, json!({})).unwrap_err();
+    assert_eq!(error.event_type, "PromoCodeAdded");
+    assert!(error.to_string().contains("no shape this device reads"));
+}
