@@ -409,10 +409,14 @@ pub async fn save_server(
     handle: AppHandle,
     form: ServerForm,
 ) -> Reply<()> {
-    changing(&shared, &handle, move |app| {
+    let saved = changing(&shared, &handle, move |app| {
         app.connect(&form.url, &form.token)
     })
-    .await
+    .await;
+    if saved.is_ok() {
+        crate::sync_loop::settings_changed(&shared);
+    }
+    saved
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -30,6 +30,9 @@ pub struct Shared {
     syncing: AtomicBool,
     /// Held for the length of one sync, so syncs run one after another.
     sync_gate: Mutex<()>,
+    /// Set when the sync server's settings changed: the feed listener stops pausing and
+    /// dials the new one.
+    settings_changed: (Mutex<bool>, Condvar),
 }
 
 enum Slot {
@@ -59,6 +62,7 @@ impl Shared {
             }),
             syncing: AtomicBool::new(false),
             sync_gate: Mutex::new(()),
+            settings_changed: (Mutex::new(false), Condvar::new()),
         }
     }
 

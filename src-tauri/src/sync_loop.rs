@@ -168,11 +168,32 @@ fn listen(shared: &Shared, heard: &mpsc::Sender<i64>) {
         if let Some(reason) = lost {
             tracing::info!(%reason, "the live feed is not connected; trying again");
         }
-        // Not a synchronisation: a pause before dialling a server that is down again (or
-        // looking again whether one was set up). The fallback interval keeps syncing.
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(MAX_PAUSE);
+        // A pause before dialling a server that is down again (or looking again whether
+        // one was set up), cut short when Settings saves a server. The fallback interval
+        // keeps syncing meanwhile.
+        if wait_for_new_settings(shared, pause) {
+            pause = FIRST_PAUSE;
+        } else {
+            pause = (pause * 2).min(MAX_PAUSE);
+        }
     }
+}
+
+/// Tells the feed listener that the server or token changed.
+pub fn settings_changed(shared: &Shared) {
+    let (changed, wake) = &shared.settings_changed;
+    *changed.lock().unwrap_or_else(PoisonError::into_inner) = true;
+    wake.notify_all();
+}
+
+/// Waits up to `pause`; true when the settings changed meanwhile (or before).
+fn wait_for_new_settings(shared: &Shared, pause: Duration) -> bool {
+    let (changed, wake) = &shared.settings_changed;
+    let guard = changed.lock().unwrap_or_else(PoisonError::into_inner);
+    let (mut guard, _) = wake
+        .wait_timeout_while(guard, pause, |changed| !*changed)
+        .unwrap_or_else(PoisonError::into_inner);
+    std::mem::take(&mut *guard)
 }
 
 /// One sync: push, pull, record how it went. `attempts` per request. Waits while another
@@ -212,7 +233,18 @@ pub fn sync_once(
 
 #[cfg(test)]
 mod tests {
-    use super::{Next, decide};
+    use super::{Next, decide, settings_changed, wait_for_new_settings};
+    use crate::Shared;
+    use std::time::Duration;
+
+    #[test]
+    fn saved_settings_end_the_listeners_pause_once() {
+        let shared = Shared::opening();
+        settings_changed(&shared);
+        assert!(wait_for_new_settings(&shared, Duration::from_secs(60)));
+        // Taken: the next pause runs its course.
+        assert!(!wait_for_new_settings(&shared, Duration::from_millis(1)));
+    }
 
     #[test]
     fn a_head_past_what_was_pulled_syncs_at_once() {
