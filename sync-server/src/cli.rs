@@ -44,6 +44,15 @@ enum Command {
         #[command(subcommand)]
         command: ReconciliationCommand,
     },
+    /// Rebuild the server's read models from the log while the server keeps serving, then
+    /// switch to them atomically (run once after deploying a release that changes them).
+    Migrate {
+        #[command(flatten)]
+        db: Database,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -128,6 +137,25 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::Serve { db, listen } => serve(db.database, &listen),
         Command::Device { command } => device(command),
+        Command::Migrate { db, json } => {
+            let report = crate::migrate::migrate(&db.database, |done, head| {
+                eprint!("\rmigrating read models: {done} events replayed (head {head})");
+            })
+            .with_context(|| format!("could not migrate {}", db.database.display()))?;
+            eprintln!();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "Switched to new read models ({}): {} events replayed while serving, {} during the switch, which held writes for {:.1} ms.",
+                    report.read_models.join(", "),
+                    report.replayed,
+                    report.replayed_at_switch,
+                    report.switch_ms
+                );
+            }
+            Ok(())
+        }
         Command::Reconciliation {
             command: ReconciliationCommand::List { db, all, json },
         } => {

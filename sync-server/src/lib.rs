@@ -27,6 +27,7 @@ mod follow;
 mod http;
 mod log;
 pub mod metrics;
+pub mod migrate;
 pub mod openapi;
 mod pull;
 mod push;

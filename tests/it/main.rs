@@ -7,6 +7,7 @@ mod faults;
 mod helpers;
 mod proxy;
 mod server;
+mod server_migrate;
 mod simulation;
 mod store;
 mod sync;

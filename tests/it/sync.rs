@@ -146,7 +146,7 @@ pub fn organizer(server: &Server) -> Device {
     device
 }
 
-fn allot(device: &mut Device, seats: &str) -> u32 {
+pub fn allot(device: &mut Device, seats: &str) -> u32 {
     let transport = HttpTransport::new(&device.transport_url(), &device.transport_token()).unwrap();
     let (granted, _) = device
         .app
