@@ -88,7 +88,7 @@ pub fn document() -> Value {
                         "200": ok("One result per command, in order.", "PushResponse"),
                         "400": error("Malformed JSON or an unknown field (`bad_request`); the message names it."),
                         "403": error("The device's role may not push a command (`forbidden_command`) or it touches a conference the device was not given (`forbidden_conference`); nothing was stored."),
-                        "409": { "description": "A gap in device sequence numbers; nothing was stored.", "content": { "application/json": { "schema": schema("SequenceGap") } } },
+                        "409": { "description": "A gap in device sequence numbers (`sequence_gap`, with the next expected number), or a command id that belongs to another device's command or an allotment request (`command_id_reused`); nothing was stored.", "content": { "application/json": { "schema": { "oneOf": [schema("SequenceGap"), schema("ErrorBody")] } } } },
                         "413": error("The body is over 1 MiB (`payload_too_large`)."),
                         "415": error("The body is not sent as JSON (`unsupported_media_type`).")
                     }))

@@ -133,7 +133,7 @@ fn take(
             device_seq = body.device_seq
         );
         let _entered = span.enter();
-        if let Some(known) = stored_result(unit, body.command_id)? {
+        if let Some(known) = stored_result(unit, device.id, body.command_id)? {
             unit.stats.commands_known += 1;
             results.push(known);
             continue;
@@ -166,22 +166,34 @@ fn take(
     Ok(PushResponse { results, next_seq })
 }
 
-/// The first result of a command id, if the server took it before.
-fn stored_result(unit: &Unit<'_>, command_id: Uuid) -> Result<Option<PushResult>, ApiError> {
-    let row: Option<(String, String)> = unit
+/// The first result of a command id, if this device pushed it before. A command id is
+/// one device's: another device pushing it is refused, never answered with someone
+/// else's result.
+fn stored_result(
+    unit: &Unit<'_>,
+    device_id: Uuid,
+    command_id: Uuid,
+) -> Result<Option<PushResult>, ApiError> {
+    let row: Option<(String, String, Uuid)> = unit
         .conn
-        .prepare_cached("SELECT status, result FROM commands WHERE command_id = ?1")?
-        .query_row([command_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT status, result, device_id FROM commands WHERE command_id = ?1")?
+        .query_row([command_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     match row {
         None => Ok(None),
-        Some((status, _)) if status == "granted" => Err(ApiError::Conflict {
+        Some((_, _, owner)) if owner != device_id => Err(ApiError::Conflict {
+            code: "command_id_reused".into(),
+            message: format!(
+                "Command id {command_id} belongs to a command of another device; every command needs its own id, so nothing of this request was stored"
+            ),
+        }),
+        Some((status, _, _)) if status == "granted" => Err(ApiError::Conflict {
             code: "command_id_reused".into(),
             message: format!(
                 "Command id {command_id} was already used for an allotment request; every command needs its own id"
             ),
         }),
-        Some((_, text)) => serde_json::from_str(&text)
+        Some((_, text, _)) => serde_json::from_str(&text)
             .map(Some)
             .map_err(|e| DbError::corrupt(format!("the result of command {command_id}"), e).into()),
     }

@@ -336,3 +336,32 @@ async fn a_command_refused_after_it_wrote_leaves_nothing_and_the_request_goes_on
     assert_eq!(server.push_ok(&device, &request).await, response);
     assert_eq!(server.count("SELECT COUNT(*) FROM events"), total);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_id_of_another_device_is_refused_not_answered() {
+    let server = spawn_sync_server().await;
+    let first = server.add_device("organizer", Role::Organizer, &[]);
+    let second = server.add_device("organizer 2", Role::Organizer, &[]);
+    let mut local = Local::new(&first, true);
+    local.create_conference("demo", &[("Full", "100", 10)]);
+    let request = local.pending();
+    let applied = server.push_ok(&first, &request).await;
+    let stored = server.count("SELECT COUNT(*) FROM events");
+    let commands = server.count("SELECT COUNT(*) FROM commands");
+
+    // The second device sends the first device's command as its own first command.
+    let mut stolen = request.clone();
+    stolen.commands.truncate(1);
+    stolen.commands[0].device_seq = 1;
+    let (status, body) = server.push(&second, &stolen).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "command_id_reused");
+    assert!(
+        body["message"].as_str().unwrap().contains("another device"),
+        "{body}"
+    );
+    assert_eq!(server.count("SELECT COUNT(*) FROM events"), stored);
+    assert_eq!(server.count("SELECT COUNT(*) FROM commands"), commands);
+    // Its owner still gets its stored results.
+    assert_eq!(server.push_ok(&first, &request).await, applied);
+}
