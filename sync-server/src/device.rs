@@ -51,6 +51,19 @@ const BACK_OFFICE_COMMANDS: &[&str] = &[
     "tick",
 ];
 
+/// Commands of the first release (V1) under their V2 names: a V1 device pushing during a
+/// rolling upgrade is judged by what its command is now.
+const V1_COMMANDS: &[(&str, &str)] = &[("confirm_order_payment", "confirm_order")];
+
+/// A pushed command's current name (V1 names are mapped, others kept).
+#[must_use]
+pub fn current_command_type(command_type: &str) -> &str {
+    V1_COMMANDS
+        .iter()
+        .find(|(v1, _)| *v1 == command_type)
+        .map_or(command_type, |(_, now)| now)
+}
+
 impl Role {
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -77,8 +90,8 @@ impl Role {
     pub fn may_push(self, command_type: &str) -> bool {
         match self {
             Self::Organizer => true,
-            Self::Door => DOOR_COMMANDS.contains(&command_type),
-            Self::BackOffice => BACK_OFFICE_COMMANDS.contains(&command_type),
+            Self::Door => DOOR_COMMANDS.contains(&current_command_type(command_type)),
+            Self::BackOffice => BACK_OFFICE_COMMANDS.contains(&current_command_type(command_type)),
         }
     }
 
@@ -227,6 +240,14 @@ mod tests {
         assert!(Role::BackOffice.may_push("cancel_order"));
         assert!(!Role::BackOffice.may_push("sell"));
         assert!(!Role::BackOffice.may_push("place_order"));
+        // V1's name for confirming an order is judged as V2's.
+        assert_eq!(
+            current_command_type("confirm_order_payment"),
+            "confirm_order"
+        );
+        assert!(Role::Door.may_push("confirm_order_payment"));
+        assert!(Role::BackOffice.may_push("confirm_order_payment"));
+        assert_eq!(current_command_type("sell"), "sell");
         assert_eq!(Role::parse("back-office"), Some(Role::BackOffice));
         assert_eq!(Role::parse("admin"), None);
     }

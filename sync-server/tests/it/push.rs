@@ -365,3 +365,61 @@ async fn a_command_id_of_another_device_is_refused_not_answered() {
     // Its owner still gets its stored results.
     assert_eq!(server.push_ok(&first, &request).await, applied);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_pushing_v1_shapes_is_taken_and_v2_readers_read_them_upcast() {
+    let server = spawn_sync_server().await;
+    let mut organizer = organizer_with_conference(&server, "demo", &[("Full", "100", 10)]).await;
+    let mut door = door_with_allotment(&server, &organizer, &[], "demo", "Full", 2).await;
+    let order = door.sell("demo", &["Full=1"], false);
+    let mut request = door.pending();
+    // The same sale as a V1 device writes it: OrderPaymentConfirmed with no payment id,
+    // totals v1 without is_free_of_charge and with lines without kind.
+    let mut rewritten = 0;
+    for command in &mut request.commands {
+        for event in &mut command.events {
+            match (event.event_type.as_str(), event.schema_version) {
+                ("OrderConfirmed", 1) => {
+                    event.event_type = "OrderPaymentConfirmed".into();
+                    event.payload = serde_json::json!({});
+                    rewritten += 1;
+                }
+                ("OrderTotalsCalculated", 2) => {
+                    event.schema_version = 1;
+                    let totals = event.payload.as_object_mut().unwrap();
+                    totals.remove("is_free_of_charge");
+                    for line in totals["lines"].as_array_mut().unwrap() {
+                        line.as_object_mut().unwrap().remove("kind");
+                    }
+                    rewritten += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(rewritten, 2);
+    let response = server.push_ok(&door.device, &request).await;
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| r.status == PushStatus::Applied),
+        "{response:?}"
+    );
+
+    // Stored as sent (stored events are never rewritten) ...
+    let pulled = server.pull_all(&organizer.device).await;
+    let confirmed = crate::helpers::of_type(&pulled, "OrderPaymentConfirmed");
+    assert_eq!(confirmed.len(), 1);
+    assert_eq!(confirmed[0].event.payload, serde_json::json!({}));
+    assert!(crate::helpers::of_type(&pulled, "OrderConfirmed").is_empty());
+    // ... and a V2 device reads them upcast: the order is confirmed, paid, not free.
+    organizer.apply(pulled);
+    let view = organizer
+        .app
+        .order(conference_app::conference_domain::OrderId::from_uuid(order))
+        .expect("the V1-shaped sale");
+    assert_eq!(view.status, "confirmed");
+    assert_eq!(view.total, "100.00");
+    assert!(!view.is_free_of_charge);
+}
