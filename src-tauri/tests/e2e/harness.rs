@@ -59,6 +59,15 @@ fn terminate(child: &mut Child, what: &str) {
     eprintln!("e2e: {what} did not stop after SIGTERM within 15 s");
 }
 
+/// Whether WebKitWebDriver lost an element to a re-render (the page replaced it while the
+/// driver found, read or clicked it): the element is looked up again.
+fn is_stale(error: &WebDriverError) -> bool {
+    matches!(
+        **error,
+        thirtyfour::error::WebDriverErrorInner::StaleElementReference(_)
+    )
+}
+
 /// Waits until `check` holds, or fails with `what` after `PATIENCE`.
 pub fn wait_sync(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + PATIENCE;
@@ -298,12 +307,20 @@ impl Session {
 
     /// The first element matching `css`, once it is there.
     pub async fn find(&self, css: &str) -> WebElement {
-        self.driver()
-            .query(By::Css(css))
-            .wait(PATIENCE, Duration::from_millis(50))
-            .first()
-            .await
-            .unwrap_or_else(|e| panic!("e2e: no element `{css}`: {e}"))
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match self
+                .driver()
+                .query(By::Css(css))
+                .wait(PATIENCE, Duration::from_millis(50))
+                .first()
+                .await
+            {
+                Ok(element) => return element,
+                Err(e) if is_stale(&e) && Instant::now() < deadline => {}
+                Err(e) => panic!("e2e: no element `{css}`: {e}"),
+            }
+        }
     }
 
     /// Waits until `css` matches nothing.
@@ -325,62 +342,91 @@ impl Session {
         css: &str,
         check: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> String {
+        let deadline = Instant::now() + PATIENCE;
         let check = std::sync::Arc::new(check);
         let last = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let seen = last.clone();
-        let found = self
-            .driver()
-            .query(By::Css(css))
-            .wait(PATIENCE, Duration::from_millis(50))
-            .with_filter(move |element: WebElement| {
-                let check = check.clone();
-                let seen = seen.clone();
-                async move {
-                    let text = element.text().await?;
-                    let matches = check(&text);
-                    if let Ok(mut last) = seen.lock() {
-                        *last = text;
+        loop {
+            let (check, seen) = (check.clone(), last.clone());
+            let found = self
+                .driver()
+                .query(By::Css(css))
+                .wait(
+                    deadline.saturating_duration_since(Instant::now()),
+                    Duration::from_millis(50),
+                )
+                .with_filter(move |element: WebElement| {
+                    let check = check.clone();
+                    let seen = seen.clone();
+                    async move {
+                        let text = match element.text().await {
+                            Ok(text) => text,
+                            // Re-rendered while being read: look again at the next poll.
+                            Err(e) if is_stale(&e) => return Ok(false),
+                            Err(e) => return Err(e),
+                        };
+                        let matches = check(&text);
+                        if let Ok(mut last) = seen.lock() {
+                            *last = text;
+                        }
+                        Ok(matches)
                     }
-                    Ok(matches)
-                }
-            })
-            .first()
-            .await;
-        match found {
-            Ok(element) => element
-                .text()
-                .await
-                .unwrap_or_else(|e| panic!("e2e: could not read `{css}`: {e}")),
-            Err(_) => panic!(
-                "e2e: `{css}` never showed the expected text; last it said {:?}",
-                last.lock().map(|l| l.clone()).unwrap_or_default()
-            ),
+                })
+                .first()
+                .await;
+            match found.map(|element| async move { element.text().await }) {
+                Ok(text) => match text.await {
+                    Ok(text) => return text,
+                    Err(e) if is_stale(&e) && Instant::now() < deadline => {}
+                    Err(e) => panic!("e2e: could not read `{css}`: {e}"),
+                },
+                Err(e) if is_stale(&e) && Instant::now() < deadline => {}
+                Err(_) => panic!(
+                    "e2e: `{css}` never showed the expected text; last it said {:?}",
+                    last.lock().map(|l| l.clone()).unwrap_or_default()
+                ),
+            }
         }
     }
 
+    /// Clicks `css` once it is there and enabled.
     pub async fn click(&self, css: &str) {
-        let element = self.find(css).await;
-        self.driver()
-            .query(By::Css(css))
-            .wait(PATIENCE, Duration::from_millis(50))
-            .and_enabled()
-            .first()
-            .await
-            .unwrap_or_else(|e| panic!("e2e: `{css}` never became enabled: {e}"));
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("e2e: could not click `{css}`: {e}"));
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let clicked = match self
+                .driver()
+                .query(By::Css(css))
+                .wait(PATIENCE, Duration::from_millis(50))
+                .and_enabled()
+                .first()
+                .await
+            {
+                Ok(element) => element.click().await,
+                Err(e) => Err(e),
+            };
+            match clicked {
+                Ok(()) => return,
+                // Re-rendered between finding and clicking: the click did not happen.
+                Err(e) if is_stale(&e) && Instant::now() < deadline => {}
+                Err(e) => panic!("e2e: could not click `{css}` (there and enabled): {e}"),
+            }
+        }
     }
 
     /// Replaces the text of an input.
     pub async fn type_into(&self, css: &str, text: &str) {
-        let element = self.find(css).await;
-        element.clear().await.expect("clear an input");
-        element
-            .send_keys(text)
-            .await
-            .unwrap_or_else(|e| panic!("e2e: could not type into `{css}`: {e}"));
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let element = self.find(css).await;
+            let typed = match element.clear().await {
+                Ok(()) => element.send_keys(text).await,
+                Err(e) => Err(e),
+            };
+            match typed {
+                Ok(()) => return,
+                Err(e) if is_stale(&e) && Instant::now() < deadline => {}
+                Err(e) => panic!("e2e: could not type into `{css}`: {e}"),
+            }
+        }
     }
 
     /// Saves what the window shows as `target/screenshots/NAME.png`.
