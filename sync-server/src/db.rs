@@ -9,9 +9,12 @@ use std::path::Path;
 use std::time::Duration;
 use uuid::Uuid;
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!(
-    "../../migrations/server/0001_initial.sql"
-))];
+const INITIAL: &str = include_str!("../../migrations/server/0001_initial.sql");
+
+/// Every migration's SQL, in order; `PRAGMA user_version` counts how many a file has.
+const SERVER_SQL: &[&str] = &[INITIAL];
+
+const MIGRATIONS: &[M<'static>] = &[M::up(INITIAL)];
 
 /// The fixed-width text form of a time (the same as the device store's).
 #[must_use]
@@ -45,6 +48,9 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, DbError> {
     }
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
+    if crate::v1::is_v1(&conn)? {
+        crate::v1::upgrade(&mut conn, SERVER_SQL)?;
+    }
     migrate(&mut conn)?;
     Ok(conn)
 }
@@ -116,6 +122,11 @@ pub(crate) fn head(conn: &Connection) -> Result<i64, DbError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_migration_is_listed_for_v1_databases_too() {
+        assert_eq!(super::SERVER_SQL.len(), super::MIGRATIONS.len());
+    }
+
     #[test]
     fn migrations_are_valid() {
         assert!(

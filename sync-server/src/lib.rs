@@ -34,6 +34,7 @@ mod push;
 mod rebase;
 mod reconciliation;
 mod state;
+mod v1;
 mod wire;
 mod writer;
 

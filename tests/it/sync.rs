@@ -496,7 +496,7 @@ fn a_following_device_hears_of_another_devices_sale_through_the_live_feed() {
 
 /// What a device of the first release (V1) reads: no promo codes, no allotments, no
 /// cancellations, `OrderPaymentConfirmed` instead of `OrderConfirmed`, totals v1.
-fn v1_reads() -> std::collections::BTreeMap<String, u32> {
+pub fn v1_reads() -> std::collections::BTreeMap<String, u32> {
     let mut reads: std::collections::BTreeMap<String, u32> =
         conference_app::conference_domain::aggregate::schema_versions()
             .into_iter()

@@ -323,3 +323,121 @@ fn an_upgrade_killed_part_way_leaves_v1_or_v2_and_the_next_start_ends_the_same()
         assert_eq!(events(&path), events(&clean));
     }
 }
+
+/// The V1 sync server's database, as V1 left it (the same history, pushed by two devices).
+const V1_SERVER: &str = include_str!("../fixtures/v1/server.sql");
+/// The V1 devices' tokens (test secrets, see tests/fixtures/v1/make_server_fixture.py).
+const V1_FRONT_DESK_TOKEN: &str =
+    "v1-front-desk-0000000000000000000000000000000000000000000000000000";
+const V1_SIDE_DOOR_TOKEN: &str =
+    "v1-side-door-00000000000000000000000000000000000000000000000000000";
+
+#[test]
+fn the_server_opens_the_v1_server_database_and_v1_and_v2_devices_sync_through_it() {
+    use conference_app::conference_protocol::sync::{
+        PushCommand, PushRequest, PushStatus, WireEvent,
+    };
+    use conference_app::http::HttpTransport;
+    use conference_app::sync::Transport;
+    let dir = tempfile::tempdir().unwrap();
+    // The V1 store of the same history is the oracle for what every order looked like.
+    let v1_store = v1_store(dir.path(), "oracle.db");
+    let oracle = v1_facts(&v1_store);
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
+        conn.execute_batch(V1_SERVER)
+            .expect("the V1 server fixture loads");
+    }
+    let server = crate::server::Server::start(dir.path());
+
+    // A V2 device with the side door's token reads the whole history, upcast.
+    let store = crate::helpers::temp_store();
+    let mut app = App::open(&store.path).unwrap();
+    app.init("Side door (V2)", chrono::Utc::now()).unwrap();
+    app.connect(&server.url, V1_SIDE_DOOR_TOKEN).unwrap();
+    let v2 = HttpTransport::new(&server.url, V1_SIDE_DOOR_TOKEN).unwrap();
+    let report = app.sync(&v2, chrono::Utc::now()).expect("sync");
+    assert_eq!(report.pulled as usize, oracle.events.len());
+    for (id, (status, total, email)) in &oracle.orders {
+        let order = app.order(OrderId::parse(id).unwrap()).unwrap();
+        assert_eq!(
+            (
+                &order.status,
+                &order.total,
+                order.registrant.map(|r| r.email)
+            ),
+            (status, total, email.clone()),
+            "order {id}"
+        );
+    }
+
+    // A device still on V1 reads the same history in the shapes it was written in.
+    let v1_transport = HttpTransport::new(&server.url, V1_FRONT_DESK_TOKEN)
+        .unwrap()
+        .reading(&crate::sync::v1_reads());
+    let mut after = 0;
+    let mut seen = Vec::new();
+    loop {
+        let page = v1_transport.pull(after, 5000).expect("a V1 reader pulls");
+        if page.events.is_empty() {
+            break;
+        }
+        after = page.next_after;
+        seen.extend(page.events);
+    }
+    assert_eq!(seen.len(), oracle.events.len());
+    for (pulled, (position, event_type, version, payload)) in seen.iter().zip(&oracle.events) {
+        assert_eq!(pulled.position, *position);
+        assert_eq!(&pulled.event.event_type, event_type);
+        assert_eq!(i64::from(pulled.event.schema_version), *version);
+        assert_eq!(
+            pulled.event.payload,
+            serde_json::from_str::<Value>(payload).unwrap()
+        );
+    }
+
+    // A V1 device that lost the answer to its first push gets the first result again,
+    // and nothing new is stored.
+    let conn = rusqlite::Connection::open(&v1_store).unwrap();
+    let first_command: String = conn
+        .query_row(
+            "SELECT command_id FROM events ORDER BY position LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let events: Vec<WireEvent> = conn
+        .prepare("SELECT stream_id, stream_version, event_type, schema_version, payload, recorded_at FROM events WHERE command_id = ?1 ORDER BY position")
+        .unwrap()
+        .query_map([&first_command], |r| {
+            Ok(WireEvent {
+                stream: r.get(0)?,
+                version: r.get(1)?,
+                event_type: r.get(2)?,
+                schema_version: r.get(3)?,
+                payload: serde_json::from_str(&r.get::<_, String>(4)?).unwrap(),
+                recorded_at: r.get(5)?,
+            })
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let retry = PushRequest {
+        commands: vec![PushCommand {
+            device_seq: 1,
+            command_id: uuid::Uuid::parse_str(&first_command).unwrap(),
+            command_type: "create_conference".into(),
+            command: serde_json::json!({}),
+            events,
+        }],
+    };
+    let answer = v1_transport.push(&retry).expect("a retried V1 push");
+    assert_eq!(answer.results[0].status, PushStatus::Applied);
+    assert_eq!(answer.results[0].device_seq, 1);
+    assert_eq!(answer.results[0].positions[0], oracle.events[0].0);
+    assert_eq!(
+        v1_transport.pull(0, 5000).unwrap().head,
+        oracle.events.last().unwrap().0,
+        "nothing new stored"
+    );
+}

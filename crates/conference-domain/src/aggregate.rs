@@ -188,11 +188,12 @@ impl DomainEvent {
     }
 }
 
-/// Every event type this build writes, with its schema version: what a device tells the
-/// sync server it reads (the `x-conference-schema` header).
+/// Every event type this build reads, with the newest schema version it reads: the types it
+/// writes, and the old ones its upcasters turn into them (V1's `OrderPaymentConfirmed`).
+/// What a device tells the sync server (the `x-conference-schema` header).
 #[must_use]
 pub fn schema_versions() -> std::collections::BTreeMap<&'static str, u32> {
-    [
+    let mut reads: std::collections::BTreeMap<&'static str, u32> = [
         crate::conference::Event::EVENT_TYPES,
         crate::seats::Event::EVENT_TYPES,
         crate::discounts::Event::EVENT_TYPES,
@@ -203,7 +204,12 @@ pub fn schema_versions() -> std::collections::BTreeMap<&'static str, u32> {
     .into_iter()
     .flatten()
     .copied()
-    .collect()
+    .collect();
+    for step in crate::upcast::UPCASTERS {
+        let version = reads.entry(step.from.0).or_insert(step.from.1);
+        *version = (*version).max(step.from.1);
+    }
+    reads
 }
 
 /// Decodes a stored event as `E`: upcasts it along the chain, then checks that the shape it

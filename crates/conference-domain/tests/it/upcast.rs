@@ -262,6 +262,9 @@ fn a_v2_reader_gets_every_event_as_stored() {
     assert_eq!(served, ("OrderTotalsCalculated".to_string(), 2, totals));
     assert_eq!(reads.get("OrderConfirmed"), Some(&1));
     assert_eq!(reads.get("PromoCodeAdded"), Some(&1));
+    // Old shapes it reads through its upcasters count too.
+    assert_eq!(reads.get("OrderPaymentConfirmed"), Some(&1));
+    assert_eq!(reads.get("OrderTotalsCalculated"), Some(&2));
 }
 
 #[test]
