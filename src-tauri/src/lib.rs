@@ -163,9 +163,17 @@ fn open_in_background(handle: &tauri::AppHandle, shared: &Shared, path: &std::pa
 /// then the outcome.
 fn open_into(shared: &Shared, path: &std::path::Path, tell: &mut dyn FnMut(&StartupView)) {
     let mut upgraded = false;
-    let result = open_app(path, &mut |progress| {
-        upgraded = true;
-        tell(&shared.upgrading(progress));
+    // A panic while opening must not leave every command waiting for the store forever.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        open_app(path, &mut |progress| {
+            upgraded = true;
+            tell(&shared.upgrading(progress));
+        })
+    }))
+    .unwrap_or_else(|_| {
+        Err(AppError::Store(
+            "Opening the store stopped unexpectedly; restart the app".into(),
+        ))
     });
     if let Err(error) = &result {
         tracing::error!(%error, store = %path.display(), "could not open the store");
