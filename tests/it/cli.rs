@@ -476,3 +476,65 @@ fn init_twice_is_safe() {
     assert!(ok);
     assert_eq!(first["device_id"], second["device_id"]);
 }
+
+#[test]
+fn rebuild_restores_one_read_model_from_the_log_and_leaves_the_others() {
+    let ts = crate::helpers::temp_store();
+    {
+        let mut app = crate::helpers::demo_app(&ts.path);
+        for (n, seats) in ["Full=1", "Student=2", "Full=2"].iter().enumerate() {
+            app.sell(
+                &crate::helpers::ctx(i64::try_from(n).unwrap() + 1),
+                &crate::helpers::sale(&[seats], &[], crate::helpers::cash("500")),
+            )
+            .expect("sale");
+        }
+    }
+    let before = crate::helpers::read_models(&ts.path);
+    let rows = |table: &str| -> Vec<String> {
+        crate::helpers::read_models(&ts.path)
+            .into_iter()
+            .filter(|l| l.starts_with(&format!("{table}:")))
+            .collect()
+    };
+    let of = |lines: &[String], table: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("{table}:")))
+            .cloned()
+            .collect()
+    };
+    {
+        let conn = rusqlite::Connection::open(&ts.path).unwrap();
+        conn.execute_batch(
+            "DELETE FROM rm_orders; UPDATE rm_seat_availability SET remaining = 999;",
+        )
+        .unwrap();
+    }
+    assert!(rows("rm_orders").is_empty());
+
+    let (ok, out) = crate::helpers::cli_json(&ts.path, &["rebuild", "orders"]);
+    assert!(ok, "{out}");
+    assert_eq!(out["read_model"], "orders");
+    assert!(out["events"].as_u64().unwrap() > 0);
+    assert_eq!(rows("rm_orders"), of(&before, "rm_orders"));
+    assert!(
+        rows("rm_seat_availability")
+            .iter()
+            .all(|l| l.contains("Integer(999)")),
+        "the seats read model was left alone"
+    );
+
+    let (ok, _) = crate::helpers::cli_json(&ts.path, &["rebuild", "seats"]);
+    assert!(ok);
+    assert_eq!(crate::helpers::read_models(&ts.path), before);
+
+    let (ok, out) = crate::helpers::cli_json(&ts.path, &["rebuild", "everything"]);
+    assert!(!ok);
+    assert_eq!(out["error"]["code"], "unknown_read_model");
+    let message = out["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`orders`") && message.contains("`seats`"),
+        "{message}"
+    );
+}

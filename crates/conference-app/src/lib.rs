@@ -822,6 +822,24 @@ impl App {
     pub fn rebuild(&mut self, progress: impl FnMut(u64, u64)) -> Result<u64> {
         Ok(self.store.rebuild_read_models(progress)?)
     }
+
+    /// Rebuilds one read model by name (`conferences`, `seats`, `promos`, `orders`).
+    pub fn rebuild_one(&mut self, name: &str, progress: impl FnMut(u64, u64)) -> Result<u64> {
+        let model = conference_store::ReadModel::parse(name).ok_or_else(|| {
+            AppError::invalid(
+                "unknown_read_model",
+                format!(
+                    "There is no read model `{name}`; rebuild one of {}, or all with no name",
+                    conference_store::ReadModel::ALL
+                        .iter()
+                        .map(|m| format!("`{}`", m.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+        Ok(self.store.rebuild_read_model(model, progress)?)
+    }
 }
 
 fn sentence(text: &str) -> String {

@@ -56,8 +56,11 @@ pub enum Command {
     /// Export data for the back office.
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Rebuild every read model from the event log.
-    Rebuild,
+    /// Rebuild every read model from the event log, or just one.
+    Rebuild {
+        /// conferences, seats, promos or orders (all of them when left out).
+        read_model: Option<String>,
+    },
     /// Push this device's commands to the sync server and pull everyone else's.
     Sync {
         /// The server, like http://10.0.0.5:8080 (remembered after the first time).

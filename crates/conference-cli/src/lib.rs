@@ -482,22 +482,31 @@ fn dispatch(app: &mut App, ctx: &Ctx, command: Command) -> Result<Output, CliErr
             let status = app.status()?;
             Output::new(render::status(&status), &status)
         }
-        Command::Rebuild => {
+        Command::Rebuild { read_model } => {
             let started = std::time::Instant::now();
             let mut last_shown = 0;
-            let count = app.rebuild(|done, total| {
+            let what = read_model.as_deref().unwrap_or("read models").to_string();
+            let progress = |done: u64, total: u64| {
                 if total > 0 && (done == total || done - last_shown >= total / 20) {
                     last_shown = done;
-                    eprint!("\rrebuilding read models: {done}/{total} events");
+                    eprint!("\rrebuilding {what}: {done}/{total} events");
                 }
-            })?;
+            };
+            let count = match &read_model {
+                Some(name) => app.rebuild_one(name, progress)?,
+                None => app.rebuild(progress)?,
+            };
             eprintln!();
+            let which = match &read_model {
+                Some(name) => format!("the {name} read model"),
+                None => "every read model".to_string(),
+            };
             Output::new(
                 format!(
-                    "Rebuilt every read model from {count} events in {:.1?}.\n",
+                    "Rebuilt {which} from {count} events in {:.1?}.\n",
                     started.elapsed()
                 ),
-                json!({ "events": count }),
+                json!({ "events": count, "read_model": read_model }),
             )
         }
     })

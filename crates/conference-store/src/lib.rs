@@ -23,6 +23,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
 pub use log::{ExecuteError, Loaded, Recorded, SNAPSHOT_EVERY};
+pub use projections::ReadModel;
 pub use v1::UpgradeProgress;
 
 /// How hard a commit tries to reach the disk.
@@ -267,9 +268,29 @@ impl Store {
 
     /// Drops every read model and rebuilds it from the log, in one transaction.
     /// `progress` is called with (events done, events in all).
-    pub fn rebuild_read_models(&mut self, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
+    pub fn rebuild_read_models(&mut self, progress: impl FnMut(u64, u64)) -> Result<u64> {
+        self.rebuild(None, progress)
+    }
+
+    /// Rebuilds one read model from the log (its tables only), in one transaction.
+    pub fn rebuild_read_model(
+        &mut self,
+        model: ReadModel,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<u64> {
+        self.rebuild(Some(model), progress)
+    }
+
+    fn rebuild(
+        &mut self,
+        only: Option<ReadModel>,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<u64> {
         let tx = self.conn.transaction()?;
-        projections::clear(&tx)?;
+        match only {
+            None => projections::clear(&tx)?,
+            Some(model) => model.clear(&tx)?,
+        }
         let total: u64 = tx.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
         let mut done = 0;
         let mut projector = projections::Projector::default();
@@ -278,7 +299,9 @@ impl Store {
             let mut rows = stmt.query([0])?;
             while let Some(row) = rows.next()? {
                 let recorded = log::read_event_row(row)?;
-                projector.project(&tx, &recorded)?;
+                if only.is_none_or(|model| model.takes(&recorded.event)) {
+                    projector.project(&tx, &recorded)?;
+                }
                 done += 1;
                 if done % 10_000 == 0 {
                     projector.flush(&tx)?;

@@ -33,6 +33,69 @@ pub(crate) fn clear(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// One read model that can be rebuilt on its own: its tables are fed by one kind of event
+/// each, so replaying just those events rebuilds them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadModel {
+    /// Conferences and their seat types (conference events).
+    Conferences,
+    /// Remaining, reserved and sold seats per holder (seat events).
+    Seats,
+    /// Promo codes and their use (promo-code events).
+    Promos,
+    /// Orders with lines, payment and seat assignments (order, payment, assignment events).
+    Orders,
+}
+
+impl ReadModel {
+    pub const ALL: [ReadModel; 4] = [Self::Conferences, Self::Seats, Self::Promos, Self::Orders];
+
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Conferences => "conferences",
+            Self::Seats => "seats",
+            Self::Promos => "promos",
+            Self::Orders => "orders",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    fn tables(self) -> &'static [&'static str] {
+        match self {
+            Self::Conferences => &["rm_conferences", "rm_seat_types"],
+            Self::Seats => &["rm_seat_availability", "rm_pending_reservations"],
+            Self::Promos => &["rm_promo_codes"],
+            Self::Orders => &["rm_orders"],
+        }
+    }
+
+    /// Whether this read model takes `event`.
+    pub(crate) fn takes(self, event: &DomainEvent) -> bool {
+        matches!(
+            (self, event),
+            (Self::Conferences, DomainEvent::Conference(_))
+                | (Self::Seats, DomainEvent::Seats(_))
+                | (Self::Promos, DomainEvent::Promos(_))
+                | (
+                    Self::Orders,
+                    DomainEvent::Order(_) | DomainEvent::Payment(_) | DomainEvent::Assignments(_)
+                )
+        )
+    }
+
+    pub(crate) fn clear(self, conn: &Connection) -> Result<()> {
+        for table in self.tables() {
+            conn.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        Ok(())
+    }
+}
+
 /// The text form of a holder in read models.
 #[must_use]
 pub fn holder_key(holder: Holder) -> String {
