@@ -10,11 +10,13 @@ use std::time::Duration;
 use uuid::Uuid;
 
 const INITIAL: &str = include_str!("../../migrations/server/0001_initial.sql");
+const DROP_STREAM_CONFERENCES: &str =
+    include_str!("../../migrations/server/0002_drop_stream_conferences.sql");
 
 /// Every migration's SQL, in order; `PRAGMA user_version` counts how many a file has.
-const SERVER_SQL: &[&str] = &[INITIAL];
+const SERVER_SQL: &[&str] = &[INITIAL, DROP_STREAM_CONFERENCES];
 
-const MIGRATIONS: &[M<'static>] = &[M::up(INITIAL)];
+const MIGRATIONS: &[M<'static>] = &[M::up(INITIAL), M::up(DROP_STREAM_CONFERENCES)];
 
 /// The fixed-width text form of a time (the same as the device store's).
 #[must_use]

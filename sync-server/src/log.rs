@@ -155,7 +155,7 @@ pub(crate) fn stream_conference(
 
 /// The conference a stream's events are stored under: every event of an order, payment or
 /// assignments stream carries it (the fast path refuses one whose conference is unknown).
-/// Databases of older builds also kept it in `stream_conferences`, which nothing needs now.
+/// (Older builds also kept it in `stream_conferences`, dropped by migration 0002.)
 fn lookup(conn: &Connection, key: &[u8]) -> Result<Option<Uuid>, DbError> {
     Ok(conn
         .prepare_cached(
