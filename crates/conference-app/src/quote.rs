@@ -8,7 +8,7 @@
 use crate::{App, AppError, Result, new_command_id};
 use conference_domain::conference::Conference;
 use conference_domain::discounts::{self, Promotions};
-use conference_domain::pricing::{self, LineKind, PriceList, PricedSeatType};
+use conference_domain::pricing::{self, LineKind};
 use conference_domain::seats::SeatsAvailability;
 use conference_domain::stream::StreamId;
 use conference_domain::values::{PromoCode, SeatQuantity};
@@ -119,18 +119,7 @@ impl App {
             Err(error) => (Vec::new(), Some(error.body())),
         };
 
-        let list = PriceList {
-            minor_units: data.currency.minor_units(),
-            seat_types: data
-                .seat_types
-                .iter()
-                .map(|s| PricedSeatType {
-                    id: s.id,
-                    name: s.name.clone(),
-                    price: s.price,
-                })
-                .collect(),
-        };
+        let list = data.price_list();
         let totals = pricing::price(&list, &reservable, &definitions)
             .map_err(|e| AppError::Store(e.to_string()))?;
         Ok(Quote {

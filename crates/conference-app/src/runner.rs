@@ -9,7 +9,7 @@ use conference_domain::conference::{self, Conference};
 use conference_domain::discounts::{self, Promotions};
 use conference_domain::order::{self, Order};
 use conference_domain::payment::{self, Payment};
-use conference_domain::pricing::{PriceList, PricedSeatType};
+use conference_domain::pricing::PriceList;
 use conference_domain::process::{Input, Output, RegistrationProcess, Stage};
 use conference_domain::seats::{self, SeatsAvailability};
 use conference_domain::stream::{Holder, StreamId};
@@ -422,18 +422,7 @@ impl<'a> Uow<'a> {
                 "the order's conference does not exist",
             )
         })?;
-        let price_list = PriceList {
-            minor_units: data.currency.minor_units(),
-            seat_types: data
-                .seat_types
-                .iter()
-                .map(|s| PricedSeatType {
-                    id: s.id,
-                    name: s.name.clone(),
-                    price: s.price,
-                })
-                .collect(),
-        };
+        let price_list = data.price_list();
         let discounts = if codes.is_empty() {
             vec![]
         } else {

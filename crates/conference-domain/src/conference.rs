@@ -56,6 +56,23 @@ pub struct ConferenceData {
 }
 
 impl ConferenceData {
+    /// What pricing needs: the currency's minor units and each seat type's price.
+    #[must_use]
+    pub fn price_list(&self) -> crate::pricing::PriceList {
+        crate::pricing::PriceList {
+            minor_units: self.currency.minor_units(),
+            seat_types: self
+                .seat_types
+                .iter()
+                .map(|s| crate::pricing::PricedSeatType {
+                    id: s.id,
+                    name: s.name.clone(),
+                    price: s.price,
+                })
+                .collect(),
+        }
+    }
+
     #[must_use]
     pub fn is_published(&self) -> bool {
         self.publication == Publication::Published

@@ -287,33 +287,47 @@ impl Store {
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64> {
         let tx = self.conn.transaction()?;
-        match only {
-            None => projections::clear(&tx)?,
-            Some(model) => model.clear(&tx)?,
-        }
         let total: u64 = tx.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
-        let mut done = 0;
-        let mut projector = projections::Projector::default();
-        {
-            let mut stmt = tx.prepare(log::SELECT_EVENTS_FROM)?;
-            let mut rows = stmt.query([0])?;
-            while let Some(row) = rows.next()? {
-                let recorded = log::read_event_row(row)?;
-                if only.is_none_or(|model| model.takes(&recorded.event)) {
-                    projector.project(&tx, &recorded)?;
-                }
-                done += 1;
-                if done % 10_000 == 0 {
-                    projector.flush(&tx)?;
-                    progress(done, total);
-                }
+        let done = replay_read_models(&tx, only, |done| {
+            if done % 10_000 == 0 {
+                progress(done, total);
             }
-        }
-        projector.flush(&tx)?;
+        })?;
         tx.commit()?;
         progress(done, total);
         Ok(done)
     }
+}
+
+/// Clears the read models (all, or `only` one) and replays the whole log into them inside
+/// the caller's transaction; `step` hears the count of events read after each one.
+pub(crate) fn replay_read_models(
+    tx: &Connection,
+    only: Option<ReadModel>,
+    mut step: impl FnMut(u64),
+) -> Result<u64> {
+    match only {
+        None => projections::clear(tx)?,
+        Some(model) => model.clear(tx)?,
+    }
+    let mut done = 0;
+    let mut projector = projections::Projector::default();
+    let mut stmt = tx.prepare(log::SELECT_EVENTS_FROM)?;
+    let mut rows = stmt.query([0])?;
+    while let Some(row) = rows.next()? {
+        let recorded = log::read_event_row(row)?;
+        if only.is_none_or(|model| model.takes(&recorded.event)) {
+            projector.project(tx, &recorded)?;
+        }
+        done += 1;
+        if done % 10_000 == 0 {
+            // Orders and seat counts wait in memory until a flush: keep that bounded.
+            projector.flush(tx)?;
+        }
+        step(done);
+    }
+    projector.flush(tx)?;
+    Ok(done)
 }
 
 fn read_device(conn: &Connection) -> Result<Option<DeviceInfo>> {

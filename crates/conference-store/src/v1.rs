@@ -8,7 +8,7 @@
 //! bytes, payloads untouched: old event shapes are upcast on read), every read model — the
 //! remaining seats too — is built by replaying the log, and V1's tables are dropped. A
 //! crash before the commit leaves the V1 store as it was; the next start upgrades it again.
-use crate::{Result, StoreError, log, projections, schema};
+use crate::{Result, StoreError, schema};
 use conference_domain::stream::StreamId;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
@@ -105,22 +105,7 @@ pub(crate) fn upgrade(
     tx.execute_batch(DROP_V1)?;
 
     // The read models, remaining seats included, from the whole history.
-    projections::clear(&tx)?;
-    let mut projector = projections::Projector::default();
-    {
-        let mut stmt = tx.prepare(log::SELECT_EVENTS_FROM)?;
-        let mut rows = stmt.query([0])?;
-        while let Some(row) = rows.next()? {
-            let recorded = log::read_event_row(row)?;
-            projector.project(&tx, &recorded)?;
-            done += 1;
-            if done % 10_000 == 0 {
-                projector.flush(&tx)?;
-            }
-            report(done, progress);
-        }
-    }
-    projector.flush(&tx)?;
+    crate::replay_read_models(&tx, None, |replayed| report(events + replayed, progress))?;
     tx.commit()?;
     Ok(events)
 }
