@@ -128,6 +128,13 @@ impl Shared {
     }
 }
 
+/// A sync takes the App for each store step only (see `conference_app::sync::sync_via`).
+impl conference_app::sync::AppAccess for Shared {
+    fn with_app<T>(&self, f: impl FnOnce(&mut App) -> Result<T, AppError>) -> Result<T, AppError> {
+        Shared::with_app(self, f)
+    }
+}
+
 /// Opens the store (upgrading a V1 store in place, with `progress` told how far it is;
 /// creating and naming this device the first time).
 pub fn open_app(

@@ -209,16 +209,20 @@ pub fn sync_once(
         .unwrap_or_else(PoisonError::into_inner);
     shared.syncing.store(true, Ordering::Release);
     store_changed(handle);
+    // The store is held for each step of the sync only, never while the server answers:
+    // sales go on meanwhile.
     let result = shared
         .with_app(|app| {
-            let Some((url, token)) = app.sync_settings()? else {
-                return Err(AppError::invalid(
+            app.sync_settings()?.ok_or_else(|| {
+                AppError::invalid(
                     "no_server",
                     "This device has no sync server yet; enter its address and token in Settings",
-                ));
-            };
+                )
+            })
+        })
+        .and_then(|(url, token)| {
             let transport = HttpTransport::new(&url, &token)?.with_attempts(attempts);
-            let report = app.sync(&transport, chrono::Utc::now())?;
+            let report = conference_app::sync::sync_via(shared, &transport, chrono::Utc::now())?;
             Ok(SyncSummary {
                 pushed: report.pushed,
                 pulled: report.pulled,

@@ -682,3 +682,118 @@ fn a_device_reading_v1_shapes_syncs_through_the_same_server_during_an_upgrade() 
         .expect("after the upgrade");
     assert_eq!(old.orders(Some("classic")).unwrap().len(), 2);
 }
+
+/// A transport that, in the middle of each request, has someone else use the App: a sale
+/// at the door while the server answers.
+struct SellingMeanwhile<'a> {
+    inner: HttpTransport,
+    app: &'a std::sync::Mutex<App>,
+    sales: std::cell::RefCell<Vec<uuid::Uuid>>,
+}
+
+impl SellingMeanwhile<'_> {
+    fn sell_now(&self) {
+        let mut app = self
+            .app
+            .try_lock()
+            .expect("the App is free while a request is out");
+        if self.sales.borrow().len() < 3 {
+            let sale = SaleInput {
+                slug: "demo".into(),
+                seats: vec!["Full=1".into()],
+                payment: Some(PaymentInput {
+                    method: "cash".into(),
+                    ..PaymentInput::default()
+                }),
+                ..SaleInput::default()
+            };
+            let order = app
+                .sell(&Ctx::new(chrono::Utc::now()), &sale)
+                .expect("a sale during a sync");
+            self.sales.borrow_mut().push(order.id);
+        }
+    }
+}
+
+impl conference_app::sync::Transport for SellingMeanwhile<'_> {
+    fn push(
+        &self,
+        request: &conference_app::conference_protocol::sync::PushRequest,
+    ) -> Result<
+        conference_app::conference_protocol::sync::PushResponse,
+        conference_app::sync::SyncError,
+    > {
+        self.sell_now();
+        self.inner.push(request)
+    }
+    fn pull(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<
+        conference_app::conference_protocol::sync::PullResponse,
+        conference_app::sync::SyncError,
+    > {
+        self.sell_now();
+        self.inner.pull(after, limit)
+    }
+    fn request_allotment(
+        &self,
+        request: &conference_app::conference_protocol::sync::AllotmentRequest,
+    ) -> Result<
+        conference_app::conference_protocol::sync::AllotmentResponse,
+        conference_app::sync::SyncError,
+    > {
+        self.inner.request_allotment(request)
+    }
+    fn me(
+        &self,
+    ) -> Result<
+        conference_app::conference_protocol::sync::DeviceRecord,
+        conference_app::sync::SyncError,
+    > {
+        self.inner.me()
+    }
+    fn reconciliation(
+        &self,
+    ) -> Result<
+        Vec<conference_app::conference_protocol::sync::ReconciliationItem>,
+        conference_app::sync::SyncError,
+    > {
+        self.inner.reconciliation()
+    }
+}
+
+#[test]
+fn a_shared_app_keeps_selling_while_its_sync_waits_for_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut organizer = organizer(&server);
+    let mut door = door(&server, "Door");
+    door.sync();
+    assert_eq!(allot(&mut door, "Full=5"), 5);
+    let url = door.transport_url();
+    let token = door.transport_token();
+    let shared = std::sync::Mutex::new(door.app);
+    let transport = SellingMeanwhile {
+        inner: HttpTransport::new(&url, &token).unwrap(),
+        app: &shared,
+        sales: std::cell::RefCell::new(Vec::new()),
+    };
+    conference_app::sync::sync_via(&shared, &transport, chrono::Utc::now())
+        .expect("a sync with sales in between");
+    let sold = transport.sales.borrow().clone();
+    assert!(!sold.is_empty(), "sales happened while requests were out");
+    // Whatever the sync did not take yet, the next one does; nothing is lost.
+    conference_app::sync::sync_via(&shared, &transport.inner, chrono::Utc::now()).unwrap();
+    let app = shared.into_inner().unwrap();
+    assert_eq!(app.store().pending_count().unwrap(), 0);
+    organizer.sync();
+    let on_server: Vec<String> = organizer.orders().into_iter().map(|o| o.0).collect();
+    for id in &sold {
+        assert!(
+            on_server.contains(&id.to_string()),
+            "sale {id} reached the server"
+        );
+    }
+}

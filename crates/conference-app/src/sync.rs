@@ -150,99 +150,7 @@ impl App {
     /// Pushes every pending command, then pulls until caught up; repeats while pulling made
     /// new local commands (seats granted to this device). Resumable at any point.
     pub fn sync(&mut self, transport: &dyn Transport, now: Timestamp) -> Result<SyncReport> {
-        let mut report = SyncReport::default();
-        let result = self.sync_rounds(transport, now, &mut report);
-        let error = result.as_ref().err().map(ToString::to_string);
-        self.store_mut().record_sync(now, error.as_deref())?;
-        result?;
-        report.rejections = self.store().rejections(true)?;
-        report.position = self.store().sync_state()?.map_or(0, |s| s.pulled_after);
-        Ok(report)
-    }
-
-    fn sync_rounds(
-        &mut self,
-        transport: &dyn Transport,
-        now: Timestamp,
-        report: &mut SyncReport,
-    ) -> Result<()> {
-        if !self.store().identified()? {
-            let me = transport.me()?;
-            self.store_mut()
-                .adopt_device_id(conference_domain::DeviceId::from_uuid(me.device_id))?;
-        }
-        for _ in 0..MAX_ROUNDS {
-            self.push_all(transport, now, report)?;
-            let made_commands = self.pull_all(transport, now, report)?;
-            if !made_commands && self.store().pending_count()? == 0 {
-                return Ok(());
-            }
-        }
-        Err(AppError::rejected(
-            "sync_unfinished",
-            "Sync kept finding new work; run it again",
-        ))
-    }
-
-    fn push_all(
-        &mut self,
-        transport: &dyn Transport,
-        now: Timestamp,
-        report: &mut SyncReport,
-    ) -> Result<()> {
-        let mut batch = PUSH_BATCH;
-        loop {
-            let commands = self.store().pending_pushes(batch)?;
-            if commands.is_empty() {
-                return Ok(());
-            }
-            let span = tracing::info_span!("push", commands = commands.len());
-            let _entered = span.enter();
-            let response = match transport.push(&PushRequest { commands }) {
-                Err(SyncError::Refused { status: 413, .. }) if batch > 1 => {
-                    batch /= 2;
-                    continue;
-                }
-                other => other?,
-            };
-            for result in &response.results {
-                report.pushed += 1;
-                match result.status {
-                    PushStatus::Applied => report.applied += 1,
-                    PushStatus::Rebased => report.rebased += 1,
-                    PushStatus::Rejected => report.rejected += 1,
-                }
-            }
-            if response.results.is_empty() {
-                return Err(AppError::Store(
-                    "the server took none of the pushed commands".into(),
-                ));
-            }
-            self.store_mut()
-                .record_push_results(&response.results, now)?;
-        }
-    }
-
-    /// Pulls until caught up. Returns whether reacting to pulled events made new commands.
-    fn pull_all(
-        &mut self,
-        transport: &dyn Transport,
-        now: Timestamp,
-        report: &mut SyncReport,
-    ) -> Result<bool> {
-        let mut made_commands = false;
-        loop {
-            let after = self.store().sync_state()?.map_or(0, |s| s.pulled_after);
-            let page = transport.pull(after, PULL_PAGE)?;
-            let applied = self.store_mut().apply_pull(&page)?;
-            report.pulled += u32::try_from(page.events.len()).unwrap_or(u32::MAX);
-            for event in &applied.inserted {
-                made_commands |= self.react_to_pulled(event, now)?;
-            }
-            if page.events.is_empty() || page.next_after >= page.head {
-                return Ok(made_commands);
-            }
-        }
+        sync_via(&Exclusive(std::cell::RefCell::new(self)), transport, now)
     }
 
     /// Seats the pool granted to this device become part of its own allotment.
@@ -377,5 +285,145 @@ impl App {
             allotments,
             rejections: self.store().rejections(false)?,
         })
+    }
+}
+
+/// How a sync reaches the [`App`]: only for the store work between network calls, never
+/// across one, so a shell shared by several threads (the desktop) goes on selling while the
+/// server answers. [`App::sync`] holds the App throughout.
+pub trait AppAccess {
+    fn with_app<T>(&self, f: impl FnOnce(&mut App) -> Result<T>) -> Result<T>;
+}
+
+/// One caller's App, held for the whole sync.
+struct Exclusive<'a>(std::cell::RefCell<&'a mut App>);
+
+impl AppAccess for Exclusive<'_> {
+    fn with_app<T>(&self, f: impl FnOnce(&mut App) -> Result<T>) -> Result<T> {
+        f(&mut self.0.borrow_mut())
+    }
+}
+
+impl AppAccess for std::sync::Mutex<App> {
+    fn with_app<T>(&self, f: impl FnOnce(&mut App) -> Result<T>) -> Result<T> {
+        f(&mut self
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
+/// [`App::sync`] for an App that others use meanwhile: `access` is taken for each store
+/// step and let go during every request to the server.
+pub fn sync_via(
+    access: &impl AppAccess,
+    transport: &dyn Transport,
+    now: Timestamp,
+) -> Result<SyncReport> {
+    let mut report = SyncReport::default();
+    let result = sync_rounds(access, transport, now, &mut report);
+    let error = result.as_ref().err().map(ToString::to_string);
+    access.with_app(|app| Ok(app.store_mut().record_sync(now, error.as_deref())?))?;
+    result?;
+    access.with_app(|app| {
+        report.rejections = app.store().rejections(true)?;
+        report.position = app.store().sync_state()?.map_or(0, |s| s.pulled_after);
+        Ok(())
+    })?;
+    Ok(report)
+}
+
+fn sync_rounds(
+    access: &impl AppAccess,
+    transport: &dyn Transport,
+    now: Timestamp,
+    report: &mut SyncReport,
+) -> Result<()> {
+    if !access.with_app(|app| Ok(app.store().identified()?))? {
+        let me = transport.me()?;
+        access.with_app(|app| {
+            Ok(app
+                .store_mut()
+                .adopt_device_id(conference_domain::DeviceId::from_uuid(me.device_id))?)
+        })?;
+    }
+    for _ in 0..MAX_ROUNDS {
+        push_all(access, transport, now, report)?;
+        let made_commands = pull_all(access, transport, now, report)?;
+        if !made_commands && access.with_app(|app| Ok(app.store().pending_count()?))? == 0 {
+            return Ok(());
+        }
+    }
+    Err(AppError::rejected(
+        "sync_unfinished",
+        "Sync kept finding new work; run it again",
+    ))
+}
+
+fn push_all(
+    access: &impl AppAccess,
+    transport: &dyn Transport,
+    now: Timestamp,
+    report: &mut SyncReport,
+) -> Result<()> {
+    let mut batch = PUSH_BATCH;
+    loop {
+        let commands = access.with_app(|app| Ok(app.store().pending_pushes(batch)?))?;
+        if commands.is_empty() {
+            return Ok(());
+        }
+        let span = tracing::info_span!("push", commands = commands.len());
+        let _entered = span.enter();
+        let response = match transport.push(&PushRequest { commands }) {
+            Err(SyncError::Refused { status: 413, .. }) if batch > 1 => {
+                batch /= 2;
+                continue;
+            }
+            other => other?,
+        };
+        for result in &response.results {
+            report.pushed += 1;
+            match result.status {
+                PushStatus::Applied => report.applied += 1,
+                PushStatus::Rebased => report.rebased += 1,
+                PushStatus::Rejected => report.rejected += 1,
+            }
+        }
+        if response.results.is_empty() {
+            return Err(AppError::Store(
+                "the server took none of the pushed commands".into(),
+            ));
+        }
+        access.with_app(|app| {
+            Ok(app
+                .store_mut()
+                .record_push_results(&response.results, now)?)
+        })?;
+    }
+}
+
+/// Pulls until caught up. Returns whether reacting to pulled events made new commands.
+fn pull_all(
+    access: &impl AppAccess,
+    transport: &dyn Transport,
+    now: Timestamp,
+    report: &mut SyncReport,
+) -> Result<bool> {
+    let mut made_commands = false;
+    loop {
+        let after =
+            access.with_app(|app| Ok(app.store().sync_state()?.map_or(0, |s| s.pulled_after)))?;
+        let page = transport.pull(after, PULL_PAGE)?;
+        report.pulled += u32::try_from(page.events.len()).unwrap_or(u32::MAX);
+        made_commands |= access.with_app(|app| {
+            let applied = app.store_mut().apply_pull(&page)?;
+            let mut made = false;
+            for event in &applied.inserted {
+                made |= app.react_to_pulled(event, now)?;
+            }
+            Ok(made)
+        })?;
+        if page.events.is_empty() || page.next_after >= page.head {
+            return Ok(made_commands);
+        }
     }
 }
