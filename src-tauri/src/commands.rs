@@ -136,6 +136,13 @@ pub async fn startup(shared: State<'_, Arc<Shared>>) -> Reply<conference_desktop
 #[tauri::command(rename_all = "snake_case")]
 pub async fn header(shared: State<'_, Arc<Shared>>) -> Reply<HeaderView> {
     let syncing = shared.syncing.load(Ordering::Relaxed);
+    let sync_progress = shared
+        .sync_progress()
+        .map(|p| conference_desktop_ipc::SyncProgressView {
+            pulled: p.pulled,
+            position: p.position,
+            head: p.head,
+        });
     blocking(&shared, move |app| {
         let status = app.status()?;
         Ok(HeaderView {
@@ -145,6 +152,7 @@ pub async fn header(shared: State<'_, Arc<Shared>>) -> Reply<HeaderView> {
             device: status.device,
             server_url: status.server_url,
             syncing,
+            sync_progress,
             pending_commands: status.pending_commands,
             last_sync_at: status.last_sync_at,
             last_error: status.last_error,

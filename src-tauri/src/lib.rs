@@ -28,6 +28,8 @@ pub struct Shared {
     opened: Condvar,
     startup: Mutex<StartupView>,
     syncing: AtomicBool,
+    /// How far the running sync is (for the header's progress on a long first sync).
+    sync_progress: Mutex<Option<conference_app::sync::SyncProgress>>,
     /// Held for the length of one sync, so syncs run one after another.
     sync_gate: Mutex<()>,
     /// Set when the sync server's settings changed: the feed listener stops pausing and
@@ -61,9 +63,25 @@ impl Shared {
                 ..StartupView::default()
             }),
             syncing: AtomicBool::new(false),
+            sync_progress: Mutex::new(None),
             sync_gate: Mutex::new(()),
             settings_changed: (Mutex::new(false), Condvar::new()),
         }
+    }
+
+    /// How far the running sync is, if one is running.
+    pub fn sync_progress(&self) -> Option<conference_app::sync::SyncProgress> {
+        *self
+            .sync_progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set_sync_progress(&self, progress: Option<conference_app::sync::SyncProgress>) {
+        *self
+            .sync_progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = progress;
     }
 
     /// How far opening the store is.

@@ -222,7 +222,21 @@ pub fn sync_once(
         })
         .and_then(|(url, token)| {
             let transport = HttpTransport::new(&url, &token)?.with_attempts(attempts);
-            let report = conference_app::sync::sync_via(shared, &transport, chrono::Utc::now())?;
+            // A long catch-up shows in the header: told at each whole percent pulled.
+            let mut shown = None;
+            let report = conference_app::sync::sync_via_reporting(
+                shared,
+                &transport,
+                chrono::Utc::now(),
+                &mut |progress| {
+                    let percent = pulled_percent(progress.position, progress.head);
+                    if progress.head > 0 && shown != Some(percent) {
+                        shown = Some(percent);
+                        shared.set_sync_progress(Some(progress));
+                        store_changed(handle);
+                    }
+                },
+            )?;
             Ok(SyncSummary {
                 pushed: report.pushed,
                 pulled: report.pulled,
@@ -231,8 +245,17 @@ pub fn sync_once(
         })
         .map_err(|e| e.body());
     shared.syncing.store(false, Ordering::Release);
+    shared.set_sync_progress(None);
     store_changed(handle);
     result
+}
+
+/// Whole percent of the server's log pulled (0 to 100).
+fn pulled_percent(position: i64, head: i64) -> i64 {
+    if head <= 0 {
+        return 100;
+    }
+    (position.clamp(0, head) * 100) / head
 }
 
 #[cfg(test)]
@@ -240,6 +263,15 @@ mod tests {
     use super::{Next, decide, settings_changed, wait_for_new_settings};
     use crate::Shared;
     use std::time::Duration;
+
+    #[test]
+    fn pulled_percent_is_whole_and_bounded() {
+        assert_eq!(super::pulled_percent(0, 200), 0);
+        assert_eq!(super::pulled_percent(99, 200), 49);
+        assert_eq!(super::pulled_percent(200, 200), 100);
+        assert_eq!(super::pulled_percent(250, 200), 100);
+        assert_eq!(super::pulled_percent(5, 0), 100);
+    }
 
     #[test]
     fn saved_settings_end_the_listeners_pause_once() {

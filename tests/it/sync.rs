@@ -797,3 +797,36 @@ fn a_shared_app_keeps_selling_while_its_sync_waits_for_the_server() {
         );
     }
 }
+
+#[test]
+fn a_sync_reports_how_far_it_has_pulled_as_it_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let _organizer = organizer(&server);
+    let door = door(&server, "Door");
+    let url = door.transport_url();
+    let token = door.transport_token();
+    let shared = std::sync::Mutex::new(door.app);
+    let mut seen = Vec::new();
+    let report = conference_app::sync::sync_via_reporting(
+        &shared,
+        &HttpTransport::new(&url, &token).unwrap(),
+        chrono::Utc::now(),
+        &mut |p| seen.push(p),
+    )
+    .expect("sync");
+    assert!(report.pulled > 0);
+    let last = seen.last().expect("progress was told");
+    assert_eq!(last.pulled, report.pulled);
+    assert_eq!(last.position, report.position);
+    assert!(last.head >= last.position && last.head > 0);
+    // Pull steps (those that know the head) only move forward.
+    let pulls: Vec<_> = seen.iter().filter(|p| p.head > 0).collect();
+    assert!(!pulls.is_empty());
+    assert!(
+        pulls
+            .windows(2)
+            .all(|w| w[0].pulled <= w[1].pulled && w[0].position <= w[1].position),
+        "{seen:?}"
+    );
+}

@@ -601,6 +601,21 @@ pub fn short_time(rfc3339: &str) -> String {
 
 // ------------------------------------------------------------------ startup
 
+/// The header's words for a running sync: with how far a long catch-up is, once known.
+pub fn sync_text(progress: Option<&conference_desktop_ipc::SyncProgressView>) -> String {
+    match progress {
+        Some(p) if p.head > 0 && p.position < p.head => format!(
+            "Syncing… {}% ({} events)",
+            upgrade_percent(
+                u64::try_from(p.position.max(0)).unwrap_or(0),
+                u64::try_from(p.head).unwrap_or(0)
+            ),
+            p.pulled
+        ),
+        _ => "Syncing…".to_string(),
+    }
+}
+
 /// How far a V1 upgrade is, in whole percent (0 to 100).
 #[must_use]
 pub fn upgrade_percent(done: u64, total: u64) -> u64 {
@@ -632,6 +647,23 @@ mod tests {
             code: code.into(),
             message: message.into(),
         }
+    }
+
+    #[test]
+    fn a_long_sync_says_how_far_it_is() {
+        use conference_desktop_ipc::SyncProgressView;
+        assert_eq!(sync_text(None), "Syncing…");
+        let at = |position, head| SyncProgressView {
+            pulled: 12_000,
+            position,
+            head,
+        };
+        assert_eq!(
+            sync_text(Some(&at(30_000, 120_000))),
+            "Syncing… 25% (12000 events)"
+        );
+        assert_eq!(sync_text(Some(&at(120_000, 120_000))), "Syncing…");
+        assert_eq!(sync_text(Some(&at(0, 0))), "Syncing…");
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod settings;
 mod setup;
 
 use crate::bridge;
-use crate::logic::{friendly, short_time, upgrade_percent};
+use crate::logic::{friendly, short_time, sync_text, upgrade_percent};
 use conference_desktop_ipc::protocol::{ConferenceView, ErrorBody};
 use conference_desktop_ipc::{
     HeaderView, STARTUP_PROGRESS, STORE_CHANGED, StartupView, SyncSummary, cmd,
@@ -290,13 +290,13 @@ fn header(props: &HeaderProps) -> Html {
         return html! { <header class="topbar"><strong class="brand">{ "Contoso Box Office" }</strong></header> };
     };
     let (state_class, state_text) = if h.syncing {
-        ("syncing", "Syncing…")
+        ("syncing", sync_text(h.sync_progress.as_ref()))
     } else if h.server_url.is_none() {
-        ("standalone", "Standalone (no sync server)")
+        ("standalone", "Standalone (no sync server)".to_string())
     } else if h.online {
-        ("online", "Online")
+        ("online", "Online".to_string())
     } else {
-        ("offline", "Offline")
+        ("offline", "Offline".to_string())
     };
     let on_sync = props.on_sync.clone();
     let on_read = props.on_read.clone();

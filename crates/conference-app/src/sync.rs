@@ -312,6 +312,16 @@ impl AppAccess for std::sync::Mutex<App> {
     }
 }
 
+/// How far a running sync is: commands pushed, events pulled, and where pulling stands
+/// against the server's head (a long first sync shows a bar with these).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    pub pushed: u32,
+    pub pulled: u32,
+    pub position: i64,
+    pub head: i64,
+}
+
 /// [`App::sync`] for an App that others use meanwhile: `access` is taken for each store
 /// step and let go during every request to the server.
 pub fn sync_via(
@@ -319,8 +329,18 @@ pub fn sync_via(
     transport: &dyn Transport,
     now: Timestamp,
 ) -> Result<SyncReport> {
+    sync_via_reporting(access, transport, now, &mut |_| {})
+}
+
+/// [`sync_via`], telling `progress` after every request.
+pub fn sync_via_reporting(
+    access: &impl AppAccess,
+    transport: &dyn Transport,
+    now: Timestamp,
+    progress: &mut dyn FnMut(SyncProgress),
+) -> Result<SyncReport> {
     let mut report = SyncReport::default();
-    let result = sync_rounds(access, transport, now, &mut report);
+    let result = sync_rounds(access, transport, now, &mut report, progress);
     let error = result.as_ref().err().map(ToString::to_string);
     access.with_app(|app| Ok(app.store_mut().record_sync(now, error.as_deref())?))?;
     result?;
@@ -337,6 +357,7 @@ fn sync_rounds(
     transport: &dyn Transport,
     now: Timestamp,
     report: &mut SyncReport,
+    progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<()> {
     if !access.with_app(|app| Ok(app.store().identified()?))? {
         let me = transport.me()?;
@@ -347,8 +368,8 @@ fn sync_rounds(
         })?;
     }
     for _ in 0..MAX_ROUNDS {
-        push_all(access, transport, now, report)?;
-        let made_commands = pull_all(access, transport, now, report)?;
+        push_all(access, transport, now, report, progress)?;
+        let made_commands = pull_all(access, transport, now, report, progress)?;
         if !made_commands && access.with_app(|app| Ok(app.store().pending_count()?))? == 0 {
             return Ok(());
         }
@@ -364,6 +385,7 @@ fn push_all(
     transport: &dyn Transport,
     now: Timestamp,
     report: &mut SyncReport,
+    progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<()> {
     let mut batch = PUSH_BATCH;
     loop {
@@ -398,6 +420,11 @@ fn push_all(
                 .store_mut()
                 .record_push_results(&response.results, now)?)
         })?;
+        progress(SyncProgress {
+            pushed: report.pushed,
+            pulled: report.pulled,
+            ..SyncProgress::default()
+        });
     }
 }
 
@@ -407,6 +434,7 @@ fn pull_all(
     transport: &dyn Transport,
     now: Timestamp,
     report: &mut SyncReport,
+    progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<bool> {
     let mut made_commands = false;
     loop {
@@ -422,6 +450,12 @@ fn pull_all(
             }
             Ok(made)
         })?;
+        progress(SyncProgress {
+            pushed: report.pushed,
+            pulled: report.pulled,
+            position: page.next_after,
+            head: page.head,
+        });
         if page.events.is_empty() || page.next_after >= page.head {
             return Ok(made_commands);
         }

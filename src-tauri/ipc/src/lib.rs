@@ -168,6 +168,15 @@ pub struct RejectionView {
     pub recorded_at: String,
 }
 
+/// How far a running sync is: events pulled so far, and the position pulled to against
+/// the server's newest one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgressView {
+    pub pulled: u32,
+    pub position: i64,
+    pub head: i64,
+}
+
 /// What the header shows on every screen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderView {
@@ -178,6 +187,9 @@ pub struct HeaderView {
     pub online: bool,
     /// A sync is running now.
     pub syncing: bool,
+    /// How far the running sync has pulled, when it is catching up with the server.
+    #[serde(default)]
+    pub sync_progress: Option<SyncProgressView>,
     pub pending_commands: u64,
     pub last_sync_at: Option<String>,
     pub last_error: Option<String>,
