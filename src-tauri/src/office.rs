@@ -11,7 +11,7 @@ use conference_desktop_ipc::{
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tauri::{AppHandle, Manager, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 
 /// The sync server this device talks to, trying each request a few times.
 fn transport(app: &App) -> Result<HttpTransport, AppError> {
@@ -200,10 +200,25 @@ pub(crate) fn export_path(text: &str) -> Result<PathBuf, AppError> {
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn export_orders(shared: State<'_, Arc<Shared>>, form: ExportForm) -> Reply<ExportDone> {
+pub async fn export_orders(
+    handle: AppHandle,
+    shared: State<'_, Arc<Shared>>,
+    form: ExportForm,
+) -> Reply<ExportDone> {
     blocking(&shared, move |app| {
         let path = export_path(&form.path)?;
-        let csv = app.export_orders_csv(&form.slug)?;
+        // Told at each whole percent, so a long export shows a moving bar.
+        let mut shown = None;
+        let csv = app.export_orders_csv_with(&form.slug, &mut |done, total| {
+            let percent = (done * 100).checked_div(total).unwrap_or(100);
+            if shown != Some(percent) {
+                shown = Some(percent);
+                let view = conference_desktop_ipc::ExportProgressView { done, total };
+                if let Err(error) = handle.emit(conference_desktop_ipc::EXPORT_PROGRESS, view) {
+                    tracing::warn!(%error, "could not tell the window how far the export is");
+                }
+            }
+        })?;
         write_whole(&path, csv.as_bytes())?;
         Ok(ExportDone {
             path: path.display().to_string(),

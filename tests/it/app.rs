@@ -900,3 +900,19 @@ fn a_whole_door_sale_is_one_transaction_with_one_outbox_entry() {
     assert_eq!(ids, 1);
     assert!(app.store().command_seen(command.command_id).unwrap());
 }
+
+#[test]
+fn an_export_tells_how_far_it_is_order_by_order() {
+    let ts = temp_store();
+    let mut app = demo_app(&ts.path);
+    for n in 1..=3 {
+        app.sell(&ctx(n), &sale(&["Full=1"], &[], cash("200")))
+            .expect("sale");
+    }
+    let mut seen = Vec::new();
+    let csv = app
+        .export_orders_csv_with("demo", &mut |done, total| seen.push((done, total)))
+        .expect("export");
+    assert_eq!(seen, [(1, 3), (2, 3), (3, 3)]);
+    assert_eq!(csv, app.export_orders_csv("demo").unwrap());
+}

@@ -616,6 +616,19 @@ pub fn sync_text(progress: Option<&conference_desktop_ipc::SyncProgressView>) ->
     }
 }
 
+/// The export button's words while it runs: with how far it is, once known.
+pub fn export_text(progress: Option<&conference_desktop_ipc::ExportProgressView>) -> String {
+    match progress {
+        Some(p) if p.total > 0 && p.done < p.total => format!(
+            "Exporting… {}% ({} of {} orders)",
+            upgrade_percent(p.done, p.total),
+            p.done,
+            p.total
+        ),
+        _ => "Exporting…".to_string(),
+    }
+}
+
 /// How far a V1 upgrade is, in whole percent (0 to 100).
 #[must_use]
 pub fn upgrade_percent(done: u64, total: u64) -> u64 {
@@ -647,6 +660,19 @@ mod tests {
             code: code.into(),
             message: message.into(),
         }
+    }
+
+    #[test]
+    fn an_export_says_how_far_it_is() {
+        use conference_desktop_ipc::ExportProgressView;
+        assert_eq!(export_text(None), "Exporting…");
+        let at = |done, total| ExportProgressView { done, total };
+        assert_eq!(
+            export_text(Some(&at(250, 1000))),
+            "Exporting… 25% (250 of 1000 orders)"
+        );
+        assert_eq!(export_text(Some(&at(1000, 1000))), "Exporting…");
+        assert_eq!(export_text(Some(&at(0, 0))), "Exporting…");
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::bridge;
 use crate::logic::{friendly, short_time, sync_text, upgrade_percent};
 use conference_desktop_ipc::protocol::{ConferenceView, ErrorBody};
 use conference_desktop_ipc::{
-    HeaderView, STARTUP_PROGRESS, STORE_CHANGED, StartupView, SyncSummary, cmd,
+    EXPORT_PROGRESS, ExportProgressView, HeaderView, STARTUP_PROGRESS, STORE_CHANGED, StartupView,
+    SyncSummary, cmd,
 };
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
@@ -118,15 +119,22 @@ pub fn app() -> Html {
     let sync_message = use_state(|| None::<Result<SyncSummary, ErrorBody>>);
     let startup = use_state(|| None::<StartupView>);
     let upgrade_note_closed = use_state(|| false);
+    let export_progress = use_state(|| None::<ExportProgressView>);
 
     {
         let dispatcher = changes.dispatcher();
         let startup = startup.clone();
+        let export_progress = export_progress.clone();
         use_effect_with((), move |()| {
             bridge::listen(STORE_CHANGED, move |_| dispatcher.dispatch(()));
             bridge::listen(STARTUP_PROGRESS, move |event| {
                 if let Some(view) = bridge::payload::<StartupView>(event) {
                     startup.set(Some(view));
+                }
+            });
+            bridge::listen(EXPORT_PROGRESS, move |event| {
+                if let Some(view) = bridge::payload::<ExportProgressView>(event) {
+                    export_progress.set(Some(view));
                 }
             });
         });
@@ -208,7 +216,7 @@ pub fn app() -> Html {
         },
         (Some(_), Screen::Orders) => html! { <orders::Orders changes={changes.0} /> },
         (Some(_), Screen::BackOffice) => html! {
-            <office::BackOffice conferences={list.clone()} selected={(*selected).clone()} on_select={on_select.clone()} changes={changes.0} />
+            <office::BackOffice conferences={list.clone()} selected={(*selected).clone()} on_select={on_select.clone()} changes={changes.0} export_progress={(*export_progress).clone()} />
         },
         (Some(_), Screen::Settings) => html! {
             <settings::Settings header={(*header).clone()} on_sync={on_sync.clone()}

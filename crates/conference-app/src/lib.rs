@@ -813,8 +813,17 @@ impl App {
 
     /// Every order of a conference as CSV, one row per order line.
     pub fn export_orders_csv(&self, slug: &str) -> Result<String> {
+        self.export_orders_csv_with(slug, &mut |_, _| {})
+    }
+
+    /// [`App::export_orders_csv`], telling `progress` (orders read, orders in all) as it goes.
+    pub fn export_orders_csv_with(
+        &self,
+        slug: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<String> {
         let id = self.conference_id(slug)?;
-        let orders = queries::orders_full(self.store.reader(), id.as_uuid())?;
+        let orders = queries::orders_full_with(self.store.reader(), id.as_uuid(), progress)?;
         Ok(export::orders_csv(&orders))
     }
 

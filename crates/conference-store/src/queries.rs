@@ -391,15 +391,26 @@ pub fn orders(conn: &Connection, conference: Option<Uuid>) -> Result<Vec<p::Orde
 
 /// Every order of a conference, complete, oldest first (for export).
 pub fn orders_full(conn: &Connection, conference: Uuid) -> Result<Vec<p::OrderView>> {
+    orders_full_with(conn, conference, &mut |_, _| {})
+}
+
+/// [`orders_full`], telling `progress` (orders read, orders in all) after each order.
+pub fn orders_full_with(
+    conn: &Connection,
+    conference: Uuid,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Vec<p::OrderView>> {
     let ids: Vec<Uuid> = conn
         .prepare_cached("SELECT id FROM rm_orders WHERE conference_id = ?1 ORDER BY placed_at, id")?
         .query_map([conference], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
+    let total = ids.len() as u64;
     let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
+    for (done, id) in ids.into_iter().enumerate() {
         if let Some(o) = order(conn, id)? {
             out.push(o);
         }
+        progress(done as u64 + 1, total);
     }
     Ok(out)
 }

@@ -46,6 +46,15 @@ pub const STORE_CHANGED: &str = "store-changed";
 /// The event the shell emits while it opens the store (a [`StartupView`]): at each whole
 /// percent of a V1 upgrade, and once the store is open or could not be opened.
 pub const STARTUP_PROGRESS: &str = "startup-progress";
+/// Event: how far a CSV export is (an [`ExportProgressView`]).
+pub const EXPORT_PROGRESS: &str = "export-progress";
+
+/// How far a CSV export is: orders read of all the conference's orders.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportProgressView {
+    pub done: u64,
+    pub total: u64,
+}
 
 /// A new conference, as typed in the setup form.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

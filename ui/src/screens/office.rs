@@ -4,11 +4,13 @@
 use super::{NoArgs, field_error, form_error, input_value};
 use crate::bridge;
 use crate::logic::{
-    bucket_label, chart, device_label, format_money, friendly, reconciliation_title, short_time,
+    bucket_label, chart, device_label, export_text, format_money, friendly, reconciliation_title,
+    short_time,
 };
 use conference_desktop_ipc::protocol::{ConferenceView, ErrorBody};
 use conference_desktop_ipc::{
-    BackOfficeView, ExportDone, ExportForm, ReconciliationView, SalesBucketView, cmd,
+    BackOfficeView, ExportDone, ExportForm, ExportProgressView, ReconciliationView,
+    SalesBucketView, cmd,
 };
 use serde::Serialize;
 use wasm_bindgen_futures::spawn_local;
@@ -40,6 +42,8 @@ pub struct OfficeProps {
     pub selected: Option<String>,
     pub on_select: Callback<String>,
     pub changes: u64,
+    /// How far the running export is (the shell tells as it reads orders).
+    pub export_progress: Option<ExportProgressView>,
 }
 
 #[function_component(BackOffice)]
@@ -340,7 +344,7 @@ pub fn back_office(props: &OfficeProps) -> Html {
                 { form_error(&export_error, "export-error") }
                 <div class="row">
                     <button id="export-run" class="primary" type="submit" disabled={*exporting}>
-                        if *exporting { <span class="spinner small"></span>{ "Exporting…" } } else { { "Export CSV" } }
+                        if *exporting { <span class="spinner small"></span>{ export_text(props.export_progress.as_ref()) } } else { { "Export CSV" } }
                     </button>
                     if let Some(Ok(done)) = &*export_result {
                         <span class="muted" id="export-done">{ format!("Wrote {} rows ({} bytes) to {}", done.rows, done.bytes, done.path) }</span>
