@@ -59,7 +59,7 @@ const EVENT_COLUMNS: &str = "stream_key, stream_version, conference_id, event_ty
 
 /// Builds and starts the server, runs the sync, and adds sections 5 to 7 to `table`.
 pub(super) fn run(dir: &Path, sales: u64, table: &mut Table) -> Result<()> {
-    progress(format_args!("5-7/7 sync server: building conference-sync"));
+    progress(format_args!("5-7/8 sync server: building conference-sync"));
     match release_binary("conference-sync-server", "conference-sync") {
         Ok(binary) => measure(dir, &binary, sales)?.report(table),
         Err(note) => table.section(&format!("5-7. Sync server: {note}")),
@@ -132,7 +132,7 @@ impl ServerProcess {
             let output = std::fs::read_to_string(&log).unwrap_or_default();
             bail!("the sync server did not start: {}", output.trim());
         };
-        progress(format_args!("5-7/7 sync server: serving on {url}"));
+        progress(format_args!("5-7/8 sync server: serving on {url}"));
         Ok(Self {
             binary: binary.to_path_buf(),
             database,
@@ -288,7 +288,7 @@ struct Door {
 /// The organizer's conference with `seats` seats, synced: the server now holds the pool.
 fn organizer(dir: &Path, server: &ServerProcess, seats: u64) -> Result<SeatPlan> {
     progress(format_args!(
-        "5-7/7 sync server: the organizer creates a conference of {seats} seats"
+        "5-7/8 sync server: the organizer creates a conference of {seats} seats"
     ));
     let token = server.add_device("Organizer", "organizer", None)?;
     let mut app = initialized(unsafe_app(&dir.join("organizer.db"))?)?;
@@ -329,12 +329,12 @@ fn prepare_doors(
         .collect::<Result<Vec<_>>>()?;
     let total = DEVICES as u64 * sales;
     progress(format_args!(
-        "5-7/7 sync server: {DEVICES} doors take an allotment of {sales} seats each and sell them offline"
+        "5-7/8 sync server: {DEVICES} doors take an allotment of {sales} seats each and sell them offline"
     ));
     let sold = AtomicU64::new(0);
     let status = || {
         let sold = sold.load(Ordering::Relaxed);
-        format!("5-7/7 sync server: {sold}/{total} offline sales made")
+        format!("5-7/8 sync server: {sold}/{total} offline sales made")
     };
     let took = timed(|| {
         with_ticker(status, || {
@@ -352,7 +352,7 @@ fn prepare_doors(
         })
     })?;
     progress(format_args!(
-        "5-7/7 sync server: {total} offline sales made in {:.0} s",
+        "5-7/8 sync server: {total} offline sales made in {:.0} s",
         took.as_secs_f64()
     ));
     Ok(doors)
@@ -424,14 +424,14 @@ struct DeviceRun {
 /// Every door syncs once, all starting together; their pulls begin once all have pushed.
 fn sync_all(server: &ServerProcess, doors: &[Door]) -> Result<SyncAll> {
     progress(format_args!(
-        "5-7/7 sync server: {DEVICES} devices sync at once"
+        "5-7/8 sync server: {DEVICES} devices sync at once"
     ));
     let start = Barrier::new(doors.len() + 1);
     let gate = PullGate::new(doors.len());
     let gauges = Gauges::default();
     let status = || {
         format!(
-            "5-7/7 sync server: {} commands pushed, {} events pulled",
+            "5-7/8 sync server: {} commands pushed, {} events pulled",
             gauges.pushed.load(Ordering::Relaxed),
             gauges.pulled.load(Ordering::Relaxed)
         )
@@ -688,7 +688,7 @@ fn baseline(
         rows.len()
     );
     progress(format_args!(
-        "5-7/7 sync server: the raw baseline, {BASELINE_RUNS} runs of {pushed} rows"
+        "5-7/8 sync server: the raw baseline, {BASELINE_RUNS} runs of {pushed} rows"
     ));
     let mut cpu = Vec::with_capacity(BASELINE_RUNS);
     let runs = (0..BASELINE_RUNS)
