@@ -323,16 +323,26 @@ impl Session {
         }
     }
 
-    /// Waits until `css` matches nothing.
+    /// Waits until `css` matches nothing. An element that goes stale while it is being
+    /// looked at is on its way out: look again (within `PATIENCE`).
     pub async fn gone(&self, css: &str) {
-        let gone = self
-            .driver()
-            .query(By::Css(css))
-            .wait(PATIENCE, Duration::from_millis(50))
-            .not_exists()
-            .await
-            .unwrap_or_else(|e| panic!("e2e: could not look for `{css}`: {e}"));
-        assert!(gone, "e2e: `{css}` did not go away");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match self
+                .driver()
+                .query(By::Css(css))
+                .wait(PATIENCE, Duration::from_millis(50))
+                .not_exists()
+                .await
+            {
+                Ok(gone) => {
+                    assert!(gone, "e2e: `{css}` did not go away");
+                    return;
+                }
+                Err(e) if is_stale(&e) && Instant::now() < deadline => {}
+                Err(e) => panic!("e2e: could not look for `{css}`: {e}"),
+            }
+        }
     }
 
     /// Waits until the text of `css` satisfies `check`, and returns it. The waiting is
