@@ -4,10 +4,9 @@
 use crate::db;
 use crate::device::{self, Role};
 use crate::error::DbError;
+use crate::store::{self, Database, DeviceInsert};
 use conference_protocol::sync::{DeviceRecord, ReconciliationItem};
-use rusqlite::params;
 use serde::Serialize;
-use std::path::Path;
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,12 +19,6 @@ pub enum AdminError {
     NotFound(String),
 }
 
-impl From<rusqlite::Error> for AdminError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Db(e.into())
-    }
-}
-
 /// A new device's id and token. The token is shown once: the server keeps only its hash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NewDevice {
@@ -36,7 +29,7 @@ pub struct NewDevice {
 /// Registers a device with a fresh id. `conferences` are slugs; empty means every
 /// conference.
 pub fn add_device(
-    database: &Path,
+    database: &Database,
     name: &str,
     role: Role,
     conferences: &[String],
@@ -47,7 +40,7 @@ pub fn add_device(
 /// Registers a device under the id its own store already has (`conference device` shows
 /// it), so the server's grants and the device's allotment stream name the same device.
 pub fn add_device_with_id(
-    database: &Path,
+    database: &Database,
     device_id: Option<Uuid>,
     name: &str,
     role: Role,
@@ -67,16 +60,12 @@ pub fn add_device_with_id(
             slugs.push(slug.as_str().to_string());
         }
     }
-    let conn = db::open_writer(database)?;
+    let mut conn = store::open_admin(database)?;
     let device = NewDevice {
         device_id: device_id.unwrap_or_else(Uuid::now_v7),
         token: device::new_token(),
     };
-    let taken: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = ?1)",
-        [device.device_id],
-        |r| r.get(0),
-    )?;
+    let taken = store::with(conn.as_mut(), |db| db.device_exists(device.device_id))?;
     if taken {
         return Err(AdminError::Invalid(format!(
             "Device {} is already registered; `conference-sync device list` shows it",
@@ -85,38 +74,37 @@ pub fn add_device_with_id(
     }
     let list = serde_json::to_string(&slugs)
         .map_err(|e| AdminError::Invalid(format!("the conference list did not serialize: {e}")))?;
-    conn.execute(
-        "INSERT INTO devices (device_id, name, role, token_hash, conferences, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            device.device_id,
+    let hash = device::token_hash(&device.token);
+    let now = db::now_text();
+    store::with(conn.as_mut(), |db| {
+        db.insert_device(&DeviceInsert {
+            device_id: device.device_id,
             name,
-            role.as_str(),
-            device::token_hash(&device.token),
-            list,
-            db::now_text()
-        ],
-    )?;
+            role: role.as_str(),
+            token_hash: &hash,
+            conferences: &list,
+            created_at: &now,
+        })
+    })?;
     Ok(device)
 }
 
-pub fn list_devices(database: &Path) -> Result<Vec<DeviceRecord>, AdminError> {
-    let conn = db::open_writer(database)?;
-    Ok(device::list(&conn)?)
+pub fn list_devices(database: &Database) -> Result<Vec<DeviceRecord>, AdminError> {
+    let mut conn = store::open_admin(database)?;
+    Ok(store::with(conn.as_mut(), device::list)?)
 }
 
 /// Revokes a device: its token stops working at once. Revoking twice is fine.
-pub fn revoke_device(database: &Path, device_id: Uuid) -> Result<DeviceRecord, AdminError> {
-    let conn = db::open_writer(database)?;
-    let changed = conn.execute(
-        "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE device_id = ?1",
-        params![device_id, db::now_text()],
-    )?;
-    if changed == 0 {
+pub fn revoke_device(database: &Database, device_id: Uuid) -> Result<DeviceRecord, AdminError> {
+    let mut conn = store::open_admin(database)?;
+    let now = db::now_text();
+    let changed = store::with(conn.as_mut(), |db| db.revoke_device(device_id, &now))?;
+    if !changed {
         return Err(AdminError::NotFound(format!(
             "No device has the id {device_id}; `conference-sync device list` shows them"
         )));
     }
-    device::list(&conn)?
+    store::with(conn.as_mut(), device::list)?
         .into_iter()
         .find(|d| d.device_id == device_id)
         .ok_or_else(|| AdminError::NotFound(format!("device {device_id} vanished")))
@@ -124,9 +112,11 @@ pub fn revoke_device(database: &Path, device_id: Uuid) -> Result<DeviceRecord, A
 
 /// The reconciliation queue (open items, or all of them).
 pub fn list_reconciliation(
-    database: &Path,
+    database: &Database,
     include_resolved: bool,
 ) -> Result<Vec<ReconciliationItem>, AdminError> {
-    let conn = db::open_writer(database)?;
-    Ok(crate::reconciliation::list(&conn, include_resolved)?)
+    let mut conn = store::open_admin(database)?;
+    Ok(store::with(conn.as_mut(), |db| {
+        crate::reconciliation::list(db, include_resolved)
+    })?)
 }

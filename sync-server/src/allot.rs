@@ -3,8 +3,9 @@
 //! returns the first answer and grants nothing more.
 use crate::device::Device;
 use crate::error::{ApiError, DbError};
-use crate::log::{self, Author, Refusal, Unit};
+use crate::log::{Author, Refusal, Unit};
 use crate::push::forbidden_conference;
+use crate::store::CommandInsert;
 use conference_app::AppError;
 use conference_domain::aggregate::DomainEvent;
 use conference_domain::seats::{self, SeatsAvailability};
@@ -12,7 +13,6 @@ use conference_domain::stream::{Holder, StreamId};
 use conference_domain::values::SeatQuantity;
 use conference_domain::{ConferenceId, DeviceId, SeatTypeId};
 use conference_protocol::sync::{AllotmentRequest, AllotmentResponse, SeatCount};
-use rusqlite::{OptionalExtension, params};
 
 pub(crate) fn grant(
     unit: &mut Unit<'_>,
@@ -28,11 +28,10 @@ pub(crate) fn grant(
             ),
         ));
     }
-    let known: Option<(String, String)> = unit
-        .conn
-        .prepare_cached("SELECT status, result FROM commands WHERE command_id = ?1")?
-        .query_row([request.command_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let known = unit
+        .db
+        .command(request.command_id)?
+        .map(|c| (c.status, c.result));
     if let Some((status, text)) = known {
         if status != "granted" {
             return Err(ApiError::Conflict {
@@ -47,12 +46,12 @@ pub(crate) fn grant(
             DbError::corrupt(format!("the answer to allotment {}", request.command_id), e).into()
         });
     }
-    if let Some(allowed) = device.allowed_ids(unit.conn)?
+    if let Some(allowed) = device.allowed_ids(&mut *unit.db)?
         && !allowed.contains(&request.conference_id)
     {
         return Err(forbidden_conference(device, request.conference_id));
     }
-    if !log::conference_known(unit.conn, request.conference_id)? {
+    if !unit.db.conference_known(request.conference_id)? {
         return Err(ApiError::not_found(
             "unknown_conference",
             format!(
@@ -89,7 +88,7 @@ pub(crate) fn grant(
         ApiError::unprocessable(&body.code, body.message)
     })?;
     let mut granted = Vec::new();
-    let mut position = crate::db::head(unit.conn)?;
+    let mut position = unit.db.head()?;
     for s in &stored {
         position = s.position;
         if let DomainEvent::Seats(seats::Event::SeatsAllotted(allotted)) = &s.event {
@@ -105,12 +104,15 @@ pub(crate) fn grant(
     };
     let text = serde_json::to_string(&response)
         .map_err(|e| ApiError::Internal(format!("an allotment answer did not serialize: {e}")))?;
-    unit.conn
-        .prepare_cached(
-            "INSERT INTO commands (command_id, device_id, device_seq, status, result, recorded_position, recorded_at)
-             VALUES (?1, ?2, NULL, 'granted', ?3, ?4, ?5)",
-        )?
-        .execute(params![request.command_id, device.id, text, position, unit.now])?;
+    unit.db.insert_command(&CommandInsert {
+        command_id: request.command_id,
+        device_id: device.id,
+        device_seq: None,
+        status: "granted",
+        result: &text,
+        recorded_position: position,
+        recorded_at: &unit.now,
+    })?;
     unit.stats.allotments += 1;
     Ok(response)
 }

@@ -1,10 +1,9 @@
 //! The `conference-sync` command line: run the sync server, and manage its devices. It
 //! lives in the library so tests can build the same binary as a process they can kill.
-use crate::{Role, Settings, admin};
+use crate::{Database, Role, Settings, admin};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
-use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(
@@ -18,10 +17,11 @@ struct Cli {
 }
 
 #[derive(Args)]
-struct Database {
-    /// The server's SQLite file (created on first use).
+struct DatabaseArg {
+    /// The server's SQLite file (created on first use), or a PostgreSQL database as
+    /// `postgres://user:password@host:port/database` (migrated on first use).
     #[arg(long, env = "CONFERENCE_SYNC_DATABASE")]
-    database: PathBuf,
+    database: Database,
 }
 
 #[derive(Subcommand)]
@@ -29,7 +29,7 @@ enum Command {
     /// Serve devices until SIGTERM or Ctrl-C.
     Serve {
         #[command(flatten)]
-        db: Database,
+        db: DatabaseArg,
         /// Address to listen on; port 0 picks a free one (printed on the first line).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
@@ -48,7 +48,7 @@ enum Command {
     /// switch to them atomically (run once after deploying a release that changes them).
     Migrate {
         #[command(flatten)]
-        db: Database,
+        db: DatabaseArg,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -77,7 +77,7 @@ enum DeviceCommand {
     /// Register a device and print its token (shown only this once).
     Add {
         #[command(flatten)]
-        db: Database,
+        db: DatabaseArg,
         #[arg(long)]
         name: String,
         #[arg(long, value_enum)]
@@ -96,14 +96,14 @@ enum DeviceCommand {
     /// List devices.
     List {
         #[command(flatten)]
-        db: Database,
+        db: DatabaseArg,
         #[arg(long)]
         json: bool,
     },
     /// Revoke a device: its token stops working at once.
     Revoke {
         #[command(flatten)]
-        db: Database,
+        db: DatabaseArg,
         device_id: uuid::Uuid,
         #[arg(long)]
         json: bool,
@@ -115,7 +115,7 @@ enum ReconciliationCommand {
     /// List open items (all with --all).
     List {
         #[command(flatten)]
-        db: Database,
+        db: DatabaseArg,
         #[arg(long)]
         all: bool,
         #[arg(long)]
@@ -138,10 +138,15 @@ pub fn run() -> Result<()> {
         Command::Serve { db, listen } => serve(db.database, &listen),
         Command::Device { command } => device(command),
         Command::Migrate { db, json } => {
-            let report = crate::migrate::migrate(&db.database, |done, head| {
+            let Some(path) = db.database.sqlite_path() else {
+                anyhow::bail!(
+                    "`migrate` rebuilds the read models of a SQLite file; on PostgreSQL every instance brings the schema up to date when it starts (migrations/server-postgres), so there is nothing to run"
+                );
+            };
+            let report = crate::migrate::migrate(path, |done, head| {
                 eprint!("\rmigrating read models: {done} events replayed (head {head})");
             })
-            .with_context(|| format!("could not migrate {}", db.database.display()))?;
+            .with_context(|| format!("could not migrate {}", path.display()))?;
             eprintln!();
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -182,13 +187,13 @@ pub fn run() -> Result<()> {
     }
 }
 
-fn serve(database: PathBuf, listen: &str) -> Result<()> {
+fn serve(database: Database, listen: &str) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
     crate::prepare_database(&database)
-        .with_context(|| format!("could not open the database {}", database.display()))?;
+        .with_context(|| format!("could not open the database {database}"))?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -73,12 +73,6 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
 }
 
-/// Creates and migrates the database at `path`, so it is ready before the server says it
-/// is listening.
-pub fn prepare(path: &Path) -> Result<(), DbError> {
-    open_writer(path).map(drop)
-}
-
 /// Opens a connection that only reads (pulls, lookups). The writer migrated the file.
 pub(crate) fn open_reader(path: &Path) -> Result<Connection, DbError> {
     let conn = Connection::open_with_flags(

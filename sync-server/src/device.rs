@@ -1,8 +1,8 @@
 //! Devices, their roles and their tokens: who may push which commands and see which
 //! conferences.
 use crate::error::{ApiError, DbError};
+use crate::store::{Db, DeviceRow};
 use conference_protocol::sync::DeviceRecord;
-use rusqlite::{Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -129,14 +129,13 @@ impl Device {
     }
 
     /// The ids of the conferences this device may see, or `None` for all of them.
-    pub(crate) fn allowed_ids(&self, conn: &Connection) -> Result<Option<HashSet<Uuid>>, DbError> {
+    pub(crate) fn allowed_ids(&self, db: &mut dyn Db) -> Result<Option<HashSet<Uuid>>, DbError> {
         if !self.is_scoped() {
             return Ok(None);
         }
         let mut ids = HashSet::new();
-        let mut stmt = conn.prepare_cached("SELECT id FROM conferences WHERE slug = ?1")?;
         for slug in &self.conferences {
-            if let Some(id) = stmt.query_row([slug], |r| r.get(0)).optional()? {
+            if let Some(id) = db.conference_by_slug(slug)? {
                 ids.insert(id);
             }
         }
@@ -168,63 +167,43 @@ pub(crate) fn parse_conferences(text: &str) -> Result<Vec<String>, DbError> {
 }
 
 /// The device holding `token`, if it is known and not revoked.
-pub(crate) fn authenticate(conn: &Connection, token: &str) -> Result<Device, ApiError> {
-    let row: Option<(Uuid, String, String, String, Option<String>)> = conn
-        .prepare_cached(
-            "SELECT device_id, name, role, conferences, revoked_at FROM devices WHERE token_hash = ?1",
-        )?
-        .query_row([token_hash(token)], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .optional()?;
-    let Some((id, name, role, conferences, revoked_at)) = row else {
+pub(crate) fn authenticate(db: &mut dyn Db, token: &str) -> Result<Device, ApiError> {
+    let Some(row) = db.device_by_token(&token_hash(token))? else {
         return Err(ApiError::Unauthorized(
             "This token is not known to the server; ask the server's admin for a device token"
                 .into(),
         ));
     };
-    if revoked_at.is_some() {
+    if row.revoked {
         return Err(ApiError::Unauthorized(format!(
-            "Device `{name}` was revoked; ask the server's admin for a new token"
+            "Device `{}` was revoked; ask the server's admin for a new token",
+            row.name
         )));
     }
-    let role = Role::parse(&role)
-        .ok_or_else(|| DbError::corrupt(format!("the role of device {id}"), role))?;
+    let role = Role::parse(&row.role).ok_or_else(|| {
+        DbError::corrupt(format!("the role of device {}", row.device_id), &row.role)
+    })?;
     Ok(Device {
-        id,
-        name,
+        id: row.device_id,
+        name: row.name,
         role,
-        conferences: parse_conferences(&conferences)?,
+        conferences: parse_conferences(&row.conferences)?,
     })
 }
 
-pub(crate) fn list(conn: &Connection) -> Result<Vec<DeviceRecord>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT device_id, name, role, conferences, revoked_at, next_seq FROM devices ORDER BY created_at, device_id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, Uuid>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, u64>(5)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (device_id, name, role, conferences, revoked_at, next_seq) = row?;
-        out.push(DeviceRecord {
-            device_id,
-            name,
-            role,
-            conferences: parse_conferences(&conferences)?,
-            revoked: revoked_at.is_some(),
-            next_seq,
-        });
-    }
-    Ok(out)
+fn record(row: DeviceRow) -> Result<DeviceRecord, DbError> {
+    Ok(DeviceRecord {
+        device_id: row.device_id,
+        conferences: parse_conferences(&row.conferences)?,
+        name: row.name,
+        role: row.role,
+        revoked: row.revoked,
+        next_seq: row.next_seq,
+    })
+}
+
+pub(crate) fn list(db: &mut dyn Db) -> Result<Vec<DeviceRecord>, DbError> {
+    db.devices()?.into_iter().map(record).collect()
 }
 
 #[cfg(test)]

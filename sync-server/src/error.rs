@@ -14,12 +14,29 @@ use conference_protocol::sync::SequenceGap;
 pub enum DbError {
     #[error("the database could not be used: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("the PostgreSQL database could not be used: {}", postgres_reason(.0))]
+    Postgres(#[from] postgres::Error),
+    #[error(
+        "could not connect to PostgreSQL at {database}: {reason}; check the URL (postgres://user:password@host:port/database) and that the database server runs"
+    )]
+    Connect { database: String, reason: String },
     #[error("the database schema could not be migrated: {0}")]
     Migration(#[from] rusqlite_migration::Error),
     #[error("the database folder could not be created: {0}")]
     Io(#[from] std::io::Error),
     #[error("stored data could not be read ({what}): {reason}")]
     Corrupt { what: String, reason: String },
+}
+
+/// What PostgreSQL said, with the detail the client's own message leaves out.
+pub(crate) fn postgres_reason(error: &postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    match std::error::Error::source(error) {
+        Some(source) => format!("{error}: {source}"),
+        None => error.to_string(),
+    }
 }
 
 impl DbError {

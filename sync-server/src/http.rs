@@ -91,7 +91,7 @@ impl FromRequestParts<AppState> for Authed {
             .ok_or_else(missing)?
             .to_string();
         let device = state
-            .read(move |conn| device::authenticate(conn, &token))
+            .read(move |db| device::authenticate(db, &token))
             .await?;
         Ok(Self(device))
     }
@@ -152,8 +152,8 @@ async fn me(
 ) -> Result<Json<conference_protocol::sync::DeviceRecord>, ApiError> {
     let id = device.id;
     let record = state
-        .read(move |conn| {
-            device::list(conn)?
+        .read(move |db| {
+            device::list(db)?
                 .into_iter()
                 .find(|d| d.device_id == id)
                 .ok_or_else(|| ApiError::Unauthorized("This device is no longer registered".into()))
@@ -227,7 +227,7 @@ async fn pull_events(
         schema,
     };
     let body = state
-        .read(move |conn| pull::pull_json(conn, &device, &params))
+        .read(move |db| pull::pull_json(db, &device, &params))
         .await?;
     state.metrics().pulled();
     Ok((
@@ -262,7 +262,7 @@ async fn list_reconciliation(
     ApiQuery(query): ApiQuery<ReconciliationQuery>,
 ) -> Result<Json<Vec<ReconciliationItem>>, ApiError> {
     state
-        .read(move |conn| reconciliation::list_for(conn, &device, query.all))
+        .read(move |db| reconciliation::list_for(db, &device, query.all))
         .await
         .map(Json)
 }
@@ -278,7 +278,7 @@ async fn resolve_reconciliation(
         ))
     })?;
     state
-        .write(move |unit| reconciliation::resolve(unit.conn, &device, id, &unit.now))
+        .write(move |unit| reconciliation::resolve(&mut *unit.db, &device, id, &unit.now))
         .await
         .map(Json)
 }

@@ -34,15 +34,17 @@ mod push;
 mod rebase;
 mod reconciliation;
 mod state;
+pub mod store;
 mod v1;
 mod wire;
 mod writer;
 
-pub use db::{format_time, prepare as prepare_database};
+pub use db::format_time;
 pub use device::Role;
 pub use error::{ApiError, DbError};
 pub use http::{ROUTES, router};
 pub use state::{AppState, Settings};
+pub use store::{Database, prepare as prepare_database};
 
 use std::future::Future;
 use tokio::net::TcpListener;

@@ -6,11 +6,11 @@
 //! async, and nothing here commits.
 use crate::error::{ApiError, DbError};
 use crate::metrics::Stats;
+use crate::store::{Db, EventInsert, ReconciliationInsert};
 use conference_domain::aggregate::{Aggregate, DomainEvent, EventEnvelope, IntoDomainEvent};
 use conference_domain::stream::{StreamId, StreamKind};
 use conference_domain::{OrderId, conference, order, payment};
 use conference_protocol::ErrorBody;
-use rusqlite::{Connection, OptionalExtension, params};
 use std::any::Any;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -52,12 +52,6 @@ impl Refusal {
 
 impl From<DbError> for Refusal {
     fn from(e: DbError) -> Self {
-        Self::Request(e.into())
-    }
-}
-
-impl From<rusqlite::Error> for Refusal {
-    fn from(e: rusqlite::Error) -> Self {
         Self::Request(e.into())
     }
 }
@@ -123,7 +117,7 @@ pub(crate) struct NewEvent<'a> {
 /// One job's view of the writer: the connection inside the group transaction, the state
 /// cache, the server's identity and clock, and what the job did (for metrics).
 pub(crate) struct Unit<'c> {
-    pub conn: &'c Connection,
+    pub db: &'c mut dyn Db,
     pub cache: &'c mut StateCache,
     pub server_device: Uuid,
     pub now: String,
@@ -131,47 +125,34 @@ pub(crate) struct Unit<'c> {
 }
 
 /// The current version of a stream (0 when it has no events).
-pub(crate) fn stream_version(conn: &Connection, key: &[u8]) -> Result<u64, DbError> {
-    let version: Option<u64> = conn
-        .prepare_cached("SELECT MAX(stream_version) FROM events WHERE stream_key = ?1")?
-        .query_row([key], |r| r.get(0))?;
-    Ok(version.unwrap_or(0))
+pub(crate) fn stream_version(db: &mut dyn Db, key: &[u8]) -> Result<u64, DbError> {
+    db.stream_version(key)
 }
 
 /// The conference a stored stream belongs to, when the server knows it.
 pub(crate) fn stream_conference(
-    conn: &Connection,
+    db: &mut dyn Db,
     stream: &StreamId,
 ) -> Result<Option<Uuid>, DbError> {
     Ok(match stream.kind {
         StreamKind::Conference | StreamKind::Seats | StreamKind::Promos => Some(stream.id),
-        StreamKind::Order | StreamKind::Payment => lookup(conn, &stream.key())?,
-        StreamKind::Assignments => match lookup(conn, &stream.key())? {
+        StreamKind::Order | StreamKind::Payment => db.stream_conference(&stream.key())?,
+        StreamKind::Assignments => match db.stream_conference(&stream.key())? {
             Some(id) => Some(id),
-            None => lookup(conn, &StreamId::order(OrderId::from_uuid(stream.id)).key())?,
+            None => db.stream_conference(&StreamId::order(OrderId::from_uuid(stream.id)).key())?,
         },
     })
 }
 
-/// The conference a stream's events are stored under: every event of an order, payment or
-/// assignments stream carries it (the fast path refuses one whose conference is unknown).
-/// (Older builds also kept it in `stream_conferences`, dropped by migration 0002.)
-fn lookup(conn: &Connection, key: &[u8]) -> Result<Option<Uuid>, DbError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT conference_id FROM events WHERE stream_key = ?1
-             ORDER BY stream_version LIMIT 1",
-        )?
-        .query_row([key], |r| r.get(0))
-        .optional()?
-        .flatten())
-}
+// The conference a stream's events are stored under: every event of an order, payment or
+// assignments stream carries it (the fast path refuses one whose conference is unknown).
+// (Older builds also kept it in `stream_conferences`, dropped by migration 0002.)
 
 /// The conference of an event about to be stored: its stream's, or the one it names
 /// itself (an order's first event, a payment's first event). `pending` holds what earlier
 /// events of the same command taught.
 pub(crate) fn event_conference(
-    conn: &Connection,
+    db: &mut dyn Db,
     stream: &StreamId,
     event: &DomainEvent,
     pending: &HashMap<Vec<u8>, Uuid>,
@@ -193,23 +174,7 @@ pub(crate) fn event_conference(
     {
         return Ok(Some(*id));
     }
-    stream_conference(conn, stream)
-}
-
-/// The id of the conference that has `slug` now.
-pub(crate) fn conference_by_slug(conn: &Connection, slug: &str) -> Result<Option<Uuid>, DbError> {
-    Ok(conn
-        .prepare_cached("SELECT id FROM conferences WHERE slug = ?1")?
-        .query_row([slug], |r| r.get(0))
-        .optional()?)
-}
-
-pub(crate) fn conference_known(conn: &Connection, id: Uuid) -> Result<bool, DbError> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM conferences WHERE id = ?1")?
-        .query_row([id], |_| Ok(()))
-        .optional()?
-        .is_some())
+    stream_conference(db, stream)
 }
 
 impl Unit<'_> {
@@ -226,7 +191,7 @@ impl Unit<'_> {
             _ => None,
         };
         if let Some(slug) = slug {
-            match conference_by_slug(self.conn, slug)? {
+            match self.db.conference_by_slug(slug)? {
                 Some(other) if other != new.stream.id => {
                     return Err(Refusal::reject(
                         "slug_taken",
@@ -237,35 +202,25 @@ impl Unit<'_> {
                 }
                 _ => {}
             }
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO conferences (id, slug) VALUES (?1, ?2)
-                     ON CONFLICT (id) DO UPDATE SET slug = excluded.slug",
-                )?
-                .execute(params![new.stream.id, slug])?;
+            self.db.set_conference_slug(new.stream.id, slug)?;
         }
         let key = new.stream.key();
-        self.conn
-            .prepare_cached(
-                "INSERT INTO events (stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                key,
-                new.version,
-                new.conference_id,
-                new.event_type,
-                new.schema_version,
-                new.payload,
-                new.author.command_id,
-                new.author.device_id,
-                new.recorded_at,
-            ])?;
+        let position = self.db.insert_event(&EventInsert {
+            stream_key: &key,
+            stream_version: new.version,
+            conference_id: new.conference_id,
+            event_type: new.event_type,
+            schema_version: new.schema_version,
+            payload: new.payload,
+            command_id: new.author.command_id,
+            device_id: new.author.device_id,
+            recorded_at: new.recorded_at,
+        })?;
         // The stream changed under any state built before: forget it unless the caller
         // (execute) puts the new one back.
         self.cache.states.remove(&key);
         self.stats.events_stored += 1;
-        Ok(self.conn.last_insert_rowid())
+        Ok(position)
     }
 
     /// An aggregate's current state and version, from the cache and the events after it.
@@ -284,7 +239,7 @@ impl Unit<'_> {
         look: impl FnOnce(&A) -> R,
     ) -> Result<(R, u64), DbError> {
         let key = stream.key();
-        let version = stream_version(self.conn, &key)?;
+        let version = self.db.stream_version(&key)?;
         let (mut state, from): (Box<A>, u64) = match self.cache.states.remove(&key) {
             Some((at, state)) if at <= version => match state.downcast::<A>() {
                 Ok(state) => (state, at),
@@ -293,24 +248,22 @@ impl Unit<'_> {
             _ => (Box::default(), 0),
         };
         if from < version {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT event_type, schema_version, payload FROM events
-                 WHERE stream_key = ?1 AND stream_version > ?2 ORDER BY stream_version",
-            )?;
-            let mut rows = stmt.query(params![key, from])?;
-            while let Some(row) = rows.next()? {
-                let event_type: String = row.get(0)?;
-                let payload: String = row.get(2)?;
-                let payload = serde_json::from_str(&payload)
+            self.db.stream_events_after(
+                &key,
+                from,
+                &mut |event_type, schema_version, payload| {
+                    let payload = serde_json::from_str(payload)
+                        .map_err(|e| DbError::corrupt(format!("an event of {stream}"), e))?;
+                    let event = conference_domain::aggregate::decode_event::<A::Event>(
+                        event_type,
+                        schema_version,
+                        payload,
+                    )
                     .map_err(|e| DbError::corrupt(format!("an event of {stream}"), e))?;
-                let event = conference_domain::aggregate::decode_event::<A::Event>(
-                    &event_type,
-                    row.get(1)?,
-                    payload,
-                )
-                .map_err(|e| DbError::corrupt(format!("an event of {stream}"), e))?;
-                state.apply(&event);
-            }
+                    state.apply(&event);
+                    Ok(())
+                },
+            )?;
         }
         let answer = look(&state);
         self.cache.states.insert(key, (version, state));
@@ -345,7 +298,7 @@ impl Unit<'_> {
             let schema_version = event.schema_version();
             let payload = event.to_payload().to_string();
             let domain = event.into_domain();
-            let conference_id = event_conference(self.conn, &stream, &domain, &pending)?;
+            let conference_id = event_conference(&mut *self.db, &stream, &domain, &pending)?;
             if let Some(id) = conference_id {
                 pending.insert(stream.key(), id);
             }
@@ -381,19 +334,14 @@ impl Unit<'_> {
         command_id: Option<Uuid>,
         detail: &serde_json::Value,
     ) -> Result<(), DbError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO reconciliation (kind, conference_id, device_id, command_id, detail, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                kind,
-                conference_id,
-                device_id,
-                command_id,
-                detail.to_string(),
-                self.now
-            ])?;
+        self.db.insert_reconciliation(&ReconciliationInsert {
+            kind,
+            conference_id,
+            device_id,
+            command_id,
+            detail: &detail.to_string(),
+            created_at: &self.now,
+        })?;
         self.stats.reconciliation_items += 1;
         Ok(())
     }

@@ -7,9 +7,9 @@
 //! reader's thread; payloads go out as the stored JSON text, never parsed into a tree.
 use crate::device::Device;
 use crate::error::{ApiError, DbError};
+use crate::store::{self, Db};
 use conference_domain::stream::StreamId;
 use conference_protocol::sync::PushResult;
-use rusqlite::{Connection, params_from_iter, types::Value};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
@@ -55,21 +55,22 @@ struct PageEvent {
 
 /// A page as the JSON body of the answer.
 pub(crate) fn pull_json(
-    conn: &mut Connection,
+    db: &mut dyn Db,
     device: &Device,
     params: &PullParams,
 ) -> Result<Vec<u8>, ApiError> {
-    let page = pull(conn, device, params)?;
+    let page = store::in_snapshot(db, |db| pull(db, device, params))?;
     serde_json::to_vec(&page)
         .map_err(|e| ApiError::Internal(format!("a pull page did not serialize: {e}")))
 }
 
+/// One page; call it inside a snapshot ([`store::in_snapshot`]) so the page, the head and
+/// the outcomes agree.
 pub(crate) fn pull(
-    conn: &mut Connection,
+    db: &mut dyn Db,
     device: &Device,
     params: &PullParams,
 ) -> Result<Page, ApiError> {
-    let tx = conn.transaction()?;
     let filter: Option<Vec<Uuid>> = match &params.conference {
         Some(slug) => {
             if !device.may_see_slug(slug) {
@@ -87,7 +88,7 @@ pub(crate) fn pull(
                     ),
                 ));
             }
-            let id = crate::log::conference_by_slug(&tx, slug)?.ok_or_else(|| {
+            let id = db.conference_by_slug(slug)?.ok_or_else(|| {
                 ApiError::not_found(
                     "unknown_conference",
                     format!("The server has no conference with the slug `{slug}`"),
@@ -95,15 +96,13 @@ pub(crate) fn pull(
             })?;
             Some(vec![id])
         }
-        None => device
-            .allowed_ids(&tx)?
-            .map(|ids| ids.into_iter().collect()),
+        None => device.allowed_ids(db)?.map(|ids| ids.into_iter().collect()),
     };
-    let head = crate::db::head(&tx)?;
+    let head = db.head()?;
     let limit = params.limit.clamp(1, MAX_LIMIT);
     let mut events = match &filter {
         Some(ids) if ids.is_empty() => vec![],
-        _ => read_events(&tx, params.after, limit, filter.as_deref())?,
+        _ => read_events(db, params.after, limit, filter.as_deref())?,
     };
     // Where the next page starts, whatever this device is shown of this one.
     let next_after = events.last().map_or(params.after, |e| e.position);
@@ -117,8 +116,7 @@ pub(crate) fn pull(
             for_reader(schema, event)?;
         }
     }
-    let outcomes = outcomes(&tx, device.id, params.after)?;
-    drop(tx);
+    let outcomes = outcomes(db, device.id, params.after)?;
     Ok(Page {
         events,
         next_after,
@@ -128,47 +126,31 @@ pub(crate) fn pull(
 }
 
 fn read_events(
-    conn: &Connection,
+    db: &mut dyn Db,
     after: i64,
     limit: u32,
     conferences: Option<&[Uuid]>,
 ) -> Result<Vec<PageEvent>, DbError> {
-    const COLUMNS: &str = "SELECT position, stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at FROM events";
-    let mut values: Vec<Value> = vec![Value::Integer(after), Value::Integer(i64::from(limit))];
-    let sql = match conferences {
-        None => format!("{COLUMNS} WHERE position > ?1 ORDER BY position LIMIT ?2"),
-        Some(ids) => {
-            let marks: Vec<String> = (0..ids.len()).map(|i| format!("?{}", i + 3)).collect();
-            values.extend(ids.iter().map(|id| Value::Blob(id.as_bytes().to_vec())));
-            format!(
-                "{COLUMNS} WHERE conference_id IN ({}) AND position > ?1 ORDER BY position LIMIT ?2",
-                marks.join(", ")
-            )
-        }
-    };
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(values))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let position: i64 = row.get(0)?;
-        let key: Vec<u8> = row.get(1)?;
-        let stream = StreamId::from_key(&key)
-            .map_err(|e| DbError::corrupt(format!("event {position}"), e))?;
-        let payload: String = row.get(5)?;
-        out.push(PageEvent {
-            position,
-            command_id: row.get(6)?,
-            device_id: row.get(7)?,
-            stream: stream.to_string(),
-            version: row.get(2)?,
-            event_type: row.get(3)?,
-            schema_version: row.get(4)?,
-            payload: RawValue::from_string(payload)
-                .map_err(|e| DbError::corrupt(format!("event {position}"), e))?,
-            recorded_at: row.get(8)?,
-        });
-    }
-    Ok(out)
+    db.events_page(after, limit, conferences)?
+        .into_iter()
+        .map(|row| {
+            let position = row.position;
+            let stream = StreamId::from_key(&row.stream_key)
+                .map_err(|e| DbError::corrupt(format!("event {position}"), e))?;
+            Ok(PageEvent {
+                position,
+                command_id: row.command_id,
+                device_id: row.device_id,
+                stream: stream.to_string(),
+                version: row.stream_version,
+                event_type: row.event_type,
+                schema_version: row.schema_version,
+                payload: RawValue::from_string(row.payload)
+                    .map_err(|e| DbError::corrupt(format!("event {position}"), e))?,
+                recorded_at: row.recorded_at,
+            })
+        })
+        .collect()
 }
 
 fn is_allotment_stream(stream: &str) -> bool {
@@ -208,26 +190,16 @@ fn for_reader(schema: &HashMap<String, u32>, event: &mut PageEvent) -> Result<()
     Ok(())
 }
 
-fn outcomes(conn: &Connection, device: Uuid, after: i64) -> Result<Vec<PushResult>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT command_id, result FROM commands
-         WHERE device_id = ?1 AND status IN ('rebased', 'rejected') AND recorded_position > ?2
-         ORDER BY recorded_position, device_seq LIMIT ?3",
-    )?;
-    let mut rows = stmt.query(rusqlite::params![device, after, MAX_OUTCOMES])?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let command_id: Uuid = row.get(0)?;
-        let text: String = row.get(1)?;
-        out.push(
+fn outcomes(db: &mut dyn Db, device: Uuid, after: i64) -> Result<Vec<PushResult>, DbError> {
+    db.outcomes(device, after, MAX_OUTCOMES)?
+        .into_iter()
+        .map(|(command_id, text)| {
             serde_json::from_str(&text)
-                .map_err(|e| DbError::corrupt(format!("the result of command {command_id}"), e))?,
-        );
-    }
-    Ok(out)
+                .map_err(|e| DbError::corrupt(format!("the result of command {command_id}"), e))
+        })
+        .collect()
 }
 
-/// Parses the `x-conference-schema` header: a JSON object of event type → version.
 pub(crate) fn parse_schema_header(text: &str) -> Result<HashMap<String, u32>, ApiError> {
     serde_json::from_str(text).map_err(|e| {
         ApiError::BadRequest(format!(

@@ -21,6 +21,7 @@ use crate::error::{ApiError, DbError};
 use crate::follow;
 use crate::log::{self, Appended, Author, NewEvent, Refusal, Rejection, Unit};
 use crate::rebase;
+use crate::store::CommandInsert;
 use crate::wire::{CommandBody, Decoded, Prepared, PreparedCommand};
 use conference_domain::ConferenceId;
 use conference_domain::aggregate::DomainEvent;
@@ -29,7 +30,6 @@ use conference_domain::stream::Holder;
 use conference_domain::stream::StreamId;
 use conference_protocol::ErrorBody;
 use conference_protocol::sync::{PushResponse, PushResult, PushStatus};
-use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -67,27 +67,17 @@ impl From<DbError> for Halt {
     }
 }
 
-impl From<rusqlite::Error> for Halt {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Refuse(e.into())
-    }
-}
-
-fn run_sql(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
-    conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
-}
-
 pub(crate) fn push(
     unit: &mut Unit<'_>,
     device: &Device,
     request: &Prepared,
 ) -> Result<PushResponse, ApiError> {
-    run_sql(unit.conn, "SAVEPOINT push")?;
+    unit.db.savepoint("push")?;
     let stats = unit.stats;
     let mut outcome = take(unit, device, request, Mode::Fast);
     if let Err(Halt::Replay) = outcome {
-        run_sql(unit.conn, "ROLLBACK TO push")?;
+        unit.db.rollback_to("push")?;
+        unit.db.savepoint("push")?;
         unit.cache.clear();
         unit.stats = stats;
         tracing::info!("a command was rejected after it wrote; taking the request again");
@@ -95,12 +85,11 @@ pub(crate) fn push(
     }
     match outcome {
         Ok(response) => {
-            run_sql(unit.conn, "RELEASE push")?;
+            unit.db.release("push")?;
             Ok(response)
         }
         Err(halt) => {
-            run_sql(unit.conn, "ROLLBACK TO push")?;
-            run_sql(unit.conn, "RELEASE push")?;
+            unit.db.rollback_to("push")?;
             unit.cache.clear();
             Err(match halt {
                 Halt::Refuse(error) => error,
@@ -118,11 +107,8 @@ fn take(
     request: &Prepared,
     mode: Mode,
 ) -> Result<PushResponse, Halt> {
-    let mut next_seq: u64 = unit
-        .conn
-        .prepare_cached("SELECT next_seq FROM devices WHERE device_id = ?1")?
-        .query_row([device.id], |r| r.get(0))?;
-    let mut allowed = device.allowed_ids(unit.conn)?;
+    let mut next_seq = unit.db.device_next_seq(device.id)?;
+    let mut allowed = device.allowed_ids(&mut *unit.db)?;
     let mut results = Vec::with_capacity(request.commands.len());
     for command in &request.commands {
         let body = &command.body;
@@ -159,9 +145,7 @@ fn take(
         next_seq += 1;
         results.push(result);
     }
-    unit.conn
-        .prepare_cached("UPDATE devices SET next_seq = ?2 WHERE device_id = ?1")?
-        .execute(params![device.id, next_seq])?;
+    unit.db.set_device_next_seq(device.id, next_seq)?;
     unit.stats.pushes += 1;
     Ok(PushResponse { results, next_seq })
 }
@@ -170,15 +154,14 @@ fn take(
 /// one device's: another device pushing it is refused, never answered with someone
 /// else's result.
 fn stored_result(
-    unit: &Unit<'_>,
+    unit: &mut Unit<'_>,
     device_id: Uuid,
     command_id: Uuid,
 ) -> Result<Option<PushResult>, ApiError> {
-    let row: Option<(String, String, Uuid)> = unit
-        .conn
-        .prepare_cached("SELECT status, result, device_id FROM commands WHERE command_id = ?1")?
-        .query_row([command_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
+    let row = unit
+        .db
+        .command(command_id)?
+        .map(|c| (c.status, c.result, c.device_id));
     match row {
         None => Ok(None),
         Some((_, _, owner)) if owner != device_id => Err(ApiError::Conflict {
@@ -210,15 +193,14 @@ fn run_command(
     mode: Mode,
 ) -> Result<PushResult, Halt> {
     let body = &command.body;
-    let changes_before = unit.conn.total_changes();
+    let changes_before = unit.db.changes();
     if mode == Mode::Careful {
-        run_sql(unit.conn, "SAVEPOINT command")?;
+        unit.db.savepoint("command")?;
     }
     let outcome = attempt(unit, device, allowed, command);
     let undo = |unit: &mut Unit<'_>| -> Result<(), Halt> {
         if mode == Mode::Careful {
-            run_sql(unit.conn, "ROLLBACK TO command")?;
-            run_sql(unit.conn, "RELEASE command")?;
+            unit.db.rollback_to("command")?;
             unit.cache.clear();
         }
         Ok(())
@@ -226,7 +208,7 @@ fn run_command(
     match outcome {
         Ok((status, positions)) => {
             if mode == Mode::Careful {
-                run_sql(unit.conn, "RELEASE command")?;
+                unit.db.release("command")?;
             }
             match status {
                 PushStatus::Applied => unit.stats.commands_applied += 1,
@@ -242,7 +224,7 @@ fn run_command(
             })
         }
         Err(Refusal::Reject(rejection)) => {
-            if mode == Mode::Fast && unit.conn.total_changes() != changes_before {
+            if mode == Mode::Fast && unit.db.changes() != changes_before {
                 return Err(Halt::Replay);
             }
             undo(unit)?;
@@ -274,7 +256,7 @@ struct StreamConflict {
 
 /// The streams whose versions do not continue the server's.
 fn conflicts(
-    unit: &Unit<'_>,
+    unit: &mut Unit<'_>,
     events: &[Decoded],
     body: &CommandBody,
 ) -> Result<Vec<StreamConflict>, DbError> {
@@ -287,7 +269,7 @@ fn conflicts(
                 *expected = wire.version + 1;
             }
             None => {
-                let server = log::stream_version(unit.conn, &event.stream.key())?;
+                let server = log::stream_version(&mut *unit.db, &event.stream.key())?;
                 next.push((
                     event.stream,
                     server,
@@ -323,7 +305,7 @@ fn attempt(
     let mut pending = HashMap::new();
     let mut conferences = Vec::with_capacity(events.len());
     for event in events {
-        let id = log::event_conference(unit.conn, &event.stream, &event.event, &pending)?;
+        let id = log::event_conference(&mut *unit.db, &event.stream, &event.event, &pending)?;
         if let Some(id) = id {
             pending.insert(event.stream.key(), id);
         }
@@ -334,7 +316,7 @@ fn attempt(
             if let DomainEvent::Conference(conference::Event::ConferenceCreated(created)) =
                 &event.event
                 && device.may_see_slug(created.details.slug.as_str())
-                && !log::conference_known(unit.conn, event.stream.id)?
+                && !unit.db.conference_known(event.stream.id)?
             {
                 allowed.insert(event.stream.id);
             }
@@ -467,7 +449,7 @@ fn record(
     let recorded_position = match result.positions.last() {
         Some(last) => *last,
         // No event of its own: outcomes after any position up to now include it.
-        None => crate::db::head(unit.conn)? + 1,
+        None => unit.db.head()? + 1,
     };
     let status = match result.status {
         PushStatus::Applied => "applied",
@@ -476,20 +458,15 @@ fn record(
     };
     let text = serde_json::to_string(result)
         .map_err(|e| ApiError::Internal(format!("a push result did not serialize: {e}")))?;
-    unit.conn
-        .prepare_cached(
-            "INSERT INTO commands (command_id, device_id, device_seq, status, result, recorded_position, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
-            command.command_id,
-            device.id,
-            command.device_seq,
-            status,
-            text,
-            recorded_position,
-            unit.now
-        ])?;
+    unit.db.insert_command(&CommandInsert {
+        command_id: command.command_id,
+        device_id: device.id,
+        device_seq: Some(command.device_seq),
+        status,
+        result: &text,
+        recorded_position,
+        recorded_at: &unit.now,
+    })?;
     Ok(())
 }
 
@@ -523,7 +500,7 @@ fn reconcile_rejection(
 
 /// The conference a command is about, as far as the server can tell: the one its JSON
 /// names, or the one its first known stream belongs to.
-fn command_conference(unit: &Unit<'_>, command: &CommandBody) -> Result<Option<Uuid>, DbError> {
+fn command_conference(unit: &mut Unit<'_>, command: &CommandBody) -> Result<Option<Uuid>, DbError> {
     let value = command.command_value();
     let named = value
         .get("conference_id")
@@ -535,7 +512,7 @@ fn command_conference(unit: &Unit<'_>, command: &CommandBody) -> Result<Option<U
     }
     for event in &command.events {
         if let Ok(stream) = StreamId::parse(&event.stream)
-            && let Some(id) = log::stream_conference(unit.conn, &stream)?
+            && let Some(id) = log::stream_conference(&mut *unit.db, &stream)?
         {
             return Ok(Some(id));
         }

@@ -1,12 +1,10 @@
 //! What every request shares: the writer, a few reading connections, the metrics, the head
 //! position (for the live feed) and the shutdown signal.
-use crate::db;
 use crate::error::{ApiError, DbError};
 use crate::log::Unit;
 use crate::metrics::Metrics;
+use crate::store::{self, Conn, Database, Db, OpenReader};
 use crate::writer::Writer;
-use rusqlite::Connection;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
@@ -15,8 +13,8 @@ use uuid::Uuid;
 /// How the server runs.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// The SQLite file (created and migrated on first start).
-    pub database: PathBuf,
+    /// The SQLite file or the PostgreSQL database (created or migrated on first start).
+    pub database: Database,
     /// Request bodies above this many bytes are refused with 413.
     pub max_body_bytes: usize,
     /// How often the live feed sends a keep-alive comment.
@@ -25,7 +23,7 @@ pub struct Settings {
 
 impl Settings {
     #[must_use]
-    pub fn new(database: impl Into<PathBuf>) -> Self {
+    pub fn new(database: impl Into<Database>) -> Self {
         Self {
             database: database.into(),
             max_body_bytes: 1024 * 1024,
@@ -39,25 +37,23 @@ impl Settings {
 /// sooner on a few cores, and every one holds a connection's cache and a page of events
 /// in memory, so many devices pulling at once must not add up.
 struct Readers {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    open: OpenReader,
+    idle: Mutex<Vec<Box<dyn Conn>>>,
     turns: Arc<Semaphore>,
 }
 
 const READERS: usize = 4;
 
 impl Readers {
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
+    fn with<T>(&self, f: impl FnOnce(&mut dyn Db) -> Result<T, ApiError>) -> Result<T, ApiError> {
         let taken = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let mut conn = match taken {
             Some(conn) => conn,
-            None => db::open_reader(&self.path)?,
+            None => (self.open)()?,
         };
-        let out = f(&mut conn);
-        if let Ok(mut idle) = self.idle.lock()
+        let out = store::with(conn.as_mut(), f);
+        if conn.is_usable()
+            && let Ok(mut idle) = self.idle.lock()
             && idle.len() < READERS
         {
             idle.push(conn);
@@ -74,6 +70,21 @@ struct Inner {
     head: watch::Receiver<i64>,
     shutdown: watch::Sender<bool>,
     server_device: Uuid,
+    /// Hears of other instances' commits (PostgreSQL); stops when dropped.
+    listening: Mutex<Option<store::postgres::Listening>>,
+}
+
+/// Moves the head forward (never back: instances may report out of order), for the feed
+/// and the metrics.
+pub(crate) fn head_moved(head: &watch::Sender<i64>, metrics: &Metrics, position: i64) {
+    head.send_if_modified(|current| {
+        let moved = position > *current;
+        if moved {
+            *current = position;
+        }
+        moved
+    });
+    metrics.set_head(*head.borrow());
 }
 
 /// The server's shared state; cheap to clone.
@@ -86,18 +97,29 @@ impl AppState {
     /// Opens (creating and migrating) the database and starts the writer thread. Blocks on
     /// the disk: call it before serving, or from `spawn_blocking`.
     pub fn open(settings: Settings) -> Result<Self, DbError> {
-        let conn = db::open_writer(&settings.database)?;
-        let server_device = db::server_device_id(&conn)?;
-        let position = db::head(&conn)?;
+        let opened = store::open(&settings.database)?;
+        let server_device = opened.server_device;
+        let position = opened.head;
         let metrics = Arc::new(Metrics::default());
         metrics.set_head(position);
         let (head_tx, head) = watch::channel(position);
-        let writer = Writer::start(conn, server_device, Arc::clone(&metrics), head_tx)?;
+        let head_tx = Arc::new(head_tx);
+        let listening = match opened.head_listener {
+            Some(listener) => {
+                let head_tx = Arc::clone(&head_tx);
+                let metrics = Arc::clone(&metrics);
+                Some(listener.spawn(Box::new(move |position| {
+                    head_moved(&head_tx, &metrics, position);
+                }))?)
+            }
+            None => None,
+        };
+        let writer = Writer::start(opened.writer, server_device, Arc::clone(&metrics), head_tx)?;
         let (shutdown, _) = watch::channel(false);
         Ok(Self {
             inner: Arc::new(Inner {
                 readers: Readers {
-                    path: settings.database.clone(),
+                    open: opened.open_reader,
                     idle: Mutex::new(Vec::new()),
                     turns: Arc::new(Semaphore::new(READERS)),
                 },
@@ -107,6 +129,7 @@ impl AppState {
                 head,
                 shutdown,
                 server_device,
+                listening: Mutex::new(listening),
             }),
         })
     }
@@ -145,13 +168,21 @@ impl AppState {
     /// Lets the writer finish what is queued, then stops it.
     pub async fn close(&self) {
         self.inner.writer.stop().await;
+        let listening = self.inner.listening.lock().ok().and_then(|mut l| l.take());
+        if let Some(listening) = listening {
+            let _ = tokio::task::spawn_blocking(move || drop(listening)).await;
+        }
+        // Reading connections close with the pool.
+        if let Ok(mut idle) = self.inner.readers.idle.lock() {
+            idle.clear();
+        }
     }
 
     /// Runs a query on a reading connection, off the async executor.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut dyn Db) -> Result<T, ApiError> + Send + 'static,
     {
         let turn = Arc::clone(&self.inner.readers.turns)
             .acquire_owned()

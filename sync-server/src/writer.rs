@@ -8,7 +8,7 @@ use crate::db;
 use crate::error::ApiError;
 use crate::log::{StateCache, Unit};
 use crate::metrics::{Metrics, Stats};
-use rusqlite::{Connection, TransactionBehavior};
+use crate::store::{Db, WriterConn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -84,10 +84,10 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub(crate) fn start(
-        conn: Connection,
+        conn: Box<dyn WriterConn>,
         server_device: Uuid,
         metrics: Arc<Metrics>,
-        head: watch::Sender<i64>,
+        head: Arc<watch::Sender<i64>>,
     ) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let thread = std::thread::Builder::new()
@@ -131,7 +131,7 @@ impl Writer {
 }
 
 fn writer_loop(
-    mut conn: Connection,
+    mut conn: Box<dyn WriterConn>,
     mut jobs: mpsc::Receiver<Msg>,
     server_device: Uuid,
     metrics: &Metrics,
@@ -155,7 +155,8 @@ fn writer_loop(
         if batch.is_empty() {
             continue;
         }
-        let committed = run_batch(&mut conn, &mut cache, &mut batch, server_device);
+        let committed =
+            conn.transaction(&mut |db| run_batch(db, &mut cache, &mut batch, server_device));
         match &committed {
             Ok(()) => metrics.committed_batch(batch.len()),
             Err(error) => {
@@ -165,15 +166,8 @@ fn writer_loop(
         }
         // The head moves before anyone hears back, so a device that reads the metrics or
         // the feed right after its push already sees its own events counted.
-        match db::head(&conn) {
-            Ok(position) => {
-                metrics.set_head(position);
-                head.send_if_modified(|current| {
-                    let moved = *current != position;
-                    *current = position;
-                    moved
-                });
-            }
+        match conn.head() {
+            Ok(position) => crate::state::head_moved(head, metrics, position),
             Err(error) => tracing::error!(%error, "could not read the head position"),
         }
         for job in batch {
@@ -184,17 +178,16 @@ fn writer_loop(
 }
 
 fn run_batch(
-    conn: &mut Connection,
+    db: &mut dyn Db,
     cache: &mut StateCache,
     batch: &mut [Box<dyn Job>],
     server_device: Uuid,
 ) -> Result<(), ApiError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for job in batch.iter_mut() {
-        run_sql(&tx, "SAVEPOINT job")?;
+        db.savepoint("job")?;
         let ok = {
             let mut unit = Unit {
-                conn: &tx,
+                db: &mut *db,
                 cache: &mut *cache,
                 server_device,
                 now: db::now_text(),
@@ -203,19 +196,11 @@ fn run_batch(
             job.run(&mut unit)
         };
         if ok {
-            run_sql(&tx, "RELEASE job")?;
+            db.release("job")?;
         } else {
-            run_sql(&tx, "ROLLBACK TO job")?;
-            run_sql(&tx, "RELEASE job")?;
+            db.rollback_to("job")?;
             cache.clear();
         }
     }
-    tx.commit()?;
-    Ok(())
-}
-
-/// Runs a statement without parameters from the connection's statement cache.
-fn run_sql(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
-    conn.prepare_cached(sql)?.execute([])?;
     Ok(())
 }

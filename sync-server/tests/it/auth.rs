@@ -1,6 +1,6 @@
 //! Tokens, roles and conference lists: who may push and pull what. A refused request
 //! stores nothing.
-use crate::helpers::{Local, organizer_with_conference, spawn_sync_server};
+use crate::helpers::{Local, blocking, organizer_with_conference, spawn_sync_server};
 use conference_sync_server::{Role, admin};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -44,7 +44,7 @@ async fn missing_wrong_and_revoked_tokens_are_401() {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
 
-    let revoked = admin::revoke_device(&server.database, device.id).unwrap();
+    let revoked = blocking(|| admin::revoke_device(&server.database, device.id)).unwrap();
     assert!(revoked.revoked);
     let (status, body) = server.post(&device, "/v1/push", &empty).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);

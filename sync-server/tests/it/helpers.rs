@@ -1,6 +1,11 @@
 //! Shared helpers: the server in-process on 127.0.0.1:0 with a temporary database, devices
 //! registered with it, and local device stores (`conference_app::App`) whose outbox makes
 //! realistic pushes.
+//!
+//! The database is a fresh SQLite file, or, when `CONFERENCE_SYNC_TEST_POSTGRES` holds the
+//! URL of a PostgreSQL database whose user may create databases, a fresh PostgreSQL
+//! database per server (dropped afterwards): the same suite runs against both backends
+//! (`cargo xtask test` runs it twice).
 #![allow(dead_code)]
 
 use conference_app::conference_domain::DeviceId;
@@ -10,7 +15,7 @@ use conference_app::conference_protocol::sync::{
     PullResponse, PulledEvent, PushCommand, PushRequest, PushResponse, WireEvent,
 };
 use conference_app::{App, Ctx, NewConference, PaymentInput, SaleInput};
-use conference_sync_server::{Role, ServeError, Settings, admin};
+use conference_sync_server::{Database, Role, ServeError, Settings, admin};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -22,7 +27,7 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 
 pub struct TestServer {
     pub base: String,
-    pub database: PathBuf,
+    pub database: Database,
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
@@ -36,17 +41,84 @@ pub struct TestDevice {
     pub token: String,
 }
 
+/// The PostgreSQL server the suite runs against, when it does.
+pub const POSTGRES_ENV: &str = "CONFERENCE_SYNC_TEST_POSTGRES";
+
+/// Runs blocking database work off the async test runtime (the PostgreSQL client blocks
+/// on a runtime of its own, which must not run inside another).
+pub fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| scope.spawn(f).join().expect("blocking work panicked"))
+}
+
+/// A new empty database: a file in `dir`, or a new PostgreSQL database.
+pub fn fresh_database(dir: &std::path::Path) -> Database {
+    let Ok(url) = std::env::var(POSTGRES_ENV) else {
+        return Database::Sqlite(dir.join("server.db"));
+    };
+    let name = format!("conference_test_{}", Uuid::now_v7().simple());
+    blocking(|| {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls)
+            .expect("connect to the test PostgreSQL");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create a test database");
+    });
+    Database::Postgres(with_database_name(&url, &name))
+}
+
+/// `url` naming database `name` instead of its own.
+pub fn with_database_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// Drops a test's PostgreSQL database (its server's connections are cut).
+fn drop_database(database: &Database) {
+    let (Database::Postgres(url), Ok(admin_url)) = (database, std::env::var(POSTGRES_ENV)) else {
+        return;
+    };
+    let Some(name) = url
+        .rsplit('/')
+        .next()
+        .map(|n| n.split('?').next().unwrap_or(n).to_string())
+    else {
+        return;
+    };
+    blocking(|| {
+        if let Ok(mut admin) = postgres::Client::connect(&admin_url, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    });
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        drop_database(&self.database);
+    }
+}
+
 /// Starts a server with a fresh database on a free port and waits until it answers.
 pub async fn spawn_sync_server() -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database = dir.path().join("server.db");
+    let database = fresh_database(dir.path());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(conference_sync_server::serve(
-        Settings::new(&database),
+        Settings::new(database.clone()),
         listener,
         async {
             let _ = stop.await;
@@ -88,8 +160,8 @@ impl TestServer {
     /// Registers a device the way the admin does.
     pub fn add_device(&self, name: &str, role: Role, conferences: &[&str]) -> TestDevice {
         let conferences: Vec<String> = conferences.iter().map(ToString::to_string).collect();
-        let device =
-            admin::add_device(&self.database, name, role, &conferences).expect("add device");
+        let device = blocking(|| admin::add_device(&self.database, name, role, &conferences))
+            .expect("add device");
         TestDevice {
             id: device.device_id,
             token: device.token,
@@ -173,13 +245,82 @@ impl TestServer {
         }
     }
 
-    /// A read connection to the server's database, for checking what was stored.
-    pub fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(&self.database).expect("open server db")
+    /// The first column of each row `sql` returns, read straight from the server's
+    /// database (SQL both backends take).
+    pub fn numbers(&self, sql: &str) -> Vec<i64> {
+        blocking(|| match &self.database {
+            Database::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).expect("open server db");
+                let mut stmt = conn.prepare(sql).expect("prepare");
+                stmt.query_map([], |r| r.get(0))
+                    .expect("query")
+                    .collect::<Result<_, _>>()
+                    .expect("rows")
+            }
+            Database::Postgres(url) => {
+                let mut client =
+                    postgres::Client::connect(url, postgres::NoTls).expect("open server db");
+                client
+                    .query(sql, &[])
+                    .expect("query")
+                    .iter()
+                    .map(|row| {
+                        row.try_get::<_, i64>(0)
+                            .or_else(|_| row.try_get::<_, i32>(0).map(i64::from))
+                            .expect("a number")
+                    })
+                    .collect()
+            }
+        })
+    }
+
+    /// An id as a SQL literal of the server's database.
+    pub fn id_literal(&self, id: Uuid) -> String {
+        match &self.database {
+            Database::Sqlite(_) => format!("x'{}'", id.simple()),
+            Database::Postgres(_) => format!("'{id}'"),
+        }
     }
 
     pub fn count(&self, sql: &str) -> i64 {
-        self.db().query_row(sql, [], |r| r.get(0)).expect("count")
+        self.numbers(sql)[0]
+    }
+
+    /// The conference an event was stored under.
+    pub fn event_conference(&self, position: i64) -> Option<Uuid> {
+        blocking(|| match &self.database {
+            Database::Sqlite(path) => rusqlite::Connection::open(path)
+                .expect("open server db")
+                .query_row(
+                    "SELECT conference_id FROM events WHERE position = ?1",
+                    [position],
+                    |r| r.get(0),
+                )
+                .expect("the event"),
+            Database::Postgres(url) => postgres::Client::connect(url, postgres::NoTls)
+                .expect("open server db")
+                .query_one(
+                    "SELECT conference_id FROM events WHERE position = $1",
+                    &[&position],
+                )
+                .expect("the event")
+                .get(0),
+        })
+    }
+
+    /// The device id of the events the server authors.
+    pub fn server_device_id(&self) -> Uuid {
+        blocking(|| match &self.database {
+            Database::Sqlite(path) => rusqlite::Connection::open(path)
+                .expect("open server db")
+                .query_row("SELECT server_device_id FROM server", [], |r| r.get(0))
+                .expect("the server row"),
+            Database::Postgres(url) => postgres::Client::connect(url, postgres::NoTls)
+                .expect("open server db")
+                .query_one("SELECT server_device_id FROM server", &[])
+                .expect("the server row")
+                .get(0),
+        })
     }
 
     pub async fn reconciliation(&self, device: &TestDevice) -> Vec<Value> {

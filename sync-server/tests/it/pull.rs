@@ -74,13 +74,9 @@ async fn pulls_show_only_the_conferences_asked_for_and_allowed() {
     };
     let conference_of = |e: &conference_app::conference_protocol::sync::PulledEvent| -> String {
         server
-            .db()
-            .query_row(
-                "SELECT lower(hex(conference_id)) FROM events WHERE position = ?1",
-                [e.position],
-                |r| r.get(0),
-            )
-            .unwrap()
+            .event_conference(e.position)
+            .map(|id| id.simple().to_string())
+            .unwrap_or_default()
     };
     let hex = |id: &str| id.replace('-', "");
     let demo_events: Vec<_> = all

@@ -229,14 +229,7 @@ async fn concurrent_pushes_land_in_one_gapless_order_and_a_refused_one_stores_no
     }
     assert_eq!(applied, 8);
     // Per conference: created, seat type, pool seats, published.
-    let positions: Vec<i64> = server
-        .db()
-        .prepare("SELECT position FROM events ORDER BY position")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let positions = server.numbers("SELECT position FROM events ORDER BY position");
     assert_eq!(positions, (1..=8 * 4).collect::<Vec<i64>>());
     assert_eq!(server.count("SELECT COUNT(*) FROM commands"), 8 * 3);
     assert_eq!(server.count("SELECT COUNT(*) FROM conferences"), 8);
@@ -309,8 +302,8 @@ async fn a_command_refused_after_it_wrote_leaves_nothing_and_the_request_goes_on
     // Nothing of the refused command, everything of the others, in a gapless order.
     assert_eq!(
         server.count(&format!(
-            "SELECT COUNT(*) FROM events WHERE command_id = x'{}'",
-            poisoned.command_id.simple()
+            "SELECT COUNT(*) FROM events WHERE command_id = {}",
+            server.id_literal(poisoned.command_id)
         )),
         0
     );
@@ -326,8 +319,8 @@ async fn a_command_refused_after_it_wrote_leaves_nothing_and_the_request_goes_on
         0
     );
     let rejected = server.count(&format!(
-        "SELECT COUNT(*) FROM reconciliation WHERE kind = 'rejected_command' AND command_id = x'{}'",
-        poisoned.command_id.simple()
+        "SELECT COUNT(*) FROM reconciliation WHERE kind = 'rejected_command' AND command_id = {}",
+        server.id_literal(poisoned.command_id)
     ));
     assert_eq!(rejected, 1);
 

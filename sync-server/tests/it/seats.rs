@@ -78,10 +78,7 @@ async fn the_pool_follows_seat_types_the_organizer_pushes() {
     let mut organizer = organizer_with_conference(&server, "demo", &[("Full", "100", 10)]).await;
     let conference = organizer.conference_id("demo");
     let full = organizer.seat_type_id("demo", "Full");
-    let server_id: Uuid = server
-        .db()
-        .query_row("SELECT server_device_id FROM server", [], |r| r.get(0))
-        .unwrap();
+    let server_id: Uuid = server.server_device_id();
     let events = server.pull_all(&organizer.device).await;
     let pool = of_type(&events, "AvailableSeatsChanged");
     assert_eq!(pool.len(), 1);

@@ -1,0 +1,423 @@
+//! The SQLite backend: one file, one writer connection (its thread is the single writer
+//! that keeps positions in commit order), reading connections in WAL mode. Opening and
+//! migrating the file is `crate::db`'s.
+use super::{
+    CommandInsert, CommandRow, Conn, Db, DeviceInsert, DeviceRow, EventInsert, EventRow, Opened,
+    ReconciliationInsert, WriterConn,
+};
+use crate::db;
+use crate::error::{ApiError, DbError};
+use conference_protocol::sync::ReconciliationItem;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// [`Db`] over a SQLite connection (or a transaction on one: it derefs to the connection).
+pub(crate) struct Lite<'c> {
+    pub conn: &'c Connection,
+}
+
+fn run_sql(conn: &Connection, sql: &str) -> Result<(), DbError> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+const RECONCILIATION: &str = "SELECT id, kind, conference_id, device_id, command_id, detail, created_at, resolved_at FROM reconciliation";
+
+fn reconciliation_row(row: &rusqlite::Row<'_>) -> Result<ReconciliationItem, DbError> {
+    let detail: String = row.get(5)?;
+    super::reconciliation_item(
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        &detail,
+        row.get(6)?,
+        row.get::<_, Option<String>>(7)?.is_some(),
+    )
+}
+
+impl Db for Lite<'_> {
+    fn head(&mut self) -> Result<i64, DbError> {
+        db::head(self.conn)
+    }
+
+    fn stream_version(&mut self, stream_key: &[u8]) -> Result<u64, DbError> {
+        let version: Option<u64> = self
+            .conn
+            .prepare_cached("SELECT MAX(stream_version) FROM events WHERE stream_key = ?1")?
+            .query_row([stream_key], |r| r.get(0))?;
+        Ok(version.unwrap_or(0))
+    }
+
+    fn stream_conference(&mut self, stream_key: &[u8]) -> Result<Option<Uuid>, DbError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT conference_id FROM events WHERE stream_key = ?1
+                 ORDER BY stream_version LIMIT 1",
+            )?
+            .query_row([stream_key], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    fn stream_events_after(
+        &mut self,
+        stream_key: &[u8],
+        after: u64,
+        each: &mut dyn FnMut(&str, u32, &str) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT event_type, schema_version, payload FROM events
+             WHERE stream_key = ?1 AND stream_version > ?2 ORDER BY stream_version",
+        )?;
+        let mut rows = stmt.query(params![stream_key, after])?;
+        while let Some(row) = rows.next()? {
+            let text = |i| -> Result<&str, DbError> {
+                row.get_ref(i)?
+                    .as_str()
+                    .map_err(|e| DbError::corrupt("an event", e))
+            };
+            let event_type = text(0)?;
+            let payload = text(2)?;
+            each(event_type, row.get(1)?, payload)?;
+        }
+        Ok(())
+    }
+
+    fn insert_event(&mut self, e: &EventInsert<'_>) -> Result<i64, DbError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO events (stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                e.stream_key,
+                e.stream_version,
+                e.conference_id,
+                e.event_type,
+                e.schema_version,
+                e.payload,
+                e.command_id,
+                e.device_id,
+                e.recorded_at,
+            ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn events_page(
+        &mut self,
+        after: i64,
+        limit: u32,
+        conferences: Option<&[Uuid]>,
+    ) -> Result<Vec<EventRow>, DbError> {
+        const COLUMNS: &str = "SELECT position, stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at FROM events";
+        let mut values: Vec<Value> = vec![Value::Integer(after), Value::Integer(i64::from(limit))];
+        let sql = match conferences {
+            None => format!("{COLUMNS} WHERE position > ?1 ORDER BY position LIMIT ?2"),
+            Some(ids) => {
+                let marks: Vec<String> = (0..ids.len()).map(|i| format!("?{}", i + 3)).collect();
+                values.extend(ids.iter().map(|id| Value::Blob(id.as_bytes().to_vec())));
+                format!(
+                    "{COLUMNS} WHERE conference_id IN ({}) AND position > ?1 ORDER BY position LIMIT ?2",
+                    marks.join(", ")
+                )
+            }
+        };
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(values))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(EventRow {
+                position: row.get(0)?,
+                stream_key: row.get(1)?,
+                stream_version: row.get(2)?,
+                event_type: row.get(3)?,
+                schema_version: row.get(4)?,
+                payload: row.get(5)?,
+                command_id: row.get(6)?,
+                device_id: row.get(7)?,
+                recorded_at: row.get(8)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn conference_by_slug(&mut self, slug: &str) -> Result<Option<Uuid>, DbError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM conferences WHERE slug = ?1")?
+            .query_row([slug], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn conference_known(&mut self, id: Uuid) -> Result<bool, DbError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM conferences WHERE id = ?1")?
+            .query_row([id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn set_conference_slug(&mut self, id: Uuid, slug: &str) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO conferences (id, slug) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET slug = excluded.slug",
+            )?
+            .execute(params![id, slug])?;
+        Ok(())
+    }
+
+    fn device_by_token(&mut self, token_hash: &[u8]) -> Result<Option<DeviceRow>, DbError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT device_id, name, role, conferences, revoked_at IS NOT NULL, next_seq
+                 FROM devices WHERE token_hash = ?1",
+            )?
+            .query_row([token_hash], device_row)
+            .optional()?)
+    }
+
+    fn devices(&mut self) -> Result<Vec<DeviceRow>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT device_id, name, role, conferences, revoked_at IS NOT NULL, next_seq
+             FROM devices ORDER BY created_at, device_id",
+        )?;
+        let rows = stmt.query_map([], device_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn device_exists(&mut self, id: Uuid) -> Result<bool, DbError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = ?1)",
+            [id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn insert_device(&mut self, d: &DeviceInsert<'_>) -> Result<(), DbError> {
+        self.conn.execute(
+            "INSERT INTO devices (device_id, name, role, token_hash, conferences, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![d.device_id, d.name, d.role, d.token_hash, d.conferences, d.created_at],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_device(&mut self, id: Uuid, now: &str) -> Result<bool, DbError> {
+        let changed = self.conn.execute(
+            "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE device_id = ?1",
+            params![id, now],
+        )?;
+        Ok(changed > 0)
+    }
+
+    fn device_next_seq(&mut self, id: Uuid) -> Result<u64, DbError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT next_seq FROM devices WHERE device_id = ?1")?
+            .query_row([id], |r| r.get(0))?)
+    }
+
+    fn set_device_next_seq(&mut self, id: Uuid, next_seq: u64) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached("UPDATE devices SET next_seq = ?2 WHERE device_id = ?1")?
+            .execute(params![id, next_seq])?;
+        Ok(())
+    }
+
+    fn command(&mut self, command_id: Uuid) -> Result<Option<CommandRow>, DbError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT status, result, device_id FROM commands WHERE command_id = ?1")?
+            .query_row([command_id], |r| {
+                Ok(CommandRow {
+                    status: r.get(0)?,
+                    result: r.get(1)?,
+                    device_id: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn insert_command(&mut self, c: &CommandInsert<'_>) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO commands (command_id, device_id, device_seq, status, result, recorded_position, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                c.command_id,
+                c.device_id,
+                c.device_seq,
+                c.status,
+                c.result,
+                c.recorded_position,
+                c.recorded_at
+            ])?;
+        Ok(())
+    }
+
+    fn outcomes(
+        &mut self,
+        device_id: Uuid,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, String)>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT command_id, result FROM commands
+             WHERE device_id = ?1 AND status IN ('rebased', 'rejected') AND recorded_position > ?2
+             ORDER BY recorded_position, device_seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![device_id, after, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn insert_reconciliation(&mut self, item: &ReconciliationInsert<'_>) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO reconciliation (kind, conference_id, device_id, command_id, detail, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                item.kind,
+                item.conference_id,
+                item.device_id,
+                item.command_id,
+                item.detail,
+                item.created_at
+            ])?;
+        Ok(())
+    }
+
+    fn reconciliation_items(
+        &mut self,
+        include_resolved: bool,
+    ) -> Result<Vec<ReconciliationItem>, DbError> {
+        let sql = format!("{RECONCILIATION} WHERE resolved_at IS NULL OR ?1 ORDER BY id");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([include_resolved])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(reconciliation_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn reconciliation_item(&mut self, id: i64) -> Result<Option<ReconciliationItem>, DbError> {
+        let sql = format!("{RECONCILIATION} WHERE id = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([id])?;
+        rows.next()?.map(reconciliation_row).transpose()
+    }
+
+    fn resolve_reconciliation(&mut self, id: i64, now: &str) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE reconciliation SET resolved_at = COALESCE(resolved_at, ?2) WHERE id = ?1",
+            )?
+            .execute(params![id, now])?;
+        Ok(())
+    }
+
+    fn savepoint(&mut self, name: &str) -> Result<(), DbError> {
+        run_sql(self.conn, &format!("SAVEPOINT {name}"))
+    }
+
+    fn release(&mut self, name: &str) -> Result<(), DbError> {
+        run_sql(self.conn, &format!("RELEASE {name}"))
+    }
+
+    fn rollback_to(&mut self, name: &str) -> Result<(), DbError> {
+        run_sql(self.conn, &format!("ROLLBACK TO {name}"))?;
+        run_sql(self.conn, &format!("RELEASE {name}"))
+    }
+
+    fn changes(&self) -> u64 {
+        self.conn.total_changes()
+    }
+
+    fn begin_snapshot(&mut self) -> Result<(), DbError> {
+        run_sql(self.conn, "BEGIN")
+    }
+
+    fn end_snapshot(&mut self) -> Result<(), DbError> {
+        run_sql(self.conn, "COMMIT")
+    }
+}
+
+fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
+    Ok(DeviceRow {
+        device_id: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        conferences: r.get(3)?,
+        revoked: r.get(4)?,
+        next_seq: r.get(5)?,
+    })
+}
+
+/// A reading (or admin) connection.
+struct SqliteConn {
+    conn: Connection,
+}
+
+impl Conn for SqliteConn {
+    fn run(&mut self, f: &mut dyn FnMut(&mut dyn Db)) {
+        f(&mut Lite { conn: &self.conn });
+    }
+}
+
+/// The writer's connection: `BEGIN IMMEDIATE` takes the file's write lock for the batch.
+struct SqliteWriter {
+    conn: Connection,
+}
+
+impl WriterConn for SqliteWriter {
+    fn transaction(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn Db) -> Result<(), ApiError>,
+    ) -> Result<(), ApiError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        f(&mut Lite { conn: &tx })?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn head(&mut self) -> Result<i64, DbError> {
+        db::head(&self.conn)
+    }
+}
+
+pub(super) fn open(path: &Path) -> Result<Opened, DbError> {
+    let conn = db::open_writer(path)?;
+    let server_device = db::server_device_id(&conn)?;
+    let head = db::head(&conn)?;
+    let path: PathBuf = path.to_path_buf();
+    Ok(Opened {
+        writer: Box::new(SqliteWriter { conn }),
+        open_reader: Box::new(move || {
+            Ok(Box::new(SqliteConn {
+                conn: db::open_reader(&path)?,
+            }) as Box<dyn Conn>)
+        }),
+        server_device,
+        head,
+        head_listener: None,
+    })
+}
+
+pub(super) fn open_admin(path: &Path) -> Result<Box<dyn Conn>, DbError> {
+    Ok(Box::new(SqliteConn {
+        conn: db::open_writer(path)?,
+    }))
+}
