@@ -71,7 +71,7 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     server_device: Uuid,
     /// Hears of other instances' commits (PostgreSQL); stops when dropped.
-    listening: Mutex<Option<store::postgres::Listening>>,
+    listening: Mutex<Option<store::Listening>>,
 }
 
 /// Moves the head forward (never back: instances may report out of order), for the feed
@@ -104,15 +104,12 @@ impl AppState {
         metrics.set_head(position);
         let (head_tx, head) = watch::channel(position);
         let head_tx = Arc::new(head_tx);
-        let listening = match opened.head_listener {
-            Some(listener) => {
-                let head_tx = Arc::clone(&head_tx);
-                let metrics = Arc::clone(&metrics);
-                Some(listener.spawn(Box::new(move |position| {
-                    head_moved(&head_tx, &metrics, position);
-                }))?)
-            }
-            None => None,
+        let listening = {
+            let head_tx = Arc::clone(&head_tx);
+            let metrics = Arc::clone(&metrics);
+            (opened.listen_for_heads)(Box::new(move |position| {
+                head_moved(&head_tx, &metrics, position);
+            }))?
         };
         let writer = Writer::start(opened.writer, server_device, Arc::clone(&metrics), head_tx)?;
         let (shutdown, _) = watch::channel(false);
@@ -129,7 +126,7 @@ impl AppState {
                 head,
                 shutdown,
                 server_device,
-                listening: Mutex::new(listening),
+                listening: Mutex::new(Some(listening)),
             }),
         })
     }

@@ -17,6 +17,9 @@ use crate::error::{ApiError, DbError};
 use conference_protocol::sync::ReconciliationItem;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 use uuid::Uuid;
 
 /// The server's database: a SQLite file, or a PostgreSQL connection string.
@@ -347,8 +350,53 @@ pub(crate) struct Opened {
     pub open_reader: OpenReader,
     pub server_device: Uuid,
     pub head: i64,
-    /// Tells of events other instances commit (PostgreSQL only).
-    pub head_listener: Option<postgres::HeadListener>,
+    /// Starts listening for events other server instances (processes) commit.
+    pub listen_for_heads: ListenForHeads,
+}
+
+/// Starts a thread that calls its argument with the head whenever another instance moved it.
+pub(crate) type ListenForHeads =
+    Box<dyn FnOnce(Box<dyn Fn(i64) + Send>) -> std::io::Result<Listening> + Send>;
+
+/// A listening thread; told to stop and waited for when dropped.
+pub(crate) struct Listening {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Listening {
+    /// Runs `listen` on a thread of its own; it returns once [`stopped`] says so.
+    pub(crate) fn spawn(
+        name: &str,
+        listen: impl FnOnce(&mpsc::Receiver<()>) + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let (stop, told) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || listen(&told))?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        // Dropping the sender wakes the thread at once.
+        self.stop.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Waits up to `tick` for the word to stop; true when the listener must stop.
+pub(crate) fn stopped(stop: &mpsc::Receiver<()>, tick: Duration) -> bool {
+    !matches!(
+        stop.recv_timeout(tick),
+        Err(mpsc::RecvTimeoutError::Timeout)
+    )
 }
 
 /// Opens (creating and migrating) the database for serving.

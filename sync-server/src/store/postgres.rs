@@ -16,8 +16,8 @@
 //! Connections are `postgres::Client`s (the synchronous client): the writer thread owns
 //! one, readers take one each from a small pool, all off the async executor.
 use super::{
-    CommandInsert, CommandRow, Conn, Db, DeviceInsert, DeviceRow, EventInsert, EventRow, Opened,
-    ReconciliationInsert, WriterConn,
+    CommandInsert, CommandRow, Conn, Db, DeviceInsert, DeviceRow, EventInsert, EventRow,
+    ListenForHeads, Listening, Opened, ReconciliationInsert, WriterConn,
 };
 use crate::error::{ApiError, DbError};
 use conference_protocol::sync::ReconciliationItem;
@@ -25,9 +25,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement};
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
+use std::sync::mpsc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -575,47 +573,24 @@ impl WriterConn for PgWriter {
     }
 }
 
-/// Listens for the head moving on any instance.
-pub(crate) struct HeadListener {
-    url: String,
-}
-
-/// Stops the listening thread when dropped.
-pub(crate) struct Listening {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// How often the listener looks up from waiting to see whether it should stop.
+/// How long the listener waits for a notification before it looks whether it must stop.
 const LISTEN_TICK: Duration = Duration::from_millis(200);
 
-impl HeadListener {
-    /// Calls `moved(head)` whenever a writer on any instance commits new events.
-    pub(crate) fn spawn(self, moved: Box<dyn Fn(i64) + Send>) -> std::io::Result<Listening> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("sync-head-listener".into())
-            .spawn(move || listen(&self.url, &stopping, moved.as_ref()))?;
-        Ok(Listening {
-            stop,
-            thread: Some(thread),
+/// Calls `moved(head)` whenever a writer on any instance commits new events.
+fn listen_for_heads(url: String) -> ListenForHeads {
+    Box::new(move |moved| {
+        Listening::spawn("sync-head-listener", move |stop| {
+            listen(&url, stop, moved.as_ref());
         })
-    }
+    })
 }
 
-fn listen(url: &str, stop: &AtomicBool, moved: &dyn Fn(i64)) {
+fn listen(url: &str, stop: &mpsc::Receiver<()>, moved: &dyn Fn(i64)) {
     let mut client: Option<Client> = None;
-    while !stop.load(Ordering::Relaxed) {
+    loop {
+        if !matches!(stop.try_recv(), Err(mpsc::TryRecvError::Empty)) {
+            return;
+        }
         let Some(connected) = client.as_mut().filter(|c| !c.is_closed()) else {
             match connect(url).and_then(|mut c| {
                 c.batch_execute(&format!("LISTEN {CHANNEL}"))?;
@@ -629,9 +604,9 @@ fn listen(url: &str, stop: &AtomicBool, moved: &dyn Fn(i64)) {
                 Ok(c) => client = Some(c),
                 Err(error) => {
                     tracing::warn!(%error, "cannot listen for new events; trying again");
-                    // Waiting before the next attempt is the point here, not a way to
-                    // wait for something else to happen.
-                    std::thread::sleep(LISTEN_TICK * 5);
+                    if super::stopped(stop, LISTEN_TICK * 5) {
+                        return;
+                    }
                 }
             }
             continue;
@@ -727,9 +702,7 @@ pub(super) fn open(url: &str) -> Result<Opened, DbError> {
         }),
         server_device,
         head,
-        head_listener: Some(HeadListener {
-            url: url.to_string(),
-        }),
+        listen_for_heads: listen_for_heads(url.to_string()),
     })
 }
 

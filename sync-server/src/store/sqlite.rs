@@ -2,8 +2,8 @@
 //! that keeps positions in commit order), reading connections in WAL mode. Opening and
 //! migrating the file is `crate::db`'s.
 use super::{
-    CommandInsert, CommandRow, Conn, Db, DeviceInsert, DeviceRow, EventInsert, EventRow, Opened,
-    ReconciliationInsert, WriterConn,
+    CommandInsert, CommandRow, Conn, Db, DeviceInsert, DeviceRow, EventInsert, EventRow,
+    ListenForHeads, Listening, Opened, ReconciliationInsert, WriterConn,
 };
 use crate::db;
 use crate::error::{ApiError, DbError};
@@ -11,6 +11,7 @@ use conference_protocol::sync::ReconciliationItem;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use uuid::Uuid;
 
 /// [`Db`] over a SQLite connection (or a transaction on one: it derefs to the connection).
@@ -402,6 +403,7 @@ pub(super) fn open(path: &Path) -> Result<Opened, DbError> {
     let conn = db::open_writer(path)?;
     let server_device = db::server_device_id(&conn)?;
     let head = db::head(&conn)?;
+    let watched: PathBuf = path.to_path_buf();
     let path: PathBuf = path.to_path_buf();
     Ok(Opened {
         writer: Box::new(SqliteWriter { conn }),
@@ -412,7 +414,42 @@ pub(super) fn open(path: &Path) -> Result<Opened, DbError> {
         }),
         server_device,
         head,
-        head_listener: None,
+        listen_for_heads: listen_for_heads(watched),
+    })
+}
+
+/// How often the listener asks whether another process wrote the file.
+const LISTEN_TICK: Duration = Duration::from_millis(200);
+
+/// Another server process on the same file (say, the new one of a restart, started before
+/// the old one stopped) appends without this one's writer: `PRAGMA data_version` tells
+/// when any other connection committed, and then the head is read again.
+fn listen_for_heads(path: PathBuf) -> ListenForHeads {
+    Box::new(move |moved| {
+        Listening::spawn("sync-head-listener", move |stop| {
+            let conn = match db::open_reader(&path) {
+                Ok(conn) => conn,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot watch the file for other writers");
+                    return;
+                }
+            };
+            let mut seen: Option<i64> = None;
+            loop {
+                let version = conn
+                    .pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0))
+                    .ok();
+                if version != seen {
+                    seen = version;
+                    if let Ok(head) = db::head(&conn) {
+                        moved(head);
+                    }
+                }
+                if super::stopped(stop, LISTEN_TICK) {
+                    return;
+                }
+            }
+        })
     })
 }
 

@@ -31,7 +31,8 @@ pub struct TestServer {
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
-    _dir: tempfile::TempDir,
+    /// The first instance owns the database (and its folder); another one shares it.
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// A device the server knows.
@@ -104,7 +105,9 @@ fn drop_database(database: &Database) {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        drop_database(&self.database);
+        if self._dir.is_some() {
+            drop_database(&self.database);
+        }
     }
 }
 
@@ -112,6 +115,11 @@ impl Drop for TestServer {
 pub async fn spawn_sync_server() -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = fresh_database(dir.path());
+    spawn_on(database, Some(dir)).await
+}
+
+/// Starts a server on `database`; it owns (and drops) the database when given its folder.
+async fn spawn_on(database: Database, dir: Option<tempfile::TempDir>) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -136,6 +144,11 @@ pub async fn spawn_sync_server() -> TestServer {
         task: Some(task),
         _dir: dir,
     };
+    wait_until_healthy(&server).await;
+    server
+}
+
+async fn wait_until_healthy(server: &TestServer) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
         if let Ok(r) = server.client.get(server.url("/healthz")).send().await
@@ -149,10 +162,14 @@ pub async fn spawn_sync_server() -> TestServer {
         );
         tokio::task::yield_now().await;
     }
-    server
 }
 
 impl TestServer {
+    /// Another server instance on the same database (drop it before this one).
+    pub async fn another_instance(&self) -> TestServer {
+        spawn_on(self.database.clone(), None).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

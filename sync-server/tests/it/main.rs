@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod devices;
 mod helpers;
+mod instances;
 mod pull;
 mod push;
 mod rebase;
