@@ -5,6 +5,7 @@ mod bench;
 mod check;
 mod demo;
 mod desktop;
+mod postgres;
 mod setup;
 mod ui;
 mod util;

@@ -30,7 +30,8 @@ fn installed(package: &str) -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
 }
 
-fn is_root() -> bool {
+/// Whether this task runs as root (else system changes go through sudo).
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -53,21 +54,29 @@ pub fn system_packages() -> Result<()> {
             missing.join(" ")
         );
     }
+    apt_install(&missing).context("could not install the desktop app's system packages")
+}
+
+/// `apt-get install` of Debian packages, as root or through sudo, without questions. Only
+/// call it with packages that are missing: it runs `apt-get update` first.
+pub fn apt_install(packages: &[&str]) -> Result<()> {
     let apt = |args: &[&str]| -> Command {
         let mut command = if is_root() {
-            Command::new("apt-get")
+            let mut apt = Command::new("apt-get");
+            apt.env("DEBIAN_FRONTEND", "noninteractive");
+            apt
         } else {
+            // sudo resets the environment: the variable goes on its command line.
             let mut sudo = Command::new("sudo");
-            sudo.arg("apt-get");
+            sudo.args(["DEBIAN_FRONTEND=noninteractive", "apt-get"]);
             sudo
         };
-        command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+        command.args(args);
         command
     };
-    eprintln!("xtask: installing {}", missing.join(" "));
+    eprintln!("xtask: installing {}", packages.join(" "));
     run(&mut apt(&["update", "-qq"])).context("apt-get update failed")?;
-    run(apt(&["install", "-y", "-qq", "--no-install-recommends"]).args(&missing))
-        .context("could not install the desktop app's system packages")
+    run(apt(&["install", "-y", "-qq", "--no-install-recommends"]).args(packages))
 }
 
 /// `rustup target add wasm32-unknown-unknown` when it is not there yet.
