@@ -634,6 +634,8 @@ fn listen(url: &str, stop: &mpsc::Receiver<()>, moved: &dyn Fn(i64)) {
 fn migrate(client: &mut Client) -> Result<(), DbError> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])?;
+    // "already exists, skipping" is no news.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version     INTEGER PRIMARY KEY,
