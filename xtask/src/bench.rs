@@ -65,6 +65,10 @@ pub struct BenchArgs {
     /// Skip the sync server sections (they build the server and take a minute or more).
     #[arg(long)]
     skip_sync: bool,
+    /// Skip the sync server on PostgreSQL (section 9; it starts a throwaway cluster, or
+    /// uses CONFERENCE_SYNC_TEST_POSTGRES).
+    #[arg(long)]
+    skip_postgres: bool,
     /// Events in the store whose read models section 8 rebuilds.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     rebuild_events: u64,
@@ -100,17 +104,25 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         )?;
         big.report(&mut table);
     }
-    if args.skip_sync {
+    let sqlite_server = if args.skip_sync {
         table.section("5-7. Sync server: skipped (--skip-sync)");
+        None
     } else {
-        sync_server::run(dir.path(), args.sync_sales, &mut table)?;
-    }
+        sync_server::run(dir.path(), args.sync_sales, &mut table)?
+    };
     rebuild(
         &dir.path().join("rebuild.db"),
         args.rebuild_events,
         door.events_per_sale,
     )?
     .report(&mut table);
+    match (&sqlite_server, args.skip_postgres) {
+        (_, true) => table.section("9. Sync server on PostgreSQL: skipped (--skip-postgres)"),
+        (None, false) => table.section("9. Sync server on PostgreSQL: skipped with sections 5-7"),
+        (Some(sqlite), false) => {
+            sync_server::run_postgres(dir.path(), sqlite, args.sync_sales, &mut table)?;
+        }
+    }
     println!(
         "cargo xtask bench: stores in {} (one disk, removed afterwards)\n",
         dir.path().display()
@@ -151,7 +163,7 @@ struct DoorSales {
 
 fn door_sales(dir: &Path, sales: u64) -> Result<DoorSales> {
     progress(format_args!(
-        "1-2/8 door sales: {sales} sales through App::sell, each followed or preceded by a raw transaction"
+        "1-2/9 door sales: {sales} sales through App::sell, each followed or preceded by a raw transaction"
     ));
     let mut app = initialized(App::open(dir.join("door.db"))?)?;
     let seats = SeatPlan::create(&mut app, "door", sales + 1, "100")?;
@@ -360,7 +372,7 @@ struct Sample {
 
 fn stream_cost(path: &Path) -> Result<StreamCost> {
     progress(format_args!(
-        "3/8 stream length: assign_registrant on fresh orders and on one of {LONG_STREAM_EVENTS} events"
+        "3/9 stream length: assign_registrant on fresh orders and on one of {LONG_STREAM_EVENTS} events"
     ));
     let mut app = initialized(App::open(path)?)?;
     let seats = SeatPlan::create(&mut app, "stream", STREAM_SAMPLES + 1, "100")?;
@@ -455,10 +467,10 @@ struct LargeStore {
 }
 
 fn large_store(path: &Path, events: u64, events_per_sale: f64) -> Result<LargeStore> {
-    progress(format_args!("4/8 large store: building {events} events"));
+    progress(format_args!("4/9 large store: building {events} events"));
     let (events, build) = timed_value(|| build_large_store(path, events, events_per_sale))?;
     progress(format_args!(
-        "4/8 large store: {events} events in {:.0} s; timing startup",
+        "4/9 large store: {events} events in {:.0} s; timing startup",
         build.as_secs_f64()
     ));
     let in_process = Latencies::repeat(STARTUP_RUNS, || {
@@ -505,13 +517,13 @@ fn report_build_progress(done: u64, sales: u64, elapsed: Duration) {
     let rate = done as f64 / elapsed.as_secs_f64();
     let left = (sales - done) as f64 / rate;
     progress(format_args!(
-        "4/8 large store: {done}/{sales} sales, {rate:.0} sales/s, ~{left:.0} s left"
+        "4/9 large store: {done}/{sales} sales, {rate:.0} sales/s, ~{left:.0} s left"
     ));
 }
 
 /// Builds the CLI (a no-op when it is up to date) next to this xtask; a note if it fails.
 fn cli_binary() -> Result<PathBuf, String> {
-    progress(format_args!("4/8 large store: building the conference CLI"));
+    progress(format_args!("4/9 large store: building the conference CLI"));
     release_binary("conference-cli", "conference")
 }
 
@@ -597,11 +609,11 @@ struct Rebuild {
 /// same events (upcasting included) without projecting them, on one store, taking turns.
 fn rebuild(path: &Path, events: u64, events_per_sale: f64) -> Result<Rebuild> {
     progress(format_args!(
-        "8/8 rebuild: building a store of {events} events"
+        "8/9 rebuild: building a store of {events} events"
     ));
     let events = build_large_store(path, events, events_per_sale)?;
     progress(format_args!(
-        "8/8 rebuild: {events} events; rebuilding {REBUILD_RUNS} times"
+        "8/9 rebuild: {events} events; rebuilding {REBUILD_RUNS} times"
     ));
     let mut store = Store::open(path)?;
     let [rebuild, raw] = take_turns(REBUILD_RUNS, |turn, _| match turn {

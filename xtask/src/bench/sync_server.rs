@@ -32,6 +32,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, TransactionBehavior, params_from_iter};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::ops::Range;
@@ -57,14 +58,28 @@ const TICK: Duration = Duration::from_secs(5);
 const SERVER_SCHEMA: &str = include_str!("../../../migrations/server/0001_initial.sql");
 const EVENT_COLUMNS: &str = "stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at";
 
+/// What section 9 compares PostgreSQL with: the SQLite server of sections 5 to 7.
+pub(super) struct SqliteServer {
+    binary: PathBuf,
+    ingest: Ingest,
+}
+
 /// Builds and starts the server, runs the sync, and adds sections 5 to 7 to `table`.
-pub(super) fn run(dir: &Path, sales: u64, table: &mut Table) -> Result<()> {
-    progress(format_args!("5-7/8 sync server: building conference-sync"));
-    match release_binary("conference-sync-server", "conference-sync") {
-        Ok(binary) => measure(dir, &binary, sales)?.report(table),
-        Err(note) => table.section(&format!("5-7. Sync server: {note}")),
-    }
-    Ok(())
+pub(super) fn run(dir: &Path, sales: u64, table: &mut Table) -> Result<Option<SqliteServer>> {
+    progress(format_args!("5-7/9 sync server: building conference-sync"));
+    let binary = match release_binary("conference-sync-server", "conference-sync") {
+        Ok(binary) => binary,
+        Err(note) => {
+            table.section(&format!("5-7. Sync server: {note}"));
+            return Ok(None);
+        }
+    };
+    let sqlite = measure(dir, &binary, sales)?;
+    sqlite.report(table);
+    Ok(Some(SqliteServer {
+        binary,
+        ingest: Ingest::of(&sqlite.sync),
+    }))
 }
 
 /// Everything sections 5 to 7 print.
@@ -79,14 +94,19 @@ struct SyncRun {
 }
 
 fn measure(dir: &Path, binary: &Path, sales: u64) -> Result<SyncRun> {
-    let server = ServerProcess::start(binary, dir)?;
-    let plan = organizer(dir, &server, DEVICES as u64 * sales)?;
-    let doors = prepare_doors(dir, &server, &plan, sales)?;
-    let before = server.metrics()?;
-    let sync = sync_all(&server, &doors)?;
-    let after = server.metrics()?;
+    let database = dir.join("server.db");
+    let servers = [ServerProcess::start(
+        binary,
+        database.as_os_str(),
+        &dir.join("server.log"),
+    )?];
+    let plan = organizer(dir, &servers[0], DEVICES as u64 * sales)?;
+    let doors = prepare_doors(dir, &servers, &plan, sales)?;
+    let before = servers[0].metrics()?;
+    let sync = sync_all(&servers, &doors)?;
+    let after = servers[0].metrics()?;
     check_converged(&doors, after.head)?;
-    drop(server);
+    drop(servers);
     let rows = stored_rows(&dir.join("server.db"), before.head)?;
     let (baseline, baseline_cpu) = baseline(dir, &rows, &sync.pushes)?;
     Ok(SyncRun {
@@ -99,26 +119,207 @@ fn measure(dir: &Path, binary: &Path, sales: u64) -> Result<SyncRun> {
     })
 }
 
+// ---------------------------------------------------------------- 9. on PostgreSQL
+
+/// How many server instances section 9 runs on one PostgreSQL database, in turn.
+const POSTGRES_INSTANCES: [usize; 2] = [1, 2];
+
+/// The ingest of one run: events pushed over the push phase, and what it cost the server
+/// processes.
+pub(super) struct Ingest {
+    events: u64,
+    push_phase: Duration,
+    converged: Duration,
+    server_cpu: Option<Duration>,
+}
+
+impl Ingest {
+    fn of(sync: &SyncAll) -> Self {
+        let [start, pushed, _] = &sync.checkpoints;
+        Self {
+            events: sync.pushes.iter().map(|p| p.events).sum(),
+            push_phase: sync.push_phase,
+            converged: sync.converged,
+            server_cpu: start
+                .server
+                .zip(pushed.server)
+                .map(|(from, to)| to.cpu.saturating_sub(from.cpu)),
+        }
+    }
+
+    fn per_second(&self) -> f64 {
+        self.events as f64 / self.push_phase.as_secs_f64()
+    }
+
+    fn cpu_per_event(&self) -> String {
+        self.server_cpu.map_or_else(
+            || "n/a".into(),
+            |cpu| format!("{:.1} µs", cpu.as_secs_f64() * 1e6 / self.events as f64),
+        )
+    }
+}
+
+/// Section 9: the same 20 devices and sales on PostgreSQL, with 1 and then 2 server
+/// instances on one database (doors split between them), next to the SQLite server.
+pub(super) fn run_postgres(
+    dir: &Path,
+    sqlite: &SqliteServer,
+    sales: u64,
+    table: &mut Table,
+) -> Result<()> {
+    progress(format_args!("9/9 PostgreSQL: starting a database"));
+    let database = crate::postgres::test_database()?;
+    progress(format_args!("9/9 PostgreSQL: {}", database.describe()));
+    let mut runs = Vec::new();
+    for instances in POSTGRES_INSTANCES {
+        let name = format!("conference_bench_{instances}_{}", std::process::id());
+        psql(database.url(), &format!("DROP DATABASE IF EXISTS {name}"))?;
+        psql(database.url(), &format!("CREATE DATABASE {name}"))?;
+        let url = with_database_name(database.url(), &name);
+        let run_dir = dir.join(format!("postgres-{instances}"));
+        std::fs::create_dir_all(&run_dir)?;
+        let measured = measure_on_postgres(&run_dir, &sqlite.binary, &url, instances, sales);
+        psql(
+            database.url(),
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )?;
+        runs.push((instances, measured?));
+    }
+    table.section(&format!(
+        "9. Sync server on PostgreSQL ({}): {DEVICES} devices push {sales} offline sales each at once, next to the SQLite server of section 5",
+        redacted(database.url())
+    ));
+    let row = |table: &mut Table, label: &str, ingest: &Ingest| {
+        table.row(
+            &format!("{label}: events/s (push phase), server CPU per event"),
+            &format!(
+                "{:.0} ({}), {}",
+                ingest.per_second(),
+                secs(ingest.push_phase),
+                ingest.cpu_per_event()
+            ),
+            "",
+        );
+    };
+    row(table, "SQLite, 1 instance", &sqlite.ingest);
+    for (instances, ingest) in &runs {
+        row(
+            table,
+            &format!(
+                "PostgreSQL, {instances} instance{}",
+                if *instances == 1 { "" } else { "s" }
+            ),
+            ingest,
+        );
+    }
+    let converged: Vec<String> = std::iter::once(&sqlite.ingest)
+        .chain(runs.iter().map(|(_, ingest)| ingest))
+        .map(|ingest| secs(ingest.converged))
+        .collect();
+    table.row(
+        "all devices converged after: SQLite / PostgreSQL 1 / 2 instances",
+        &converged.join(" / "),
+        "",
+    );
+    Ok(())
+}
+
+fn measure_on_postgres(
+    dir: &Path,
+    binary: &Path,
+    url: &str,
+    instances: usize,
+    sales: u64,
+) -> Result<Ingest> {
+    progress(format_args!(
+        "9/9 PostgreSQL: {instances} server instance(s) on one database"
+    ));
+    let servers = (0..instances)
+        .map(|n| {
+            ServerProcess::start(
+                binary,
+                OsStr::new(url),
+                &dir.join(format!("server-{n}.log")),
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let plan = organizer(dir, &servers[0], DEVICES as u64 * sales)?;
+    let doors = prepare_doors(dir, &servers, &plan, sales)?;
+    let sync = sync_all(&servers, &doors)?;
+    // The head as the first instance heard it from every writer.
+    let head = servers[0].metrics()?.head;
+    check_converged(&doors, head)?;
+    Ok(Ingest::of(&sync))
+}
+
+/// Runs one statement with `psql` (it comes with Debian's PostgreSQL).
+fn psql(url: &str, sql: &str) -> Result<()> {
+    let output = Command::new("psql")
+        .args([
+            "--no-psqlrc",
+            "--quiet",
+            "-v",
+            "ON_ERROR_STOP=1",
+            url,
+            "-c",
+            sql,
+        ])
+        .output()
+        .context("could not run psql")?;
+    ensure!(
+        output.status.success(),
+        "psql `{sql}` failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(())
+}
+
+/// `url` naming database `name` instead of its own.
+fn with_database_name(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = base[scheme_end..]
+        .find('/')
+        .map_or(base, |slash| &base[..scheme_end + slash]);
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// The URL without its password.
+fn redacted(url: &str) -> String {
+    match url.split_once("://").and_then(|(scheme, rest)| {
+        let (credentials, host) = rest.rsplit_once('@')?;
+        let (user, _) = credentials.split_once(':')?;
+        Some(format!("{scheme}://{user}:***@{host}"))
+    }) {
+        Some(hidden) => hidden,
+        None => url.to_string(),
+    }
+}
+
 // ---------------------------------------------------------------- the server process
 
 /// `conference-sync serve` on a free port of 127.0.0.1; killed when dropped.
 struct ServerProcess {
     binary: PathBuf,
-    database: PathBuf,
+    /// A file path or a `postgres://` URL.
+    database: OsString,
     address: String,
     url: String,
     child: Child,
 }
 
 impl ServerProcess {
-    fn start(binary: &Path, dir: &Path) -> Result<Self> {
-        let database = dir.join("server.db");
-        let log = dir.join("server.log");
+    fn start(binary: &Path, database: &OsStr, log: &Path) -> Result<Self> {
         let mut child = Command::new(binary)
             .args(["serve", "--listen", "127.0.0.1:0", "--database"])
-            .arg(&database)
+            .arg(database)
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log)?)
+            .stderr(std::fs::File::create(log)?)
             .spawn()
             .with_context(|| format!("could not start {}", binary.display()))?;
         // Its first line says where it listens (or nothing, when it could not start).
@@ -129,13 +330,13 @@ impl ServerProcess {
         let Some(url) = first.trim().strip_prefix("listening on ") else {
             let _ = child.kill();
             let _ = child.wait();
-            let output = std::fs::read_to_string(&log).unwrap_or_default();
+            let output = std::fs::read_to_string(log).unwrap_or_default();
             bail!("the sync server did not start: {}", output.trim());
         };
-        progress(format_args!("5-7/8 sync server: serving on {url}"));
+        progress(format_args!("sync server: serving on {url}"));
         Ok(Self {
             binary: binary.to_path_buf(),
-            database,
+            database: database.to_os_string(),
             address: url.trim_start_matches("http://").to_string(),
             url: url.to_string(),
             child,
@@ -175,13 +376,27 @@ impl ServerProcess {
             commits: value("conference_sync_write_batches_total")?,
         })
     }
+}
 
-    /// What the server and this process (the devices) have used so far.
-    fn checkpoint(&self) -> Checkpoint {
-        Checkpoint {
-            server: usage(&self.child.id().to_string()),
-            devices: usage("self"),
-        }
+/// What the servers (together) and this process (the devices) have used so far.
+fn checkpoint(servers: &[ServerProcess]) -> Checkpoint {
+    let server = servers
+        .iter()
+        .map(|s| usage(&s.child.id().to_string()))
+        .try_fold(None::<Usage>, |sum, one| {
+            let one = one?;
+            Some(Some(match sum {
+                None => one,
+                Some(sum) => Usage {
+                    cpu: sum.cpu + one.cpu,
+                    peak_rss: sum.peak_rss + one.peak_rss,
+                },
+            }))
+        })
+        .flatten();
+    Checkpoint {
+        server,
+        devices: usage("self"),
     }
 }
 
@@ -283,12 +498,14 @@ struct Door {
     name: String,
     store: PathBuf,
     token: String,
+    /// The server instance it talks to.
+    url: String,
 }
 
 /// The organizer's conference with `seats` seats, synced: the server now holds the pool.
 fn organizer(dir: &Path, server: &ServerProcess, seats: u64) -> Result<SeatPlan> {
     progress(format_args!(
-        "5-7/8 sync server: the organizer creates a conference of {seats} seats"
+        "5-7/9 sync server: the organizer creates a conference of {seats} seats"
     ));
     let token = server.add_device("Organizer", "organizer", None)?;
     let mut app = initialized(unsafe_app(&dir.join("organizer.db"))?)?;
@@ -311,40 +528,42 @@ fn connect(app: &mut App, url: &str, token: &str) -> Result<HttpTransport> {
 }
 
 /// Registers the doors, then sets them up side by side: allotments, then offline sales.
+/// Door `n` talks to server instance `n % servers.len()`.
 fn prepare_doors(
     dir: &Path,
-    server: &ServerProcess,
+    servers: &[ServerProcess],
     plan: &SeatPlan,
     sales: u64,
 ) -> Result<Vec<Door>> {
-    let doors = (1..=DEVICES)
+    let doors = (0..DEVICES)
         .map(|n| {
-            let name = format!("Door {n}");
+            let name = format!("Door {}", n + 1);
             Ok(Door {
-                token: server.add_device(&name, "door", Some(SLUG))?,
-                store: dir.join(format!("door-{n}.db")),
+                token: servers[0].add_device(&name, "door", Some(SLUG))?,
+                store: dir.join(format!("door-{}.db", n + 1)),
+                url: servers[n % servers.len()].url.clone(),
                 name,
             })
         })
         .collect::<Result<Vec<_>>>()?;
     let total = DEVICES as u64 * sales;
     progress(format_args!(
-        "5-7/8 sync server: {DEVICES} doors take an allotment of {sales} seats each and sell them offline"
+        "5-7/9 sync server: {DEVICES} doors take an allotment of {sales} seats each and sell them offline"
     ));
     let sold = AtomicU64::new(0);
     let status = || {
         let sold = sold.load(Ordering::Relaxed);
-        format!("5-7/8 sync server: {sold}/{total} offline sales made")
+        format!("5-7/9 sync server: {sold}/{total} offline sales made")
     };
     let took = timed(|| {
         with_ticker(status, || {
             std::thread::scope(|s| {
-                let (url, sold) = (server.url.as_str(), &sold);
+                let sold = &sold;
                 let workers: Vec<_> = (0..)
                     .zip(&doors)
                     .map(|(n, door)| {
                         let sales = n * sales..(n + 1) * sales;
-                        s.spawn(move || prepare_door(url, plan, door, sales, sold))
+                        s.spawn(move || prepare_door(&door.url, plan, door, sales, sold))
                     })
                     .collect();
                 workers.into_iter().try_for_each(joined)
@@ -352,7 +571,7 @@ fn prepare_doors(
         })
     })?;
     progress(format_args!(
-        "5-7/8 sync server: {total} offline sales made in {:.0} s",
+        "5-7/9 sync server: {total} offline sales made in {:.0} s",
         took.as_secs_f64()
     ));
     Ok(doors)
@@ -422,38 +641,37 @@ struct DeviceRun {
 }
 
 /// Every door syncs once, all starting together; their pulls begin once all have pushed.
-fn sync_all(server: &ServerProcess, doors: &[Door]) -> Result<SyncAll> {
+fn sync_all(servers: &[ServerProcess], doors: &[Door]) -> Result<SyncAll> {
     progress(format_args!(
-        "5-7/8 sync server: {DEVICES} devices sync at once"
+        "5-7/9 sync server: {DEVICES} devices sync at once"
     ));
     let start = Barrier::new(doors.len() + 1);
     let gate = PullGate::new(doors.len());
     let gauges = Gauges::default();
     let status = || {
         format!(
-            "5-7/8 sync server: {} commands pushed, {} events pulled",
+            "5-7/9 sync server: {} commands pushed, {} events pulled",
             gauges.pushed.load(Ordering::Relaxed),
             gauges.pulled.load(Ordering::Relaxed)
         )
     };
-    let url = server.url.as_str();
     with_ticker(status, || {
         std::thread::scope(|s| {
             let (start, gate, gauges) = (&start, &gate, &gauges);
             let workers: Vec<_> = doors
                 .iter()
-                .map(|door| s.spawn(move || sync_door(url, door, start, gate, gauges)))
+                .map(|door| s.spawn(move || sync_door(&door.url, door, start, gate, gauges)))
                 .collect();
             start.wait();
             let began = Instant::now();
-            let at_start = server.checkpoint();
+            let at_start = checkpoint(servers);
             let pushed = gate.wait_open();
-            let at_pushed = server.checkpoint();
+            let at_pushed = checkpoint(servers);
             let runs = workers
                 .into_iter()
                 .map(joined)
                 .collect::<Result<Vec<_>>>()?;
-            let at_end = server.checkpoint();
+            let at_end = checkpoint(servers);
             let pushed = pushed.context("the devices' pulls never began")?;
             let finished = runs.iter().map(|run| run.finished).max();
             Ok(SyncAll {
@@ -688,7 +906,7 @@ fn baseline(
         rows.len()
     );
     progress(format_args!(
-        "5-7/8 sync server: the raw baseline, {BASELINE_RUNS} runs of {pushed} rows"
+        "5-7/9 sync server: the raw baseline, {BASELINE_RUNS} runs of {pushed} rows"
     ));
     let mut cpu = Vec::with_capacity(BASELINE_RUNS);
     let runs = (0..BASELINE_RUNS)
