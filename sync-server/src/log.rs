@@ -101,6 +101,7 @@ pub(crate) struct Author {
 }
 
 /// An event about to be appended.
+#[derive(Clone, Copy)]
 pub(crate) struct NewEvent<'a> {
     pub stream: StreamId,
     pub version: u64,
@@ -181,46 +182,66 @@ impl Unit<'_> {
     /// Appends one event and keeps the conference bookkeeping. A conference taking a slug
     /// another conference has is refused here, whichever path the event came by.
     pub(crate) fn insert(&mut self, new: NewEvent<'_>) -> Result<i64, Refusal> {
-        let slug = match new.event {
-            DomainEvent::Conference(conference::Event::ConferenceCreated(c)) => {
-                Some(c.details.slug.as_str())
-            }
-            DomainEvent::Conference(conference::Event::ConferenceUpdated(u)) => {
-                Some(u.details.slug.as_str())
-            }
-            _ => None,
-        };
-        if let Some(slug) = slug {
-            match self.db.conference_by_slug(slug)? {
-                Some(other) if other != new.stream.id => {
-                    return Err(Refusal::reject(
-                        "slug_taken",
-                        format!(
-                            "Another conference already has the slug `{slug}`; choose another one"
-                        ),
-                    ));
+        let positions = self.insert_all(&[new])?;
+        positions.first().copied().ok_or_else(|| {
+            Refusal::Request(crate::error::ApiError::Internal(
+                "an append stored nothing".into(),
+            ))
+        })
+    }
+
+    /// Appends a command's events in one go (one round trip on PostgreSQL), after the
+    /// conference bookkeeping of each; their positions, in order.
+    pub(crate) fn insert_all(&mut self, news: &[NewEvent<'_>]) -> Result<Vec<i64>, Refusal> {
+        for new in news {
+            let slug = match new.event {
+                DomainEvent::Conference(conference::Event::ConferenceCreated(c)) => {
+                    Some(c.details.slug.as_str())
                 }
-                _ => {}
+                DomainEvent::Conference(conference::Event::ConferenceUpdated(u)) => {
+                    Some(u.details.slug.as_str())
+                }
+                _ => None,
+            };
+            if let Some(slug) = slug {
+                match self.db.conference_by_slug(slug)? {
+                    Some(other) if other != new.stream.id => {
+                        return Err(Refusal::reject(
+                            "slug_taken",
+                            format!(
+                                "Another conference already has the slug `{slug}`; choose another one"
+                            ),
+                        ));
+                    }
+                    _ => {}
+                }
+                self.db.set_conference_slug(new.stream.id, slug)?;
             }
-            self.db.set_conference_slug(new.stream.id, slug)?;
         }
-        let key = new.stream.key();
-        let position = self.db.insert_event(&EventInsert {
-            stream_key: &key,
-            stream_version: new.version,
-            conference_id: new.conference_id,
-            event_type: new.event_type,
-            schema_version: new.schema_version,
-            payload: new.payload,
-            command_id: new.author.command_id,
-            device_id: new.author.device_id,
-            recorded_at: new.recorded_at,
-        })?;
-        // The stream changed under any state built before: forget it unless the caller
+        let keys: Vec<Vec<u8>> = news.iter().map(|new| new.stream.key()).collect();
+        let rows: Vec<EventInsert<'_>> = news
+            .iter()
+            .zip(&keys)
+            .map(|(new, key)| EventInsert {
+                stream_key: key,
+                stream_version: new.version,
+                conference_id: new.conference_id,
+                event_type: new.event_type,
+                schema_version: new.schema_version,
+                payload: new.payload,
+                command_id: new.author.command_id,
+                device_id: new.author.device_id,
+                recorded_at: new.recorded_at,
+            })
+            .collect();
+        let positions = self.db.insert_events(&rows)?;
+        // The streams changed under any state built before: forget them unless the caller
         // (execute) puts the new one back.
-        self.cache.states.remove(&key);
-        self.stats.events_stored += 1;
-        Ok(position)
+        for key in &keys {
+            self.cache.states.remove(key);
+        }
+        self.stats.events_stored += news.len() as u64;
+        Ok(positions)
     }
 
     /// An aggregate's current state and version, from the cache and the events after it.

@@ -345,10 +345,10 @@ fn attempt(
             command_id: body.command_id,
             device_id: device.id,
         };
-        let mut positions = Vec::with_capacity(events.len());
+        let mut news = Vec::with_capacity(events.len());
         let mut appended = Vec::with_capacity(events.len());
         for ((event, wire), conference_id) in events.iter().zip(&body.events).zip(&conferences) {
-            positions.push(unit.insert(NewEvent {
+            news.push(NewEvent {
                 stream: event.stream,
                 version: wire.version,
                 conference_id: *conference_id,
@@ -358,13 +358,14 @@ fn attempt(
                 author,
                 recorded_at: &wire.recorded_at,
                 event: &event.event,
-            })?);
+            });
             appended.push(Appended {
                 stream: event.stream,
                 event: &event.event,
                 conference_id: *conference_id,
             });
         }
+        let positions = unit.insert_all(&news)?;
         follow::follow_ups(unit, &appended, body.command_id, device.id)?;
         Ok((PushStatus::Applied, positions))
     } else if ORGANIZER_COMMANDS.contains(&body.command_type.as_str()) {

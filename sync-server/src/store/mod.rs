@@ -199,6 +199,13 @@ pub(crate) trait Db {
     ) -> Result<(), DbError>;
     /// Appends one event at the next position, which it returns.
     fn insert_event(&mut self, event: &EventInsert<'_>) -> Result<i64, DbError>;
+    /// Appends events at the next positions, in order; their positions.
+    fn insert_events(&mut self, events: &[EventInsert<'_>]) -> Result<Vec<i64>, DbError> {
+        events
+            .iter()
+            .map(|event| self.insert_event(event))
+            .collect()
+    }
     /// Up to `limit` events after `after` in global order, of the given conferences only
     /// when `conferences` is set.
     fn events_page(

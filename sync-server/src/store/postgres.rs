@@ -254,6 +254,59 @@ impl<C: GenericClient> Db for Pg<'_, C> {
         Ok(position)
     }
 
+    fn insert_events(&mut self, events: &[EventInsert<'_>]) -> Result<Vec<i64>, DbError> {
+        if events.len() < 2 {
+            return events.iter().map(|e| self.insert_event(e)).collect();
+        }
+        let first = match self.next_position {
+            Some(position) => position,
+            None => self.head()? + 1,
+        };
+        let count = i64::try_from(events.len()).map_err(|e| DbError::corrupt("a batch", e))?;
+        let positions: Vec<i64> = (first..first + count).collect();
+        let mut keys = Vec::with_capacity(events.len());
+        let mut versions = Vec::with_capacity(events.len());
+        let mut conferences = Vec::with_capacity(events.len());
+        let mut types = Vec::with_capacity(events.len());
+        let mut schemas = Vec::with_capacity(events.len());
+        let mut payloads = Vec::with_capacity(events.len());
+        let mut commands = Vec::with_capacity(events.len());
+        let mut devices = Vec::with_capacity(events.len());
+        let mut times = Vec::with_capacity(events.len());
+        for e in events {
+            keys.push(e.stream_key);
+            versions.push(signed(e.stream_version, "a stream version")?);
+            conferences.push(e.conference_id);
+            types.push(e.event_type);
+            schemas.push(
+                i32::try_from(e.schema_version)
+                    .map_err(|err| DbError::corrupt("a schema version", err))?,
+            );
+            payloads.push(e.payload);
+            commands.push(e.command_id);
+            devices.push(e.device_id);
+            times.push(e.recorded_at);
+        }
+        self.execute(
+            "INSERT INTO events (position, stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
+             SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::bigint[], $4::uuid[], $5::text[], $6::integer[], $7::text[], $8::uuid[], $9::uuid[], $10::text[])",
+            &[
+                &positions,
+                &keys,
+                &versions,
+                &conferences,
+                &types,
+                &schemas,
+                &payloads,
+                &commands,
+                &devices,
+                &times,
+            ],
+        )?;
+        self.next_position = Some(first + count);
+        Ok(positions)
+    }
+
     fn events_page(
         &mut self,
         after: i64,
