@@ -125,11 +125,6 @@ pub(crate) struct Unit<'c> {
     pub stats: Stats,
 }
 
-/// The current version of a stream (0 when it has no events).
-pub(crate) fn stream_version(db: &mut dyn Db, key: &[u8]) -> Result<u64, DbError> {
-    db.stream_version(key)
-}
-
 /// The conference a stored stream belongs to, when the server knows it.
 pub(crate) fn stream_conference(
     db: &mut dyn Db,

@@ -260,7 +260,17 @@ fn conflicts(
     events: &[Decoded],
     body: &CommandBody,
 ) -> Result<Vec<StreamConflict>, DbError> {
-    // Commands write a handful of streams: a list beats a map here.
+    // Commands write a handful of streams: a list beats a map here. Their versions on
+    // the server are looked up together (one round trip on PostgreSQL).
+    let mut streams: Vec<StreamId> = Vec::new();
+    for event in events {
+        if !streams.contains(&event.stream) {
+            streams.push(event.stream);
+        }
+    }
+    let keys: Vec<Vec<u8>> = streams.iter().map(StreamId::key).collect();
+    let key_refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    let versions = unit.db.stream_versions(&key_refs)?;
     let mut next: Vec<(StreamId, u64, u64, bool, u64)> = Vec::new();
     for (event, wire) in events.iter().zip(&body.events) {
         match next.iter_mut().find(|(stream, ..)| *stream == event.stream) {
@@ -269,7 +279,8 @@ fn conflicts(
                 *expected = wire.version + 1;
             }
             None => {
-                let server = log::stream_version(&mut *unit.db, &event.stream.key())?;
+                let at = streams.iter().position(|s| *s == event.stream);
+                let server = at.and_then(|i| versions.get(i)).copied().unwrap_or(0);
                 next.push((
                     event.stream,
                     server,

@@ -187,6 +187,13 @@ pub(crate) trait Db {
     fn head(&mut self) -> Result<i64, DbError>;
     /// A stream's current version (0 when it has no events).
     fn stream_version(&mut self, stream_key: &[u8]) -> Result<u64, DbError>;
+    /// The current versions of several streams, in the order given.
+    fn stream_versions(&mut self, stream_keys: &[&[u8]]) -> Result<Vec<u64>, DbError> {
+        stream_keys
+            .iter()
+            .map(|key| self.stream_version(key))
+            .collect()
+    }
     /// The conference the stream's first event was stored under.
     fn stream_conference(&mut self, stream_key: &[u8]) -> Result<Option<Uuid>, DbError>;
     /// Calls `each(event_type, schema_version, payload)` for the stream's events after

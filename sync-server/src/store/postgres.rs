@@ -193,6 +193,23 @@ impl<C: GenericClient> Db for Pg<'_, C> {
         unsigned(row.map_or(Ok(0), |r| r.try_get(0))?, "a stream version")
     }
 
+    fn stream_versions(&mut self, stream_keys: &[&[u8]]) -> Result<Vec<u64>, DbError> {
+        if stream_keys.len() < 2 {
+            return stream_keys
+                .iter()
+                .map(|key| self.stream_version(key))
+                .collect();
+        }
+        let rows = self.query(
+            "SELECT (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_key = k.key)
+             FROM UNNEST($1::bytea[]) WITH ORDINALITY AS k(key, n) ORDER BY k.n",
+            &[&stream_keys],
+        )?;
+        rows.iter()
+            .map(|row| unsigned(row.try_get(0)?, "a stream version"))
+            .collect()
+    }
+
     fn stream_conference(&mut self, stream_key: &[u8]) -> Result<Option<Uuid>, DbError> {
         let row = self.query_opt(
             "SELECT conference_id FROM events WHERE stream_key = $1
