@@ -82,6 +82,8 @@ struct Pg<'a, C: GenericClient> {
     changes: u64,
     /// The next position this transaction appends at (read once under the lock).
     next_position: Option<i64>,
+    /// Whether this transaction appended (even if a savepoint took it back since).
+    appended: bool,
 }
 
 impl<'a, C: GenericClient> Pg<'a, C> {
@@ -91,6 +93,7 @@ impl<'a, C: GenericClient> Pg<'a, C> {
             statements,
             changes: 0,
             next_position: None,
+            appended: false,
         }
     }
 
@@ -268,6 +271,7 @@ impl<C: GenericClient> Db for Pg<'_, C> {
             ],
         )?;
         self.next_position = Some(position + 1);
+        self.appended = true;
         Ok(position)
     }
 
@@ -321,6 +325,7 @@ impl<C: GenericClient> Db for Pg<'_, C> {
             ],
         )?;
         self.next_position = Some(first + count);
+        self.appended = true;
         Ok(positions)
     }
 
@@ -628,7 +633,11 @@ impl WriterConn for PgWriter {
         let appended = {
             let mut db = Pg::new(&mut tx, &mut self.statements);
             f(&mut db)?;
-            db.next_position.map(|next| next - 1)
+            if db.appended {
+                Some(db.head()?)
+            } else {
+                None
+            }
         };
         if let Some(head) = appended {
             tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &head.to_string()])
