@@ -50,6 +50,12 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, DbError> {
     }
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
+    // The writer runs every job in a savepoint, so each page a job changes is first copied
+    // to the statement journal; kept in memory, that copy is no write to a temp file (two
+    // syscalls per page, about 17,000 per 100,000 events pushed). The journal only ever
+    // undoes a savepoint of the open transaction: what a commit makes durable still goes
+    // through the WAL with `synchronous=FULL`.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     if crate::v1::is_v1(&conn)? {
         crate::v1::upgrade(&mut conn, SERVER_SQL)?;
     }

@@ -112,12 +112,11 @@ fn decode(events: &[EventBody]) -> Result<Vec<Decoded>, Rejection> {
                 ),
             ));
         }
-        let payload = serde_json::from_str(wire.payload.get()).unwrap_or_default();
-        let event = DomainEvent::decode(
+        let event = DomainEvent::decode_text(
             stream.kind,
             &wire.event_type,
             wire.schema_version,
-            payload,
+            wire.payload.get(),
         )
         .map_err(|e| {
             Rejection::new(

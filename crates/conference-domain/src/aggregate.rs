@@ -46,6 +46,9 @@ pub trait EventEnvelope: Sized + Clone + std::fmt::Debug + PartialEq {
     fn to_payload(&self) -> serde_json::Value;
     /// Decodes a payload that is already upcast to the current schema version.
     fn from_payload(event_type: &str, payload: serde_json::Value) -> Result<Self, DecodeError>;
+    /// Decodes the JSON text of a payload at the current schema version, without building
+    /// a `serde_json::Value` first.
+    fn from_payload_text(event_type: &str, payload: &str) -> Result<Self, DecodeError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,6 +107,21 @@ macro_rules! events {
             ) -> Result<Self, $crate::aggregate::DecodeError> {
                 match event_type {
                     $( $tag => serde_json::from_value::<$payload>(payload)
+                        .map(Self::$variant)
+                        .map_err(|e| $crate::aggregate::DecodeError::BadPayload {
+                            event_type: event_type.to_string(),
+                            reason: e.to_string(),
+                        }), )+
+                    other => Err($crate::aggregate::DecodeError::UnknownType(other.to_string())),
+                }
+            }
+
+            fn from_payload_text(
+                event_type: &str,
+                payload: &str,
+            ) -> Result<Self, $crate::aggregate::DecodeError> {
+                match event_type {
+                    $( $tag => serde_json::from_str::<$payload>(payload)
                         .map(Self::$variant)
                         .map_err(|e| $crate::aggregate::DecodeError::BadPayload {
                             event_type: event_type.to_string(),
@@ -175,6 +193,36 @@ impl DomainEvent {
         })
     }
 
+    /// [`DomainEvent::decode`] from the payload's JSON text: an event at its current schema
+    /// version is read straight from the text; an older one is upcast first.
+    pub fn decode_text(
+        kind: StreamKind,
+        event_type: &str,
+        schema_version: u32,
+        payload: &str,
+    ) -> Result<Self, DecodeError> {
+        Ok(match kind {
+            StreamKind::Conference => {
+                Self::Conference(decode_event_text(event_type, schema_version, payload)?)
+            }
+            StreamKind::Seats => {
+                Self::Seats(decode_event_text(event_type, schema_version, payload)?)
+            }
+            StreamKind::Promos => {
+                Self::Promos(decode_event_text(event_type, schema_version, payload)?)
+            }
+            StreamKind::Order => {
+                Self::Order(decode_event_text(event_type, schema_version, payload)?)
+            }
+            StreamKind::Payment => {
+                Self::Payment(decode_event_text(event_type, schema_version, payload)?)
+            }
+            StreamKind::Assignments => {
+                Self::Assignments(decode_event_text(event_type, schema_version, payload)?)
+            }
+        })
+    }
+
     #[must_use]
     pub fn event_type(&self) -> &'static str {
         match self {
@@ -236,6 +284,23 @@ pub fn decode_event<E: EventEnvelope>(
     E::from_payload(&event_type, payload)
 }
 
+/// [`decode_event`] from JSON text: at the current schema version the payload is read
+/// straight from the text; an older shape goes through the upcasters as a value.
+pub fn decode_event_text<E: EventEnvelope>(
+    event_type: &str,
+    schema_version: u32,
+    payload: &str,
+) -> Result<E, DecodeError> {
+    if E::EVENT_TYPES.contains(&(event_type, schema_version)) {
+        return E::from_payload_text(event_type, payload);
+    }
+    let value = serde_json::from_str(payload).map_err(|e| DecodeError::BadPayload {
+        event_type: event_type.to_string(),
+        reason: e.to_string(),
+    })?;
+    decode_event(event_type, schema_version, value)
+}
+
 /// Lets generic code wrap an aggregate's event into a [`DomainEvent`].
 pub trait IntoDomainEvent {
     fn into_domain(self) -> DomainEvent;
@@ -251,3 +316,63 @@ macro_rules! into_domain {
     };
 }
 into_domain!(conference => Conference, seats => Seats, discounts => Promos, order => Order, payment => Payment, assignments => Assignments);
+
+#[cfg(test)]
+mod text_decoding {
+    use super::*;
+
+    fn current_types() -> Vec<(&'static str, u32)> {
+        [
+            crate::conference::Event::EVENT_TYPES,
+            crate::seats::Event::EVENT_TYPES,
+            crate::discounts::Event::EVENT_TYPES,
+            crate::order::Event::EVENT_TYPES,
+            crate::payment::Event::EVENT_TYPES,
+            crate::assignments::Event::EVENT_TYPES,
+        ]
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect()
+    }
+
+    /// Reading a current event straight from its text skips the upcasters: that is only the
+    /// same as upcasting first while no upcaster starts at a current type and version.
+    #[test]
+    fn no_upcaster_starts_at_a_current_event_version() {
+        let current = current_types();
+        for upcaster in crate::upcast::UPCASTERS {
+            assert!(
+                !current.contains(&upcaster.from),
+                "{upcaster:?} starts at a current version; decode_event_text would skip it"
+            );
+        }
+    }
+
+    #[test]
+    fn text_and_value_decoding_agree_and_old_shapes_are_upcast() {
+        let payment = "01a21d50-1815-7310-a96b-c86c85434804";
+        let text = format!(r#"{{"payment_id": "{payment}"}}"#);
+        let (name, version) = ("OrderConfirmed", 1);
+        assert!(crate::order::Event::EVENT_TYPES.contains(&(name, version)));
+        let from_value = decode_event::<crate::order::Event>(
+            name,
+            version,
+            serde_json::from_str(&text).expect("json"),
+        )
+        .expect("decodes as a value");
+        let from_text = decode_event_text::<crate::order::Event>(name, version, &text)
+            .expect("decodes as text");
+        assert_eq!(from_value, from_text);
+        assert_eq!(from_text.to_payload()["payment_id"], payment);
+        // V1's confirmation, an older type, still reads through the upcasters.
+        let v1 = decode_event_text::<crate::order::Event>("OrderPaymentConfirmed", 1, "{}")
+            .expect("V1 shape");
+        assert_eq!(v1.event_type(), "OrderConfirmed");
+        let bad = decode_event_text::<crate::order::Event>(name, version, r#"{"payment_id": 7}"#);
+        assert!(
+            matches!(bad, Err(DecodeError::BadPayload { .. })),
+            "{bad:?}"
+        );
+    }
+}
