@@ -633,11 +633,7 @@ impl WriterConn for PgWriter {
         let appended = {
             let mut db = Pg::new(&mut tx, &mut self.statements);
             f(&mut db)?;
-            if db.appended {
-                Some(db.head()?)
-            } else {
-                None
-            }
+            if db.appended { Some(db.head()?) } else { None }
         };
         if let Some(head) = appended {
             tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &head.to_string()])
