@@ -60,8 +60,33 @@ pub(crate) fn pull_json(
     params: &PullParams,
 ) -> Result<Vec<u8>, ApiError> {
     let page = store::in_snapshot(db, |db| pull(db, device, params))?;
-    serde_json::to_vec(&page)
-        .map_err(|e| ApiError::Internal(format!("a pull page did not serialize: {e}")))
+    // Sized up front: a page of 5,000 events is megabytes, and a buffer grown by doubling
+    // would hold up to twice that (and copy it on every step) while devices pull at once.
+    let mut body = Vec::with_capacity(page.serialized_size_hint());
+    serde_json::to_writer(&mut body, &page)
+        .map_err(|e| ApiError::Internal(format!("a pull page did not serialize: {e}")))?;
+    Ok(body)
+}
+
+impl Page {
+    /// About the length of the page's JSON: its payloads, streams and times, and a little
+    /// for each event's other fields (ids, numbers, names, punctuation).
+    fn serialized_size_hint(&self) -> usize {
+        const PER_EVENT: usize = 220;
+        const PER_OUTCOME: usize = 300;
+        let events: usize = self
+            .events
+            .iter()
+            .map(|e| {
+                e.payload.get().len()
+                    + e.stream.len()
+                    + e.event_type.len()
+                    + e.recorded_at.len()
+                    + PER_EVENT
+            })
+            .sum();
+        events + self.outcomes.len() * PER_OUTCOME + 128
+    }
 }
 
 /// One page; call it inside a snapshot ([`store::in_snapshot`]) so the page, the head and
