@@ -83,14 +83,65 @@ pub struct SequenceGap {
     pub next_expected: u64,
 }
 
-/// An event in the server's global order.
+/// An event in the server's global order. On the wire its event's fields sit beside the
+/// position and ids (one flat object); they are spelled out in [`FlatPulledEvent`] rather
+/// than `#[serde(flatten)]`, which would buffer every field of every pulled event before
+/// reading it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "FlatPulledEvent", into = "FlatPulledEvent")]
 pub struct PulledEvent {
     pub position: i64,
     pub device_id: Uuid,
     pub command_id: Uuid,
-    #[serde(flatten)]
     pub event: WireEvent,
+}
+
+/// [`PulledEvent`] as it travels.
+#[derive(Serialize, Deserialize)]
+struct FlatPulledEvent {
+    position: i64,
+    device_id: Uuid,
+    command_id: Uuid,
+    stream: String,
+    version: u64,
+    event_type: String,
+    schema_version: u32,
+    payload: serde_json::Value,
+    recorded_at: String,
+}
+
+impl From<FlatPulledEvent> for PulledEvent {
+    fn from(flat: FlatPulledEvent) -> Self {
+        Self {
+            position: flat.position,
+            device_id: flat.device_id,
+            command_id: flat.command_id,
+            event: WireEvent {
+                stream: flat.stream,
+                version: flat.version,
+                event_type: flat.event_type,
+                schema_version: flat.schema_version,
+                payload: flat.payload,
+                recorded_at: flat.recorded_at,
+            },
+        }
+    }
+}
+
+impl From<PulledEvent> for FlatPulledEvent {
+    fn from(pulled: PulledEvent) -> Self {
+        Self {
+            position: pulled.position,
+            device_id: pulled.device_id,
+            command_id: pulled.command_id,
+            stream: pulled.event.stream,
+            version: pulled.event.version,
+            event_type: pulled.event.event_type,
+            schema_version: pulled.event.schema_version,
+            payload: pulled.event.payload,
+            recorded_at: pulled.event.recorded_at,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -154,4 +205,24 @@ pub struct ReconciliationItem {
     pub detail: serde_json::Value,
     pub created_at: String,
     pub resolved: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pulled_event_travels_as_one_flat_object() {
+        let text = r#"{"position":7,"device_id":"01a21d4f-e75a-7053-a878-caa098d97aee","command_id":"01a21d50-1815-7310-a96b-c86c85434804","stream":"order/01a21d50-1815-7310-a96b-c86c85434804","version":2,"event_type":"OrderConfirmed","schema_version":1,"payload":{"payment_id":null},"recorded_at":"2026-11-27T14:01:58.047263Z"}"#;
+        let pulled: PulledEvent = serde_json::from_str(text).expect("reads");
+        assert_eq!(pulled.position, 7);
+        assert_eq!(pulled.event.version, 2);
+        assert_eq!(pulled.event.event_type, "OrderConfirmed");
+        assert_eq!(pulled.event.payload["payment_id"], serde_json::Value::Null);
+        let again: serde_json::Value = serde_json::to_value(&pulled).expect("writes");
+        assert_eq!(
+            again,
+            serde_json::from_str::<serde_json::Value>(text).expect("json")
+        );
+    }
 }
