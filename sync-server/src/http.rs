@@ -226,15 +226,41 @@ async fn pull_events(
         conference: query.conference.map(|c| c.trim().to_ascii_lowercase()),
         schema,
     };
+    let turn = state.page_turn().await?;
     let body = state
         .read(move |db| pull::pull_json(db, &device, &params))
         .await?;
     state.metrics().pulled();
+    let length = HeaderValue::from(body.len());
     Ok((
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        body,
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (CONTENT_LENGTH, length),
+        ],
+        axum::body::Body::from_stream(HeldPage {
+            page: Some(body.into()),
+            _turn: turn,
+        }),
     )
         .into_response())
+}
+
+/// A pull page's body, holding its turn until the server is done sending it (the body is
+/// dropped then).
+struct HeldPage {
+    page: Option<axum::body::Bytes>,
+    _turn: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Stream for HeldPage {
+    type Item = Result<axum::body::Bytes, Infallible>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(self.page.take().map(Ok))
+    }
 }
 
 async fn request_allotment(

@@ -7,7 +7,7 @@ use crate::store::{self, Conn, Database, Db, OpenReader};
 use crate::writer::Writer;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use uuid::Uuid;
 
 /// How the server runs.
@@ -44,6 +44,11 @@ struct Readers {
 
 const READERS: usize = 4;
 
+/// Pull pages read or on their way to a device at most (each holds a page's JSON, megabytes
+/// for 5,000 events, until the device has it): the server's memory stays flat however many
+/// devices pull at once. The others wait their turn.
+const PAGES_IN_FLIGHT: usize = 6;
+
 impl Readers {
     fn with<T>(&self, f: impl FnOnce(&mut dyn Db) -> Result<T, ApiError>) -> Result<T, ApiError> {
         let taken = self.idle.lock().ok().and_then(|mut idle| idle.pop());
@@ -70,6 +75,8 @@ struct Inner {
     head: watch::Receiver<i64>,
     shutdown: watch::Sender<bool>,
     server_device: Uuid,
+    /// Turns for pull pages in flight.
+    pages: Arc<Semaphore>,
     /// Hears of other instances' commits (PostgreSQL); stops when dropped.
     listening: Mutex<Option<store::Listening>>,
 }
@@ -126,6 +133,7 @@ impl AppState {
                 head,
                 shutdown,
                 server_device,
+                pages: Arc::new(Semaphore::new(PAGES_IN_FLIGHT)),
                 listening: Mutex::new(Some(listening)),
             }),
         })
@@ -173,6 +181,14 @@ impl AppState {
         if let Ok(mut idle) = self.inner.readers.idle.lock() {
             idle.clear();
         }
+    }
+
+    /// A turn to read a pull page and send it; hold it until the page is sent.
+    pub(crate) async fn page_turn(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        Arc::clone(&self.inner.pages)
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::Unavailable("The server is shutting down; try again".into()))
     }
 
     /// Runs a query on a reading connection, off the async executor.
