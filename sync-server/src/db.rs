@@ -36,7 +36,11 @@ fn configure(conn: &Connection) -> Result<(), DbError> {
     // An acknowledged push survives power loss: every commit syncs the WAL.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "cache_size", -32_000)?;
+    // The writer's page cache (readers set a smaller one): 16 MB holds the pages a push
+    // touches (the log's right edge, the stream index) for logs of a few million events;
+    // beyond that the OS page cache serves the rest. 32 MB cost 20 MB more peak memory in
+    // the 20-device bench with no measurable gain in ingest.
+    conn.pragma_update(None, "cache_size", -16_000)?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(())
 }
