@@ -215,6 +215,7 @@ impl Store {
     pub fn record_push_results(&mut self, results: &[PushResult], now: Timestamp) -> Result<bool> {
         let tx = self.conn.transaction()?;
         let mut removed = false;
+        let mut pushed_seq: Option<u64> = None;
         for result in results {
             let row: Option<(String, String, Option<i64>, Option<i64>)> = tx
                 .prepare_cached(
@@ -246,11 +247,30 @@ impl Store {
                 _ => vec![],
             };
             if result.status == PushStatus::Applied && positions.len() == result.positions.len() {
-                for (local, server) in positions.iter().zip(&result.positions) {
-                    tx.prepare_cached(
-                        "UPDATE events SET server_position = ?2 WHERE position = ?1",
-                    )?
-                    .execute(params![local, server])?;
+                let contiguous = |p: &[i64]| p.windows(2).all(|w| w[1] == w[0] + 1);
+                match (
+                    positions.first(),
+                    positions.last(),
+                    result.positions.first(),
+                ) {
+                    // A command's events are one run of positions here and one on the
+                    // server (its writer appends them together): one statement for all.
+                    (Some(first), Some(last), Some(server_first))
+                        if contiguous(&positions) && contiguous(&result.positions) =>
+                    {
+                        tx.prepare_cached(
+                            "UPDATE events SET server_position = position + ?3 WHERE position BETWEEN ?1 AND ?2",
+                        )?
+                        .execute(params![first, last, server_first - first])?;
+                    }
+                    _ => {
+                        for (local, server) in positions.iter().zip(&result.positions) {
+                            tx.prepare_cached(
+                                "UPDATE events SET server_position = ?2 WHERE position = ?1",
+                            )?
+                            .execute(params![local, server])?;
+                        }
+                    }
                 }
             } else if !positions.is_empty() {
                 remove_events(&tx, &positions)?;
@@ -262,8 +282,7 @@ impl Store {
                 )?
                 .execute(params![result.command_id, command_type, reason.code, reason.message, format_time(now)])?;
             }
-            tx.prepare_cached("UPDATE sync_state SET pushed_seq = MAX(pushed_seq, ?1)")?
-                .execute([result.device_seq])?;
+            pushed_seq = pushed_seq.max(Some(result.device_seq));
             tx.prepare_cached(
                 "UPDATE outbox SET status = ?2, result = ?3, pushed_at = ?4 WHERE device_seq = ?1",
             )?
@@ -273,6 +292,10 @@ impl Store {
                 text.or_else(|| serde_json::to_string(result).ok()),
                 format_time(now)
             ])?;
+        }
+        if let Some(seq) = pushed_seq {
+            tx.prepare_cached("UPDATE sync_state SET pushed_seq = MAX(pushed_seq, ?1)")?
+                .execute([seq])?;
         }
         tx.commit()?;
         // Tentative events may have gone: cached states of their streams are stale.
