@@ -146,7 +146,9 @@ mod tests {
                     version: 1,
                     event_type: "OrderPlaced".into(),
                     schema_version: 1,
-                    payload: serde_json::json!({ "b": 1.5, "a": [true, null, "x"] }),
+                    payload: conference_protocol::sync::raw_payload(
+                        &serde_json::json!({ "b": 1.5, "a": [true, null, "x"] }),
+                    ),
                     recorded_at: "2026-01-02T03:04:05.000006Z".into(),
                 }],
             }],

@@ -391,7 +391,7 @@ fn the_server_opens_the_v1_server_database_and_v1_and_v2_devices_sync_through_it
         assert_eq!(&pulled.event.event_type, event_type);
         assert_eq!(i64::from(pulled.event.schema_version), *version);
         assert_eq!(
-            pulled.event.payload,
+            pulled.event.payload_value(),
             serde_json::from_str::<Value>(payload).unwrap()
         );
     }

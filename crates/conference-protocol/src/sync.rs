@@ -4,6 +4,7 @@
 //! each with the events it produced locally; it pulls events in the server's global order.
 //! Every request is safe to repeat: a known command id is answered with its stored result.
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 /// Event schema versions a device can read, sent with every request as the
@@ -13,15 +14,47 @@ pub const SCHEMA_HEADER: &str = "x-conference-schema";
 /// An event as it travels: the stream in its text form (`order/<uuid>`,
 /// `seats/<conference>`, `seats/<conference>/<device>`), the version it takes in that
 /// stream, and its stored name, schema version and payload.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// The payload is the JSON text as stored: a device sends and stores it, and the server
+/// stores and serves it, without parsing it into a tree and writing it out again.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireEvent {
     pub stream: String,
     pub version: u64,
     pub event_type: String,
     pub schema_version: u32,
-    pub payload: serde_json::Value,
+    pub payload: Box<RawValue>,
     pub recorded_at: String,
+}
+
+impl WireEvent {
+    /// The payload parsed, for code that looks inside it.
+    #[must_use]
+    pub fn payload_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.payload.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A payload's JSON text from a value.
+#[must_use]
+pub fn raw_payload(value: &serde_json::Value) -> Box<RawValue> {
+    RawValue::from_string(value.to_string())
+        .unwrap_or_else(|_| unreachable!("a serde_json::Value always writes valid JSON"))
+}
+
+/// Events are equal when they say the same: the same fields, and payloads that are the same
+/// JSON (whatever their spacing or key order).
+impl PartialEq for WireEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.stream == other.stream
+            && self.version == other.version
+            && self.event_type == other.event_type
+            && self.schema_version == other.schema_version
+            && self.recorded_at == other.recorded_at
+            && (self.payload.get() == other.payload.get()
+                || self.payload_value() == other.payload_value())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,7 +139,7 @@ struct FlatPulledEvent {
     version: u64,
     event_type: String,
     schema_version: u32,
-    payload: serde_json::Value,
+    payload: Box<RawValue>,
     recorded_at: String,
 }
 
@@ -218,7 +251,11 @@ mod tests {
         assert_eq!(pulled.position, 7);
         assert_eq!(pulled.event.version, 2);
         assert_eq!(pulled.event.event_type, "OrderConfirmed");
-        assert_eq!(pulled.event.payload["payment_id"], serde_json::Value::Null);
+        assert_eq!(
+            pulled.event.payload_value()["payment_id"],
+            serde_json::Value::Null
+        );
+        assert_eq!(pulled.event.payload.get(), r#"{"payment_id":null}"#);
         let again: serde_json::Value = serde_json::to_value(&pulled).expect("writes");
         assert_eq!(
             again,

@@ -201,7 +201,8 @@ impl Store {
                 version,
                 event_type,
                 schema_version,
-                payload: serde_json::from_str(&payload).map_err(|e| corrupt("event payload", e))?,
+                payload: serde_json::value::RawValue::from_string(payload)
+                    .map_err(|e| corrupt("event payload", e))?,
                 recorded_at,
             });
         }
@@ -423,10 +424,9 @@ fn apply_one(
         .optional()?;
     let same_as_pulled = |event_type: &str, payload: &str| {
         event_type == pulled.event.event_type
-            && serde_json::from_str::<serde_json::Value>(payload)
-                .ok()
-                .as_ref()
-                == Some(&pulled.event.payload)
+            && (payload == pulled.event.payload.get()
+                || serde_json::from_str::<serde_json::Value>(payload).ok()
+                    == Some(pulled.event.payload_value()))
     };
     let local = local.map(|(position, command_id, server, event_type, payload)| {
         let same = command_id == pulled.command_id && same_as_pulled(&event_type, &payload);
@@ -464,7 +464,7 @@ fn apply_one(
         }
         None => {}
     }
-    let payload = pulled.event.payload.to_string();
+    let payload = pulled.event.payload.get();
     tx.prepare_cached(
         "INSERT INTO events (stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at, server_position)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -483,11 +483,11 @@ fn apply_one(
     let position = tx.last_insert_rowid();
     // An event this build cannot read is kept as it is (never dropped); it only skips the
     // read models until an upgrade can read it.
-    match DomainEvent::decode(
+    match DomainEvent::decode_text(
         stream.kind,
         &pulled.event.event_type,
         pulled.event.schema_version,
-        pulled.event.payload.clone(),
+        pulled.event.payload.get(),
     ) {
         Ok(event) => {
             let recorded = StoredEvent {

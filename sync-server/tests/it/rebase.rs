@@ -31,9 +31,14 @@ async fn two_organizers_add_different_seat_types_and_the_second_is_rebased() {
 
     let events = server.pull_all(&b.device).await;
     let created = of_type(&events, "SeatTypeCreated");
-    let names: Vec<&str> = created
+    let names: Vec<String> = created
         .iter()
-        .map(|e| e.event.payload["name"].as_str().unwrap())
+        .map(|e| {
+            e.event.payload_value()["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(names, ["Full", "Student", "Speaker"]);
     let rebased = created.last().unwrap();

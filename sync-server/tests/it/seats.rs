@@ -50,7 +50,7 @@ async fn pool_remaining(
         if e.event.stream != pool {
             continue;
         }
-        let p = &e.event.payload;
+        let p = &e.event.payload_value();
         let sum = |list: &serde_json::Value| -> i64 {
             list.as_array()
                 .map(|l| {
@@ -85,7 +85,7 @@ async fn the_pool_follows_seat_types_the_organizer_pushes() {
     assert_eq!(pool[0].device_id, server_id, "the server authors the pool");
     assert_eq!(pool[0].event.stream, format!("seats/{conference}"));
     assert_eq!(
-        pool[0].event.payload["seats"],
+        pool[0].event.payload_value()["seats"],
         json!([{ "seat_type": full, "quantity": 10 }])
     );
     assert_ne!(
@@ -164,7 +164,10 @@ async fn an_allotment_never_exceeds_the_free_pool_and_a_retry_grants_nothing_mor
     let allotted = of_type(&events, "SeatsAllotted");
     assert_eq!(allotted.len(), 1);
     assert_eq!(allotted[0].position, first.position);
-    assert_eq!(allotted[0].event.payload["device"], door.id.to_string());
+    assert_eq!(
+        allotted[0].event.payload_value()["device"],
+        door.id.to_string()
+    );
 
     let capped = allot(&server, &door, Uuid::now_v7(), conference, full, 20).await;
     assert_eq!(granted(&capped), 6, "only 6 were left");
@@ -234,15 +237,18 @@ async fn a_sale_past_the_allotment_is_covered_from_the_free_pool() {
     let events = server.pull_all(&organizer.device).await;
     let reserved = of_type(&events, "SeatsReserved");
     assert_eq!(
-        reserved[0].event.payload["overridden"],
+        reserved[0].event.payload_value()["overridden"],
         json!([{ "seat_type": full, "quantity": 2 }])
     );
     let allotted = of_type(&events, "SeatsAllotted");
     assert_eq!(allotted.len(), 2, "the allotment, then the cover");
     let cover = allotted[1];
-    assert_eq!(cover.event.payload["device"], door.device.id.to_string());
     assert_eq!(
-        cover.event.payload["seats"],
+        cover.event.payload_value()["device"],
+        door.device.id.to_string()
+    );
+    assert_eq!(
+        cover.event.payload_value()["seats"],
         json!([{ "seat_type": full, "quantity": 2 }])
     );
     assert!(cover.position > reserved[0].position);
@@ -335,7 +341,7 @@ async fn returned_seats_go_back_to_the_pool() {
     let accepted = of_type(&events, "ReturnedSeatsAccepted");
     assert_eq!(accepted.len(), 1);
     assert_eq!(
-        accepted[0].event.payload["seats"],
+        accepted[0].event.payload_value()["seats"],
         json!([{ "seat_type": full, "quantity": 3 }])
     );
     assert_eq!(pool_remaining(&server, &door, conference, full).await, 8);
