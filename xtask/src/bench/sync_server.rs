@@ -187,7 +187,7 @@ pub(super) fn run_postgres(
     }
     table.section(&format!(
         "9. Sync server on PostgreSQL ({}): {DEVICES} devices push {sales} offline sales each at once, next to the SQLite server of section 5",
-        redacted(database.url())
+        database.describe()
     ));
     let row = |table: &mut Table, label: &str, ingest: &Ingest| {
         table.row(
@@ -286,18 +286,6 @@ fn with_database_name(url: &str, name: &str) -> String {
     match query {
         Some(query) => format!("{base}/{name}?{query}"),
         None => format!("{base}/{name}"),
-    }
-}
-
-/// The URL without its password.
-fn redacted(url: &str) -> String {
-    match url.split_once("://").and_then(|(scheme, rest)| {
-        let (credentials, host) = rest.rsplit_once('@')?;
-        let (user, _) = credentials.split_once(':')?;
-        Some(format!("{scheme}://{user}:***@{host}"))
-    }) {
-        Some(hidden) => hidden,
-        None => url.to_string(),
     }
 }
 
