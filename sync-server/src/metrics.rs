@@ -2,6 +2,7 @@
 //! Counts from the writer are added only once their transaction committed.
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
 
 /// What one job did inside the writer's transaction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub struct Metrics {
     pulls: AtomicU64,
     batches: AtomicU64,
     batched_jobs: AtomicU64,
+    /// Time the writer spent in transactions (running jobs and committing), in ns.
+    writer_busy_ns: AtomicU64,
     /// Responses by status class: 1xx … 5xx.
     responses: [AtomicU64; 5],
     head: AtomicI64,
@@ -58,6 +61,12 @@ impl Metrics {
     pub(crate) fn committed_batch(&self, jobs: usize) {
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.batched_jobs.fetch_add(jobs as u64, Ordering::Relaxed);
+    }
+
+    /// The writer spent `took` on one transaction, from its start to the end of its commit.
+    pub(crate) fn writer_busy(&self, took: Duration) {
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.writer_busy_ns.fetch_add(ns, Ordering::Relaxed);
     }
 
     pub(crate) fn responded(&self, status: u16) {
@@ -138,6 +147,20 @@ impl Metrics {
             "HTTP responses by status class.",
             &classes,
         );
+        let busy = Duration::from_nanos(get(&self.writer_busy_ns));
+        let _ = writeln!(
+            out,
+            "# HELP conference_sync_writer_busy_seconds_total Time the single writer spent in transactions (jobs and commits); near 1 s per second means writes queue."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE conference_sync_writer_busy_seconds_total counter"
+        );
+        let _ = writeln!(
+            out,
+            "conference_sync_writer_busy_seconds_total {:.6}",
+            busy.as_secs_f64()
+        );
         let _ = writeln!(
             out,
             "# HELP conference_sync_head_position The newest position in the global log."
@@ -168,6 +191,8 @@ mod tests {
         metrics.responded(200);
         metrics.responded(404);
         metrics.set_head(7);
+        metrics.writer_busy(Duration::from_millis(1500));
+        metrics.writer_busy(Duration::from_micros(250));
         let text = metrics.render();
         assert!(text.contains("conference_sync_pushes_total 2"), "{text}");
         assert!(text.contains("conference_sync_commands_total{status=\"applied\"} 3"));
@@ -176,5 +201,6 @@ mod tests {
         assert!(text.contains("conference_sync_http_responses_total{class=\"4xx\"} 1"));
         assert!(text.contains("# TYPE conference_sync_head_position gauge"));
         assert!(text.contains("conference_sync_head_position 7"));
+        assert!(text.contains("conference_sync_writer_busy_seconds_total 1.500250"));
     }
 }

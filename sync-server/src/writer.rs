@@ -155,8 +155,10 @@ fn writer_loop(
         if batch.is_empty() {
             continue;
         }
+        let began = std::time::Instant::now();
         let committed =
             conn.transaction(&mut |db| run_batch(db, &mut cache, &mut batch, server_device));
+        metrics.writer_busy(began.elapsed());
         match &committed {
             Ok(()) => metrics.committed_batch(batch.len()),
             Err(error) => {

@@ -362,6 +362,8 @@ impl ServerProcess {
         Ok(ServerMetrics {
             head: value("conference_sync_head_position")?,
             commits: value("conference_sync_write_batches_total")?,
+            writer_busy: metric(&text, "conference_sync_writer_busy_seconds_total")
+                .map(Duration::from_secs_f64),
         })
     }
 }
@@ -382,9 +384,15 @@ fn checkpoint(servers: &[ServerProcess]) -> Checkpoint {
             }))
         })
         .flatten();
+    // Older servers do not say how busy their writer was: then it is left out.
+    let writer_busy = servers
+        .iter()
+        .map(|s| s.metrics().ok()?.writer_busy)
+        .sum::<Option<Duration>>();
     Checkpoint {
         server,
         devices: usage("self"),
+        writer_busy,
     }
 }
 
@@ -400,10 +408,12 @@ struct ServerMetrics {
     head: i64,
     /// Transactions the server's writer committed (group commit: one or more requests).
     commits: i64,
+    /// Time its writer spent in transactions so far.
+    writer_busy: Option<Duration>,
 }
 
 /// The value of an unlabelled metric in the Prometheus text.
-fn metric(text: &str, name: &str) -> Option<i64> {
+fn metric<T: std::str::FromStr>(text: &str, name: &str) -> Option<T> {
     text.lines().find_map(|line| {
         line.strip_prefix(name)?
             .strip_prefix(' ')?
@@ -439,6 +449,8 @@ fn http_get(address: &str, path: &str) -> Result<String> {
 struct Checkpoint {
     server: Option<Usage>,
     devices: Option<Usage>,
+    /// The servers' writers' time in transactions so far (from `/metrics`).
+    writer_busy: Option<Duration>,
 }
 
 /// A process's CPU time (user and system, all threads) and peak RSS so far.
@@ -985,6 +997,19 @@ impl SyncRun {
         );
         let [start, pushed, _] = &self.sync.checkpoints;
         cpu_row(table, start, pushed);
+        if let (Some(from), Some(to)) = (start.writer_busy, pushed.writer_busy) {
+            let busy = to.saturating_sub(from);
+            table.row(
+                "writer busy (transactions and commits) / push phase",
+                &format!(
+                    "{} / {} ({:.0} %)",
+                    secs(busy),
+                    secs(self.sync.push_phase),
+                    100.0 * busy.as_secs_f64() / self.sync.push_phase.as_secs_f64()
+                ),
+                "",
+            );
+        }
     }
 
     fn report_baseline(&self, table: &mut Table, events: u64, ingest: f64) {
@@ -1118,7 +1143,12 @@ mod tests {
                     conference_sync_head_position_old 1\n\
                     conference_sync_head_position 42\n";
         assert_eq!(metric(text, "conference_sync_head_position"), Some(42));
-        assert_eq!(metric(text, "conference_sync_pulls_total"), None);
+        assert_eq!(metric::<i64>(text, "conference_sync_pulls_total"), None);
+        let busy = "conference_sync_writer_busy_seconds_total 1.500250\n";
+        assert_eq!(
+            metric(busy, "conference_sync_writer_busy_seconds_total"),
+            Some(1.50025_f64)
+        );
     }
 
     #[test]
