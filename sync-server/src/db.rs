@@ -83,6 +83,18 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
 }
 
+/// Opens the connection that copies the WAL into the database file (checkpoints) beside
+/// the writer. It changes no rows, so it needs no write lock, but it is not `query_only`.
+pub(crate) fn open_checkpointer(path: &Path) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    conn.pragma_update(None, "cache_size", -1_000)?;
+    Ok(conn)
+}
+
 /// Opens a connection that only reads (pulls, lookups). The writer migrated the file.
 pub(crate) fn open_reader(path: &Path) -> Result<Connection, DbError> {
     let conn = Connection::open_with_flags(

@@ -10,7 +10,11 @@ use crate::error::{ApiError, DbError};
 use conference_protocol::sync::ReconciliationItem;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use std::cell::Cell;
+use std::ffi::c_int;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, mpsc};
+use std::thread::JoinHandle;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -379,6 +383,7 @@ impl Conn for SqliteConn {
 /// The writer's connection: `BEGIN IMMEDIATE` takes the file's write lock for the batch.
 struct SqliteWriter {
     conn: Connection,
+    checkpoints: Checkpoints,
 }
 
 impl WriterConn for SqliteWriter {
@@ -391,6 +396,7 @@ impl WriterConn for SqliteWriter {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         f(&mut Lite { conn: &tx })?;
         tx.commit()?;
+        self.checkpoints.committed(&self.conn);
         Ok(())
     }
 
@@ -399,14 +405,136 @@ impl WriterConn for SqliteWriter {
     }
 }
 
+// ---------------------------------------------------------------- checkpoints
+
+/// WAL pages written since the last wake-up after which the checkpointer copies the log
+/// into the database file (SQLite's own auto-checkpoint threshold).
+const BACKGROUND_CHECKPOINT_PAGES: i32 = 1000;
+/// WAL pages after which the writer checkpoints itself once a commit is done. A log that
+/// is never copied completely while pushes keep coming never starts over, so it would
+/// grow without end; the writer's own checkpoint (nothing else writes meanwhile) finishes
+/// what the checkpointer left, and the next transaction starts the log over. At 4 KiB a
+/// page, the log stays under about 32 MB.
+const WRITER_CHECKPOINT_PAGES: i32 = 8000;
+
+thread_local! {
+    /// The pages in the WAL after this thread's last commit, from SQLite's WAL hook (the
+    /// writer commits on its own thread, so each server's writer sees its own).
+    static WAL_PAGES: Cell<i32> = const { Cell::new(0) };
+}
+
+/// SQLite's WAL hook on the writer's connection: it replaces the auto-checkpoint, which
+/// would copy the log into the database file on the writer's thread after every 1000
+/// pages, while pushes wait. It only notes the log's size; it never fails (an error here
+/// would fail a commit that already happened).
+fn note_wal_pages(_wal: &rusqlite::hooks::Wal, pages: c_int) -> rusqlite::Result<()> {
+    WAL_PAGES.set(pages);
+    Ok(())
+}
+
+/// Checkpoints off the writer's thread: a thread of its own with its own connection runs
+/// `PRAGMA wal_checkpoint(PASSIVE)` whenever the writer has added enough pages to the
+/// WAL. A passive checkpoint waits for nobody: it copies what no reader still needs,
+/// beside the writer's next transaction, and syncs the database file (the commits were
+/// durable in the WAL already).
+struct Checkpoints {
+    /// The WAL's size when the checkpointer was last woken.
+    woken_at: i32,
+    wake: Option<mpsc::SyncSender<()>>,
+    thread: Option<JoinHandle<()>>,
+    /// Checkpoints done by the checkpointer (tests wait on it).
+    #[cfg_attr(not(test), expect(dead_code, reason = "only tests wait for checkpoints"))]
+    done: Arc<(Mutex<u64>, Condvar)>,
+}
+
+impl Checkpoints {
+    fn start(path: &Path, writer: &Connection) -> Result<Self, DbError> {
+        let conn = db::open_checkpointer(path)?;
+        writer.wal_hook(Some(note_wal_pages));
+        // One wake-up waiting is enough: the checkpoint it starts copies all there is.
+        let (wake, woken) = mpsc::sync_channel::<()>(1);
+        let done = Arc::new((Mutex::new(0), Condvar::new()));
+        let counted = Arc::clone(&done);
+        let thread = std::thread::Builder::new()
+            .name("sync-checkpoint".into())
+            .spawn(move || {
+                while woken.recv().is_ok() {
+                    match passive_checkpoint(&conn) {
+                        Ok((pages, copied)) => tracing::debug!(pages, copied, "WAL checkpoint"),
+                        Err(error) => tracing::warn!(%error, "a WAL checkpoint failed"),
+                    }
+                    let (count, changed) = &*counted;
+                    *count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+                    changed.notify_all();
+                }
+            })?;
+        Ok(Self {
+            woken_at: 0,
+            wake: Some(wake),
+            thread: Some(thread),
+            done,
+        })
+    }
+
+    /// After each commit: wakes the checkpointer when the log grew by enough pages, or
+    /// checkpoints on the writer's thread when the log got too long.
+    fn committed(&mut self, writer: &Connection) {
+        let pages = WAL_PAGES.replace(0);
+        if pages < self.woken_at {
+            // The log started over.
+            self.woken_at = 0;
+        }
+        if pages >= WRITER_CHECKPOINT_PAGES {
+            match passive_checkpoint(writer) {
+                Ok((pages, copied)) => {
+                    tracing::debug!(pages, copied, "WAL checkpoint by the writer")
+                }
+                // Busy: the checkpointer is at it; the next commit tries again.
+                Err(error) => tracing::debug!(%error, "no WAL checkpoint by the writer"),
+            }
+        } else if pages - self.woken_at >= BACKGROUND_CHECKPOINT_PAGES {
+            self.woken_at = pages;
+            if let Some(wake) = &self.wake {
+                // Full: a wake-up is already waiting.
+                let _ = wake.try_send(());
+            }
+        }
+    }
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.wake.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// `PRAGMA wal_checkpoint(PASSIVE)`: the pages in the log and those copied so far.
+fn passive_checkpoint(conn: &Connection) -> Result<(i64, i64), DbError> {
+    let (busy, pages, copied): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    if busy != 0 {
+        return Err(DbError::from(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("another checkpoint is running".into()),
+        )));
+    }
+    Ok((pages, copied))
+}
+
 pub(super) fn open(path: &Path) -> Result<Opened, DbError> {
     let conn = db::open_writer(path)?;
     let server_device = db::server_device_id(&conn)?;
     let head = db::head(&conn)?;
+    let checkpoints = Checkpoints::start(path, &conn)?;
     let watched: PathBuf = path.to_path_buf();
     let path: PathBuf = path.to_path_buf();
     Ok(Opened {
-        writer: Box::new(SqliteWriter { conn }),
+        writer: Box::new(SqliteWriter { conn, checkpoints }),
         open_reader: Box::new(move || {
             Ok(Box::new(SqliteConn {
                 conn: db::open_reader(&path)?,
@@ -457,4 +585,96 @@ pub(super) fn open_admin(path: &Path) -> Result<Box<dyn Conn>, DbError> {
     Ok(Box::new(SqliteConn {
         conn: db::open_writer(path)?,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer on a fresh file, as `open` makes it.
+    fn writer(path: &Path) -> SqliteWriter {
+        let conn = db::open_writer(path).unwrap();
+        let checkpoints = Checkpoints::start(path, &conn).unwrap();
+        SqliteWriter { conn, checkpoints }
+    }
+
+    /// Commits `transactions` transactions of 100 events of about 4 KB each (a page or
+    /// more apiece).
+    fn write(writer: &mut SqliteWriter, transactions: u64, first: &mut u64) {
+        let payload = format!("{{\"filler\":\"{}\"}}", "x".repeat(4000));
+        let (command, device) = (Uuid::now_v7(), Uuid::now_v7());
+        for _ in 0..transactions {
+            writer
+                .transaction(&mut |db| {
+                    for version in *first..*first + 100 {
+                        db.insert_event(&EventInsert {
+                            stream_key: b"stream",
+                            stream_version: version,
+                            conference_id: None,
+                            event_type: "Filler",
+                            schema_version: 1,
+                            payload: &payload,
+                            command_id: command,
+                            device_id: device,
+                            recorded_at: "2026-11-27T00:00:00.000000Z",
+                        })?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            *first += 100;
+        }
+    }
+
+    fn size(path: &Path) -> u64 {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+
+    #[test]
+    fn the_checkpointer_copies_the_wal_into_the_file_while_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.db");
+        let mut writer = writer(&path);
+        let before = size(&path);
+        let mut first = 1;
+        // About 1,200 pages: past the checkpointer's threshold, far below the writer's.
+        write(&mut writer, 12, &mut first);
+        let (count, changed) = &*writer.checkpoints.done;
+        let (done, waited) = changed
+            .wait_timeout_while(count.lock().unwrap(), Duration::from_secs(60), |n| *n == 0)
+            .unwrap();
+        assert!(!waited.timed_out(), "the checkpointer never ran");
+        assert!(*done >= 1);
+        drop(done);
+        // The writer's auto-checkpoint is off (the WAL hook replaced it): only the
+        // checkpointer can have put these pages into the database file.
+        assert!(
+            size(&path) > before + 4_000_000,
+            "the database file did not grow: {} bytes before, {} after",
+            before,
+            size(&path)
+        );
+    }
+
+    #[test]
+    fn the_wal_starts_over_however_long_the_writer_keeps_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.db");
+        let mut writer = writer(&path);
+        let mut first = 1;
+        // About 24,000 pages (three times the writer's threshold), with no pause for
+        // the checkpointer to finish between commits.
+        write(&mut writer, 240, &mut first);
+        let wal = size(&dir.path().join("server.db-wal"));
+        let limit = u64::try_from(WRITER_CHECKPOINT_PAGES + 2 * 100 * 2).unwrap() * 4096;
+        assert!(
+            wal < limit,
+            "the WAL grew to {wal} bytes (it should start over before {limit})"
+        );
+        let stored: i64 = writer
+            .conn
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, 24_000);
+    }
 }
