@@ -20,7 +20,7 @@ use uuid::Uuid;
 /// Commands per push request, and events per pull page.
 /// A door sale pushes about 4 KB, so this stays well under the server's 1 MiB body limit;
 /// a batch the server still finds too large is halved.
-const PUSH_BATCH: usize = 50;
+pub const PUSH_BATCH: usize = 50;
 const PULL_PAGE: u32 = 5000;
 /// A sync that keeps finding new work stops after this many rounds (and says so).
 const MAX_ROUNDS: usize = 1_000;

@@ -4,17 +4,23 @@
 //! time and peak memory are its own, with its SQLite file next to the devices' stores. An
 //! organizer creates a conference; each of 20 doors takes an allotment while online, then
 //! sells offline (these stores are built with `synchronous=OFF`, then reopened with
-//! `FULL`). Then all 20 sync at once, each on its own thread with its own [`App`] and
-//! [`HttpTransport`]:
-//! 5. ingest: the events the server stored for the pushes over the wall time of the push
-//!    phase. A device's first pull waits until every device has pushed, so the pushes are
-//!    timed on their own, and one sync per device converges;
-//! 6. the raw baseline: the very rows the server stored, written again into a bare SQLite
-//!    file with the server's schema, one transaction per push request of the same size
-//!    (WAL, `synchronous=FULL`). It runs after the sync, with the server stopped, because
-//!    the rows and sizes are known only then;
-//! 7. convergence: the time until every device holds every event of the server's log, all
-//!    confirmed, and the server's peak RSS (`VmHWM`).
+//! `FULL`). Then:
+//! 5. ingest: the server's own rate. Each door's push requests are built from its store
+//!    exactly as its sync would send them ([`PUSH_BATCH`] commands each), before the clock
+//!    starts; then 20 clients, one per door with its own connection and one request in
+//!    flight, send them all at once to a second server process on a copy of the server's
+//!    file. The events stored over the wall time until the last answer is the ingest. On
+//!    this 2-core machine the devices would otherwise share the cores with the server
+//!    (their own store work costs about as much CPU as the server's), which real doors on
+//!    their own laptops do not; that run is section 7, and its push phase is shown too;
+//! 6. the raw baseline: the very rows the server stored in 5, written again into a bare
+//!    SQLite file with the server's schema, one transaction per push request of the same
+//!    size (WAL, `synchronous=FULL`), right after 5 with that server stopped;
+//! 7. convergence: every door syncs once, all starting together, each on its own thread
+//!    with its own [`App`] and [`HttpTransport`] against the first server: the time until
+//!    every device holds every event of the server's log, all confirmed, and the server's
+//!    peak RSS (`VmHWM`). A device's first pull waits until every device has pushed, so
+//!    the push phase is timed on its own.
 use super::{
     Latencies, SeatPlan, Table, door_sale, initialized, ms, now, progress, release_binary, timed,
     verdict,
@@ -23,11 +29,11 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use conference_app::App;
 use conference_app::conference_protocol::sync::{
     AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
-    ReconciliationItem,
+    PushStatus, ReconciliationItem, SCHEMA_HEADER,
 };
 use conference_app::conference_store::{Durability, Store};
 use conference_app::http::HttpTransport;
-use conference_app::sync::{SyncError, Transport};
+use conference_app::sync::{PUSH_BATCH, SyncError, Transport};
 use rusqlite::types::Value;
 use rusqlite::{Connection, TransactionBehavior, params_from_iter};
 use std::cell::{Cell, RefCell};
@@ -85,12 +91,16 @@ pub(super) fn run(dir: &Path, sales: u64, table: &mut Table) -> Result<Option<Sq
 /// Everything sections 5 to 7 print.
 struct SyncRun {
     sales: u64,
-    sync: SyncAll,
+    /// Section 5: the doors' push requests sent by plain clients.
+    ingest: SyncAll,
+    /// Transactions the ingest server committed.
     commits: i64,
-    head: i64,
     baseline: Latencies,
     /// The CPU time of each baseline run (this process), when there is `/proc`.
     baseline_cpu: Option<Latencies>,
+    /// Section 7: the devices syncing themselves.
+    sync: SyncAll,
+    head: i64,
 }
 
 fn measure(dir: &Path, binary: &Path, sales: u64) -> Result<SyncRun> {
@@ -102,20 +112,156 @@ fn measure(dir: &Path, binary: &Path, sales: u64) -> Result<SyncRun> {
     )?];
     let plan = organizer(dir, &servers[0], DEVICES as u64 * sales)?;
     let doors = prepare_doors(dir, &servers, &plan, sales)?;
-    let before = servers[0].metrics()?;
+
+    let copy = dir.join("ingest.db");
+    copy_database(&database, &copy)?;
+    let requests = push_requests(&doors)?;
+    let ingest_server = ServerProcess::start(binary, copy.as_os_str(), &dir.join("ingest.log"))?;
+    let before = ingest_server.metrics()?;
+    let ingest = push_at_once(&ingest_server, &doors, requests)?;
+    let after = ingest_server.metrics()?;
+    drop(ingest_server);
+    let rows = stored_rows(&copy, before.head)?;
+    let (baseline, baseline_cpu) = baseline(dir, &rows, &ingest.pushes)?;
+    drop(rows);
+
     let sync = sync_all(&servers, &doors)?;
-    let after = servers[0].metrics()?;
-    check_converged(&doors, after.head)?;
-    drop(servers);
-    let rows = stored_rows(&dir.join("server.db"), before.head)?;
-    let (baseline, baseline_cpu) = baseline(dir, &rows, &sync.pushes)?;
+    let head = servers[0].metrics()?.head;
+    check_converged(&doors, head)?;
     Ok(SyncRun {
         sales,
-        sync,
+        ingest,
         commits: after.commits - before.commits,
-        head: after.head,
         baseline,
         baseline_cpu,
+        sync,
+        head,
+    })
+}
+
+/// A copy of the server's file as it is now (the server is idle; `VACUUM INTO` reads one
+/// consistent snapshot of it anyway).
+fn copy_database(from: &Path, to: &Path) -> Result<()> {
+    let conn = Connection::open(from)?;
+    conn.execute("VACUUM INTO ?1", [to.to_string_lossy()])
+        .with_context(|| format!("could not copy {} to {}", from.display(), to.display()))?;
+    Ok(())
+}
+
+/// Each door's push requests as JSON, built as its sync builds them: its pending commands
+/// in order, [`PUSH_BATCH`] to a request.
+fn push_requests(doors: &[Door]) -> Result<Vec<Vec<Vec<u8>>>> {
+    progress(format_args!(
+        "5-7/9 sync server: building the {DEVICES} doors' push requests"
+    ));
+    doors
+        .iter()
+        .map(|door| {
+            let app = App::open(&door.store)?;
+            let mut commands = app.store().pending_pushes(1_000_000)?;
+            let mut bodies = Vec::new();
+            while !commands.is_empty() {
+                let rest = commands.split_off(commands.len().min(PUSH_BATCH));
+                bodies.push(serde_json::to_vec(&PushRequest { commands })?);
+                commands = rest;
+            }
+            Ok(bodies)
+        })
+        .collect()
+}
+
+/// Section 5: one client per door sends that door's requests in order, one in flight,
+/// all doors starting together.
+fn push_at_once(
+    server: &ServerProcess,
+    doors: &[Door],
+    requests: Vec<Vec<Vec<u8>>>,
+) -> Result<SyncAll> {
+    let commands: usize = requests.iter().flatten().count() * PUSH_BATCH;
+    progress(format_args!(
+        "5-7/9 sync server: {DEVICES} clients push about {commands} commands at once"
+    ));
+    let servers = std::slice::from_ref(server);
+    let start = Barrier::new(doors.len() + 1);
+    std::thread::scope(|s| {
+        let start = &start;
+        let workers: Vec<_> = doors
+            .iter()
+            .zip(requests)
+            .map(|(door, bodies)| s.spawn(move || send_pushes(&server.url, door, bodies, start)))
+            .collect();
+        start.wait();
+        let began = Instant::now();
+        let at_start = checkpoint(servers);
+        let runs = workers
+            .into_iter()
+            .map(joined)
+            .collect::<Result<Vec<_>>>()?;
+        let finished = runs
+            .iter()
+            .map(|run| run.finished)
+            .max()
+            .context("no door pushed")?;
+        let at_end = checkpoint(servers);
+        Ok(SyncAll {
+            push_phase: finished - began,
+            converged: finished - began,
+            pushes: runs.into_iter().flat_map(|run| run.pushes).collect(),
+            checkpoints: [at_start, at_end, at_end],
+        })
+    })
+}
+
+/// One door's requests, in order, each answered before the next goes out.
+fn send_pushes(url: &str, door: &Door, bodies: Vec<Vec<u8>>, start: &Barrier) -> Result<DeviceRun> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build();
+    let reads = serde_json::to_string(&conference_domain::aggregate::schema_versions());
+    start.wait();
+    let (client, reads) = (client?, reads?);
+    let push_url = format!("{url}/v1/push");
+    let mut pushes = Vec::with_capacity(bodies.len());
+    for body in bodies {
+        let began = Instant::now();
+        let response = client
+            .post(&push_url)
+            .bearer_auth(&door.token)
+            .header(SCHEMA_HEADER, &reads)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()?;
+        let status = response.status();
+        let answer = response.bytes()?;
+        let latency = began.elapsed();
+        ensure!(
+            status.is_success(),
+            "{}: the server answered a push with {status}: {}",
+            door.name,
+            String::from_utf8_lossy(&answer)
+        );
+        let answer: PushResponse = serde_json::from_slice(&answer)?;
+        ensure!(
+            answer
+                .results
+                .iter()
+                .all(|r| r.status == PushStatus::Applied),
+            "{}: the server did not apply every command as written",
+            door.name
+        );
+        pushes.push(PushSample {
+            latency,
+            commands: answer.results.len() as u64,
+            events: answer
+                .results
+                .iter()
+                .map(|r| r.positions.len() as u64)
+                .sum(),
+        });
+    }
+    Ok(DeviceRun {
+        pushes,
+        finished: Instant::now(),
     })
 }
 
@@ -955,22 +1101,22 @@ fn raw_ingest(conn: &mut Connection, rows: &[Vec<Value>], pushes: &[PushSample])
 
 impl SyncRun {
     fn report(&self, table: &mut Table) {
-        let events: u64 = self.sync.pushes.iter().map(|p| p.events).sum();
-        let ingest = events as f64 / self.sync.push_phase.as_secs_f64();
+        let events: u64 = self.ingest.pushes.iter().map(|p| p.events).sum();
+        let ingest = events as f64 / self.ingest.push_phase.as_secs_f64();
         self.report_ingest(table, events, ingest);
         self.report_baseline(table, events, ingest);
         self.report_convergence(table);
     }
 
     fn report_ingest(&self, table: &mut Table, events: u64, ingest: f64) {
-        let pushes = &self.sync.pushes;
+        let pushes = &self.ingest.pushes;
         table.section(&format!(
-            "5. Sync server ingest: {DEVICES} devices push {} offline sales each at once, server process on 127.0.0.1, FULL",
+            "5. Sync server ingest: the {DEVICES} doors' push requests ({} offline sales each, built beforehand), sent at once by {DEVICES} clients, server process on 127.0.0.1, FULL",
             self.sales
         ));
         table.row(
             "events stored / push phase",
-            &format!("{events} / {}", secs(self.sync.push_phase)),
+            &format!("{events} / {}", secs(self.ingest.push_phase)),
             "",
         );
         table.row("events/s", &format!("{ingest:.0}"), "");
@@ -995,27 +1141,15 @@ impl SyncRun {
             ),
             "",
         );
-        let [start, pushed, _] = &self.sync.checkpoints;
-        cpu_row(table, start, pushed);
-        if let (Some(from), Some(to)) = (start.writer_busy, pushed.writer_busy) {
-            let busy = to.saturating_sub(from);
-            table.row(
-                "writer busy (transactions and commits) / push phase",
-                &format!(
-                    "{} / {} ({:.0} %)",
-                    secs(busy),
-                    secs(self.sync.push_phase),
-                    100.0 * busy.as_secs_f64() / self.sync.push_phase.as_secs_f64()
-                ),
-                "",
-            );
-        }
+        let [start, pushed, _] = &self.ingest.checkpoints;
+        cpu_row(table, "", "clients", start, pushed);
+        writer_row(table, "", start, pushed, self.ingest.push_phase);
     }
 
     fn report_baseline(&self, table: &mut Table, events: u64, ingest: f64) {
         table.section(&format!(
             "6. Raw SQLite baseline: the same {events} rows into the server's schema, 1 tx per push request ({} tx), WAL, FULL",
-            self.sync.pushes.len()
+            self.ingest.pushes.len()
         ));
         let raw = events as f64 / self.baseline.median().as_secs_f64();
         table.row(
@@ -1025,17 +1159,26 @@ impl SyncRun {
         );
         let ratio = ingest / raw;
         table.row(
-            "server / baseline (events/s)",
+            "server ingest (5) / baseline (events/s)",
             &format!("{ratio:.2}"),
             &verdict(
                 ratio >= TARGET_INGEST_RATIO,
                 &format!(">= {TARGET_INGEST_RATIO}"),
             ),
         );
+        // The same pushes made by the devices themselves (section 7), whose own work
+        // shares the 2 cores with the server here.
+        let synced: u64 = self.sync.pushes.iter().map(|p| p.events).sum();
+        let synced = synced as f64 / self.sync.push_phase.as_secs_f64();
+        table.row(
+            "devices pushing themselves (7's push phase) / baseline",
+            &format!("{:.2} ({synced:.0} events/s)", synced / raw),
+            "",
+        );
         // CPU time, unlike wall time, hardly depends on what else the machine runs: the
         // server's whole process over the push phase (HTTP and JSON included) against the
         // baseline's inserts and commits.
-        let [start, pushed, _] = &self.sync.checkpoints;
+        let [start, pushed, _] = &self.ingest.checkpoints;
         let server_cpu = start
             .server
             .zip(pushed.server)
@@ -1043,7 +1186,7 @@ impl SyncRun {
         let per_event =
             |cpu: Duration| format!("{:.1} µs", cpu.as_secs_f64() * 1e6 / events as f64);
         table.row(
-            &format!("CPU per event: server (push phase) / baseline (median of {BASELINE_RUNS})"),
+            &format!("CPU per event: server (5) / baseline (median of {BASELINE_RUNS})"),
             &format!(
                 "{} / {}",
                 server_cpu.map_or_else(|| "n/a".into(), per_event),
@@ -1071,14 +1214,16 @@ impl SyncRun {
             &format!("{} / {}", secs(self.sync.push_phase), secs(pull_phase)),
             "",
         );
+        let [start, pushed, end] = &self.sync.checkpoints;
+        cpu_row(table, "push phase: ", "devices", start, pushed);
+        writer_row(table, "push phase: ", start, pushed, self.sync.push_phase);
         let pulled = DEVICES as f64 * self.head as f64;
         table.row(
             "events pulled per second, all devices",
             &format!("{:.0}", pulled / pull_phase.as_secs_f64()),
             "",
         );
-        let [_, pushed, end] = &self.sync.checkpoints;
-        cpu_row(table, pushed, end);
+        cpu_row(table, "pull phase: ", "devices", pushed, end);
         let peak = |checkpoint: &Checkpoint| checkpoint.server.map(|u| u.peak_rss as f64 / 1e6);
         let target = format!("< {TARGET_PEAK_RSS_MB:.0} MB");
         let met = |mb: f64| verdict(mb < TARGET_PEAK_RSS_MB, &target);
@@ -1094,15 +1239,16 @@ impl SyncRun {
     }
 }
 
-/// The CPU time the server and the devices (this process) used between two checkpoints.
-fn cpu_row(table: &mut Table, from: &Checkpoint, to: &Checkpoint) {
+/// The CPU time the server and this process (the devices, or the clients) used between
+/// two checkpoints.
+fn cpu_row(table: &mut Table, phase: &str, this: &str, from: &Checkpoint, to: &Checkpoint) {
     let used = |from: Option<Usage>, to: Option<Usage>| match (from, to) {
         (Some(from), Some(to)) => secs(to.cpu.saturating_sub(from.cpu)),
         _ => "n/a".into(),
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     table.row(
-        &format!("CPU time of server / devices ({cores} cores)"),
+        &format!("{phase}CPU time of server / {this} ({cores} cores)"),
         &format!(
             "{} / {}",
             used(from.server, to.server),
@@ -1110,6 +1256,22 @@ fn cpu_row(table: &mut Table, from: &Checkpoint, to: &Checkpoint) {
         ),
         "",
     );
+}
+
+/// How much of `phase` the server's single writer spent in transactions.
+fn writer_row(table: &mut Table, label: &str, from: &Checkpoint, to: &Checkpoint, phase: Duration) {
+    if let (Some(from), Some(to)) = (from.writer_busy, to.writer_busy) {
+        let busy = to.saturating_sub(from);
+        table.row(
+            &format!("{label}writer busy (transactions and commits)"),
+            &format!(
+                "{} ({:.0} %)",
+                secs(busy),
+                100.0 * busy.as_secs_f64() / phase.as_secs_f64()
+            ),
+            "",
+        );
+    }
 }
 
 fn secs(duration: Duration) -> String {
