@@ -28,6 +28,30 @@ fn run_sql(conn: &Connection, sql: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+const STREAM_VERSION: &str = "SELECT MAX(stream_version) FROM events WHERE stream_key = ?1";
+const INSERT_EVENT: &str = "INSERT INTO events (stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+/// Appends one event with the prepared [`INSERT_EVENT`]; its position.
+fn insert_with(
+    insert: &mut rusqlite::Statement<'_>,
+    conn: &Connection,
+    e: &EventInsert<'_>,
+) -> Result<i64, DbError> {
+    insert.execute(params![
+        e.stream_key,
+        e.stream_version,
+        e.conference_id,
+        e.event_type,
+        e.schema_version,
+        e.payload,
+        e.command_id,
+        e.device_id,
+        e.recorded_at,
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
 const RECONCILIATION: &str = "SELECT id, kind, conference_id, device_id, command_id, detail, created_at, resolved_at FROM reconciliation";
 
 fn reconciliation_row(row: &rusqlite::Row<'_>) -> Result<ReconciliationItem, DbError> {
@@ -50,11 +74,21 @@ impl Db for Lite<'_> {
     }
 
     fn stream_version(&mut self, stream_key: &[u8]) -> Result<u64, DbError> {
-        let version: Option<u64> = self
-            .conn
-            .prepare_cached("SELECT MAX(stream_version) FROM events WHERE stream_key = ?1")?
-            .query_row([stream_key], |r| r.get(0))?;
-        Ok(version.unwrap_or(0))
+        self.stream_versions(&[stream_key])
+            .map(|versions| versions.first().copied().unwrap_or(0))
+    }
+
+    fn stream_versions(&mut self, stream_keys: &[&[u8]]) -> Result<Vec<u64>, DbError> {
+        // One statement for all: taking it from the statement cache (hashing its text)
+        // and handing it back costs about as much as the lookup itself.
+        let mut select = self.conn.prepare_cached(STREAM_VERSION)?;
+        stream_keys
+            .iter()
+            .map(|key| {
+                let version: Option<u64> = select.query_row([key], |r| r.get(0))?;
+                Ok(version.unwrap_or(0))
+            })
+            .collect()
     }
 
     fn stream_conference(&mut self, stream_key: &[u8]) -> Result<Option<Uuid>, DbError> {
@@ -94,23 +128,17 @@ impl Db for Lite<'_> {
     }
 
     fn insert_event(&mut self, e: &EventInsert<'_>) -> Result<i64, DbError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO events (stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                e.stream_key,
-                e.stream_version,
-                e.conference_id,
-                e.event_type,
-                e.schema_version,
-                e.payload,
-                e.command_id,
-                e.device_id,
-                e.recorded_at,
-            ])?;
-        Ok(self.conn.last_insert_rowid())
+        let mut insert = self.conn.prepare_cached(INSERT_EVENT)?;
+        insert_with(&mut insert, self.conn, e)
+    }
+
+    fn insert_events(&mut self, events: &[EventInsert<'_>]) -> Result<Vec<i64>, DbError> {
+        // One statement for all of a command's events (see `stream_versions`).
+        let mut insert = self.conn.prepare_cached(INSERT_EVENT)?;
+        events
+            .iter()
+            .map(|e| insert_with(&mut insert, self.conn, e))
+            .collect()
     }
 
     fn events_page(
@@ -443,7 +471,10 @@ struct Checkpoints {
     wake: Option<mpsc::SyncSender<()>>,
     thread: Option<JoinHandle<()>>,
     /// Checkpoints done by the checkpointer (tests wait on it).
-    #[cfg_attr(not(test), expect(dead_code, reason = "only tests wait for checkpoints"))]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "only tests wait for checkpoints")
+    )]
     done: Arc<(Mutex<u64>, Condvar)>,
 }
 
