@@ -82,6 +82,9 @@ pub(crate) fn grant(
         .map_err(|refusal| match refusal {
             Refusal::Request(e) => e,
             Refusal::Reject(r) => ApiError::unprocessable(&r.reason.code, r.reason.message),
+            Refusal::VersionTaken => {
+                ApiError::Internal("the pool's next version was already stored".into())
+            }
         })?;
     let stored = outcome.map_err(|e| {
         let body = AppError::domain(e).body();

@@ -40,6 +40,22 @@ pub(crate) fn postgres_reason(error: &postgres::Error) -> String {
 }
 
 impl DbError {
+    /// A row broke a UNIQUE constraint (or a primary key): on `events`, a stream version
+    /// that is taken.
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            Self::Sqlite(rusqlite::Error::SqliteFailure(error, _)) => matches!(
+                error.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            Self::Postgres(error) => {
+                error.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn corrupt(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
         Self::Corrupt {
             what: what.into(),

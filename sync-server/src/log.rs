@@ -23,6 +23,10 @@ pub(crate) enum Refusal {
     Reject(Rejection),
     /// The whole request is refused and nothing of it is stored.
     Request(ApiError),
+    /// An event took a stream version that was already stored: the command was judged
+    /// on a stream it assumed new (see `push`), so the request is taken again with every
+    /// stream looked up.
+    VersionTaken,
 }
 
 #[derive(Clone, Debug)]
@@ -229,7 +233,13 @@ impl Unit<'_> {
                 recorded_at: new.recorded_at,
             })
             .collect();
-        let positions = self.db.insert_events(&rows)?;
+        let positions = self.db.insert_events(&rows).map_err(|e| {
+            if e.is_unique_violation() {
+                Refusal::VersionTaken
+            } else {
+                e.into()
+            }
+        })?;
         // The streams changed under any state built before: forget them unless the caller
         // (execute) puts the new one back.
         for key in &keys {

@@ -517,6 +517,24 @@ impl Local {
             .expect("add seat type");
     }
 
+    /// A promo code of `percent` % off every seat type.
+    pub fn add_promo_code(&mut self, slug: &str, code: &str, percent: &str) {
+        self.app
+            .add_promo_code(
+                &ctx(0),
+                slug,
+                &conference_app::NewPromoCode {
+                    code: code.into(),
+                    percent: Some(percent.into()),
+                    amount: None,
+                    scope: vec![],
+                    max_uses: None,
+                    exclusive: false,
+                },
+            )
+            .expect("add promo code");
+    }
+
     /// A door sale paid in cash; `allow_override` sells past the allotment.
     pub fn sell(&mut self, slug: &str, seats: &[&str], allow_override: bool) -> Uuid {
         self.app

@@ -61,6 +61,41 @@ async fn two_organizers_add_different_seat_types_and_the_second_is_rebased() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn two_organizers_start_the_promo_codes_of_a_conference_and_the_second_is_rebased() {
+    let server = spawn_sync_server().await;
+    let (mut a, mut b) = two_organizers(&server).await;
+    // Offline, each writes the first event of the conference's promo-code stream.
+    a.add_promo_code("demo", "EARLY", "10");
+    b.add_promo_code("demo", "SPEAKER", "100");
+    assert_eq!(a.pending_all().commands[0].events[0].version, 1);
+    assert_eq!(b.pending_all().commands[0].events[0].version, 1);
+
+    let first = server.push_pending(&mut a).await;
+    assert_eq!(first.results[0].status, PushStatus::Applied);
+    let before = server.count("SELECT COUNT(*) FROM events");
+    let second = server.push_pending(&mut b).await;
+    let result = &second.results[0];
+    assert_eq!(result.status, PushStatus::Rebased, "{result:?}");
+    assert_eq!(result.positions.len(), 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM events"), before + 1);
+
+    let events = server.pull_all(&b.device).await;
+    let added = of_type(&events, "PromoCodeAdded");
+    let codes: Vec<(String, u64)> = added
+        .iter()
+        .map(|e| {
+            let code = e.event.payload_value()["code"].as_str().unwrap().to_owned();
+            (code, e.event.version)
+        })
+        .collect();
+    assert_eq!(codes, [("EARLY".into(), 1), ("SPEAKER".into(), 2)]);
+    // A retry answers the same and stores nothing.
+    let again = server.push_ok(&b.device, &b.pending_all()).await;
+    assert_eq!(again.results[0], *result);
+    assert_eq!(server.count("SELECT COUNT(*) FROM events"), before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn two_organizers_add_the_same_seat_type_name_and_the_second_is_rejected() {
     let server = spawn_sync_server().await;
     let (mut a, mut b) = two_organizers(&server).await;
