@@ -140,7 +140,9 @@ mod tests {
                 device_seq: 7,
                 command_id: Uuid::now_v7(),
                 command_type: "sell".into(),
-                command: serde_json::json!({ "sell": { "seats": [1, 2] } }),
+                command: conference_protocol::sync::raw_payload(
+                    &serde_json::json!({ "sell": { "seats": [1, 2] } }),
+                ),
                 events: vec![WireEvent {
                     stream: format!("order/{}", Uuid::now_v7()),
                     version: 1,
@@ -164,7 +166,7 @@ mod tests {
         assert_eq!(read.device_seq, sent.device_seq);
         assert_eq!(read.command_id, sent.command_id);
         assert_eq!(read.command_type, sent.command_type);
-        assert_eq!(read.command_value(), sent.command);
+        assert_eq!(read.command_value(), sent.command_value());
         let (sent, read) = (&sent.events[0], &read.events[0]);
         assert_eq!(read.stream, sent.stream);
         assert_eq!(read.version, sent.version);

@@ -427,7 +427,7 @@ fn the_server_opens_the_v1_server_database_and_v1_and_v2_devices_sync_through_it
             device_seq: 1,
             command_id: uuid::Uuid::parse_str(&first_command).unwrap(),
             command_type: "create_conference".into(),
-            command: serde_json::json!({}),
+            command: conference_app::conference_protocol::sync::raw_payload(&serde_json::json!({})),
             events,
         }],
     };

@@ -57,17 +57,39 @@ impl PartialEq for WireEvent {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushCommand {
     pub device_seq: u64,
     pub command_id: Uuid,
     /// The command's stable name (`sell`, `add_seat_type`, …): what the role check reads.
     pub command_type: String,
-    /// The command itself, so the server can re-execute it (rebase) with the same domain code.
-    pub command: serde_json::Value,
+    /// The command itself, so the server can re-execute it (rebase) with the same domain
+    /// code: its JSON text, sent as the device stored it.
+    pub command: Box<RawValue>,
     /// What the command wrote locally, in order.
     pub events: Vec<WireEvent>,
+}
+
+impl PushCommand {
+    /// The command as a JSON tree (`Null` if its text is not JSON, which a device never sends).
+    #[must_use]
+    pub fn command_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.command.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Commands are equal when they say the same: the same fields, and commands and events
+/// that are the same JSON (whatever their spacing or key order).
+impl PartialEq for PushCommand {
+    fn eq(&self, other: &Self) -> bool {
+        self.device_seq == other.device_seq
+            && self.command_id == other.command_id
+            && self.command_type == other.command_type
+            && self.events == other.events
+            && (self.command.get() == other.command.get()
+                || self.command_value() == other.command_value())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -436,7 +436,7 @@ impl Local {
                 device_seq: u64::try_from(seq).expect("positive"),
                 command_id,
                 command_type,
-                command: serde_json::from_str(&command).expect("command json"),
+                command: serde_json::value::RawValue::from_string(command).expect("command json"),
                 events: events
                     .query_map([command_id], |r| {
                         let key: Vec<u8> = r.get(0)?;
