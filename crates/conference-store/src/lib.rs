@@ -93,6 +93,7 @@ pub(crate) fn parse_time(text: &str) -> Result<Timestamp> {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    durability: Durability,
     /// Read once: who this store belongs to never changes after `init`.
     device: Option<DeviceInfo>,
     /// Aggregate states as of their stream's latest version, kept between units of work so
@@ -179,6 +180,7 @@ impl Store {
         Ok(Self {
             conn,
             path,
+            durability,
             device,
             states: StateCache::default(),
         })

@@ -5,7 +5,7 @@
 //! as sent confirms them; a pull brings everyone else's events. Only the tentative events
 //! of a command the server rebased or rejected are ever removed: the server's outcome
 //! replaces them, and the read models are rebuilt from the log afterwards.
-use crate::{Recorded, Result, Store, StoreError, format_time, projections};
+use crate::{Durability, Recorded, Result, Store, StoreError, format_time, projections};
 use conference_domain::aggregate::{DomainEvent, StoredEvent};
 use conference_domain::stream::StreamId;
 use conference_domain::{CommandId, DeviceId, Timestamp};
@@ -168,7 +168,7 @@ impl Store {
                 device_seq: u64::try_from(seq).unwrap_or(0),
                 command_id,
                 command_type,
-                command: serde_json::from_str(&command)
+                command: serde_json::value::RawValue::from_string(command)
                     .map_err(|e| corrupt("outbox command", e))?,
                 events,
             });
@@ -214,6 +214,29 @@ impl Store {
     /// server's outcome arrives by pull) and rejections are kept for the person to read.
     /// Returns whether anything tentative was removed (read models need a rebuild).
     pub fn record_push_results(&mut self, results: &[PushResult], now: Timestamp) -> Result<bool> {
+        self.server_told(|store| store.record_push_results_now(results, now))
+    }
+
+    /// Runs `work`, whose commits hold only what the server can tell this device again
+    /// (push results, pulled pages), with `synchronous=NORMAL`: they do not wait for the
+    /// disk. The WAL keeps commits in order, so the next durable commit (any sale) makes
+    /// them durable too; power lost before that loses only this bookkeeping, and the next
+    /// sync pushes or pulls the same again (every request is safe to repeat, and a pushed
+    /// command id is answered with its stored result). Nothing a person did is ever in
+    /// such a commit: reactions to pulled events run in units of their own.
+    fn server_told<T>(&mut self, work: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.durability != Durability::Full {
+            return work(self);
+        }
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = work(self);
+        let restored = self.conn.pragma_update(None, "synchronous", "FULL");
+        let value = result?;
+        restored?;
+        Ok(value)
+    }
+
+    fn record_push_results_now(&mut self, results: &[PushResult], now: Timestamp) -> Result<bool> {
         let tx = self.conn.transaction()?;
         let mut removed = false;
         let mut pushed_seq: Option<u64> = None;
@@ -241,6 +264,16 @@ impl Store {
                 ),
             };
             let positions: Vec<i64> = match (first, last) {
+                // The server applied as many events as the command's range holds: the
+                // range is the command's events alone (it pushed them all), so there is
+                // nothing to look up.
+                (Some(first), Some(last))
+                    if result.status == PushStatus::Applied
+                        && usize::try_from(last - first + 1).ok()
+                            == Some(result.positions.len()) =>
+                {
+                    (first..=last).collect()
+                }
                 (Some(first), Some(last)) => tx
                     .prepare_cached("SELECT position FROM events WHERE position BETWEEN ?1 AND ?2 AND command_id = ?3 ORDER BY position")?
                     .query_map(params![first, last, result.command_id], |r| r.get(0))?
@@ -312,6 +345,10 @@ impl Store {
     /// the way of a server event (another writer got there first) is removed with the rest
     /// of its command; the command stays in the outbox, and the read models are rebuilt.
     pub fn apply_pull(&mut self, page: &PullResponse) -> Result<Applied> {
+        self.server_told(|store| store.apply_pull_now(page))
+    }
+
+    fn apply_pull_now(&mut self, page: &PullResponse) -> Result<Applied> {
         let tx = self.conn.transaction()?;
         let mut applied = Applied::default();
         let mut projector = projections::Projector::default();
@@ -509,4 +546,55 @@ fn apply_one(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conference_protocol::sync::{PulledEvent, WireEvent, raw_payload};
+
+    fn synchronous(store: &Store) -> i64 {
+        store
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .expect("synchronous")
+    }
+
+    /// `PRAGMA synchronous` reads 2 for FULL.
+    const FULL: i64 = 2;
+
+    #[test]
+    fn push_results_and_pulled_pages_leave_the_store_as_durable_as_before() {
+        let dir = tempfile::tempdir().expect("folder");
+        let mut store = Store::open(dir.path().join("door.db")).expect("store");
+        assert_eq!(synchronous(&store), FULL);
+        store
+            .record_push_results(&[], chrono::Utc::now())
+            .expect("push results");
+        assert_eq!(synchronous(&store), FULL);
+        let page = |events| PullResponse {
+            events,
+            next_after: 1,
+            head: 1,
+            outcomes: vec![],
+        };
+        store.apply_pull(&page(vec![])).expect("an empty page");
+        assert_eq!(synchronous(&store), FULL);
+        // A page the store cannot take fails, and leaves the store durable too.
+        let unreadable = PulledEvent {
+            position: 1,
+            device_id: Uuid::from_u128(1),
+            command_id: Uuid::from_u128(2),
+            event: WireEvent {
+                stream: "no such stream".into(),
+                version: 1,
+                event_type: "OrderPlaced".into(),
+                schema_version: 1,
+                payload: raw_payload(&serde_json::json!({})),
+                recorded_at: "2026-11-27T00:00:00.000000Z".into(),
+            },
+        };
+        assert!(store.apply_pull(&page(vec![unreadable])).is_err());
+        assert_eq!(synchronous(&store), FULL);
+    }
 }
