@@ -105,18 +105,56 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType(
+                "Send the body as JSON with `Content-Type: application/json`".into(),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    ApiError::BadRequest(rejection.body_text())
+                }
+            })?;
+        // Read plainly first: axum's reader tracks the path of every value it reads (for
+        // the message naming a bad field), which costs a third more on a push of 500
+        // events. Only a body that does not read is read again to say where it is wrong.
+        if let Ok(value) = serde_json::from_slice(&bytes) {
+            return Ok(Self(value));
+        }
+        match Json::<T>::from_bytes(&bytes) {
             Ok(Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_rejection(&rejection)),
         }
     }
 }
 
+/// `Content-Type: application/json`, or any `application/…+json`, as axum's `Json` takes.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
+}
+
+fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge(
+        "The request body is larger than the server takes (1 MiB); send fewer commands per push"
+            .into(),
+    )
+}
+
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::PayloadTooLarge(
-            "The request body is larger than the server takes (1 MiB); send fewer commands per push".into(),
-        );
+        return too_large();
     }
     match rejection {
         JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(

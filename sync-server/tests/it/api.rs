@@ -192,6 +192,53 @@ async fn unknown_fields_and_bad_json_are_400_naming_the_problem() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_is_not_labelled_json_is_415_and_json_with_parameters_is_taken() {
+    let server = spawn_sync_server().await;
+    let device = server.add_device("organizer", Role::Organizer, &[]);
+    let push = |content_type: Option<&'static str>| {
+        let mut request = server
+            .client
+            .post(server.url("/v1/push"))
+            .bearer_auth(&device.token)
+            .body(r#"{"commands": []}"#);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        request.send()
+    };
+    for refused in [
+        None,
+        Some("text/plain"),
+        Some("application/xml"),
+        Some("json"),
+    ] {
+        let response = push(refused).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{refused:?}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "unsupported_media_type", "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("application/json"),
+            "{body}"
+        );
+    }
+    for taken in [
+        "application/json",
+        "Application/JSON; charset=utf-8",
+        "application/vnd.conference+json",
+    ] {
+        let response = push(Some(taken)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{taken}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     let server = spawn_sync_server().await;
     let device = server.add_device("organizer", Role::Organizer, &[]);
