@@ -441,9 +441,11 @@ const BACKGROUND_CHECKPOINT_PAGES: i32 = 1000;
 /// WAL pages after which the writer checkpoints itself once a commit is done. A log that
 /// is never copied completely while pushes keep coming never starts over, so it would
 /// grow without end; the writer's own checkpoint (nothing else writes meanwhile) finishes
-/// what the checkpointer left, and the next transaction starts the log over. At 4 KiB a
-/// page, the log stays under about 32 MB.
-const WRITER_CHECKPOINT_PAGES: i32 = 8000;
+/// what the checkpointer left, and the next transaction starts the log over. That costs
+/// the writer the copy of about one batch's pages and a sync of the file (at 8,000 pages
+/// it was a sixth of the writer's time under steady pushes), so it happens rarely: the
+/// log stays under about 128 MB (4 KiB pages).
+const WRITER_CHECKPOINT_PAGES: i32 = 32_000;
 
 thread_local! {
     /// The pages in the WAL after this thread's last commit, from SQLite's WAL hook (the
@@ -468,6 +470,8 @@ fn note_wal_pages(_wal: &rusqlite::hooks::Wal, pages: c_int) -> rusqlite::Result
 struct Checkpoints {
     /// The WAL's size when the checkpointer was last woken.
     woken_at: i32,
+    /// [`WRITER_CHECKPOINT_PAGES`] (smaller in tests).
+    writer_pages: i32,
     wake: Option<mpsc::SyncSender<()>>,
     thread: Option<JoinHandle<()>>,
     /// Checkpoints done by the checkpointer (tests wait on it).
@@ -480,6 +484,10 @@ struct Checkpoints {
 
 impl Checkpoints {
     fn start(path: &Path, writer: &Connection) -> Result<Self, DbError> {
+        Self::start_with(path, writer, WRITER_CHECKPOINT_PAGES)
+    }
+
+    fn start_with(path: &Path, writer: &Connection, writer_pages: i32) -> Result<Self, DbError> {
         let conn = db::open_checkpointer(path)?;
         writer.wal_hook(Some(note_wal_pages));
         // One wake-up waiting is enough: the checkpoint it starts copies all there is.
@@ -501,6 +509,7 @@ impl Checkpoints {
             })?;
         Ok(Self {
             woken_at: 0,
+            writer_pages,
             wake: Some(wake),
             thread: Some(thread),
             done,
@@ -515,7 +524,7 @@ impl Checkpoints {
             // The log started over.
             self.woken_at = 0;
         }
-        if pages >= WRITER_CHECKPOINT_PAGES {
+        if pages >= self.writer_pages {
             match passive_checkpoint(writer) {
                 Ok((pages, copied)) => {
                     tracing::debug!(pages, copied, "WAL checkpoint by the writer")
@@ -622,10 +631,11 @@ pub(super) fn open_admin(path: &Path) -> Result<Box<dyn Conn>, DbError> {
 mod tests {
     use super::*;
 
-    /// A writer on a fresh file, as `open` makes it.
-    fn writer(path: &Path) -> SqliteWriter {
+    /// A writer on a fresh file, as `open` makes it (with the writer's own checkpoint
+    /// after `writer_pages`).
+    fn writer(path: &Path, writer_pages: i32) -> SqliteWriter {
         let conn = db::open_writer(path).unwrap();
-        let checkpoints = Checkpoints::start(path, &conn).unwrap();
+        let checkpoints = Checkpoints::start_with(path, &conn, writer_pages).unwrap();
         SqliteWriter { conn, checkpoints }
     }
 
@@ -665,7 +675,7 @@ mod tests {
     fn the_checkpointer_copies_the_wal_into_the_file_while_the_writer_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.db");
-        let mut writer = writer(&path);
+        let mut writer = writer(&path, WRITER_CHECKPOINT_PAGES);
         let before = size(&path);
         let mut first = 1;
         // About 1,200 pages: past the checkpointer's threshold, far below the writer's.
@@ -691,13 +701,15 @@ mod tests {
     fn the_wal_starts_over_however_long_the_writer_keeps_writing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.db");
-        let mut writer = writer(&path);
+        // The writer's threshold at 3,000 pages keeps the test small.
+        let writer_pages = 3_000;
+        let mut writer = writer(&path, writer_pages);
         let mut first = 1;
-        // About 24,000 pages (three times the writer's threshold), with no pause for
+        // About 24,000 pages (eight times the writer's threshold), with no pause for
         // the checkpointer to finish between commits.
         write(&mut writer, 240, &mut first);
         let wal = size(&dir.path().join("server.db-wal"));
-        let limit = u64::try_from(WRITER_CHECKPOINT_PAGES + 2 * 100 * 2).unwrap() * 4096;
+        let limit = u64::try_from(writer_pages + 2 * 100 * 2).unwrap() * 4096;
         assert!(
             wal < limit,
             "the WAL grew to {wal} bytes (it should start over before {limit})"
