@@ -450,7 +450,7 @@ const WRITER_CHECKPOINT_PAGES: i32 = 32_000;
 thread_local! {
     /// The pages in the WAL after this thread's last commit, from SQLite's WAL hook (the
     /// writer commits on its own thread, so each server's writer sees its own).
-    static WAL_PAGES: Cell<i32> = const { Cell::new(0) };
+    static WAL_PAGES: Cell<Option<i32>> = const { Cell::new(None) };
 }
 
 /// SQLite's WAL hook on the writer's connection: it replaces the auto-checkpoint, which
@@ -458,7 +458,7 @@ thread_local! {
 /// pages, while pushes wait. It only notes the log's size; it never fails (an error here
 /// would fail a commit that already happened).
 fn note_wal_pages(_wal: &rusqlite::hooks::Wal, pages: c_int) -> rusqlite::Result<()> {
-    WAL_PAGES.set(pages);
+    WAL_PAGES.set(Some(pages));
     Ok(())
 }
 
@@ -519,7 +519,10 @@ impl Checkpoints {
     /// After each commit: wakes the checkpointer when the log grew by enough pages, or
     /// checkpoints on the writer's thread when the log got too long.
     fn committed(&mut self, writer: &Connection) {
-        let pages = WAL_PAGES.replace(0);
+        // No hook call: the commit wrote nothing (every job of the batch was undone).
+        let Some(pages) = WAL_PAGES.take() else {
+            return;
+        };
         if pages < self.woken_at {
             // The log started over.
             self.woken_at = 0;
