@@ -64,7 +64,8 @@ const TICK: Duration = Duration::from_secs(5);
 const SERVER_SCHEMA: &str = include_str!("../../../migrations/server/0001_initial.sql");
 const EVENT_COLUMNS: &str = "stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at";
 
-/// What section 9 compares PostgreSQL with: the SQLite server of sections 5 to 7.
+/// What section 9 compares PostgreSQL with: the SQLite server of section 7 (the devices' own
+/// sync).
 pub(super) struct SqliteServer {
     binary: PathBuf,
     ingest: Ingest,
@@ -332,7 +333,7 @@ pub(super) fn run_postgres(
         runs.push((instances, measured?));
     }
     table.section(&format!(
-        "9. Sync server on PostgreSQL ({}): {DEVICES} devices push {sales} offline sales each at once, next to the SQLite server of section 5",
+        "9. Sync server on PostgreSQL ({}): {DEVICES} devices push {sales} offline sales each at once (their own sync, as in section 7), next to the SQLite server of section 7",
         database.describe()
     ));
     let row = |table: &mut Table, label: &str, ingest: &Ingest| {
