@@ -16,6 +16,13 @@
 //! checks. When one comes after the command wrote something (a slug another conference
 //! took, say), the request is undone and taken again from the start with a savepoint
 //! around each command, which gives the same answer.
+//!
+//! The fast mode also takes the streams a command starts (its first event there is
+//! version 1) to be new without looking them up. Should one exist after all, the insert
+//! fails on the log's UNIQUE (stream, version); and a command rejected for any reason
+//! while it assumed a stream new might have been judged otherwise (rebased, or rejected
+//! naming that stream too). Either way the request is taken again in careful mode, which
+//! looks every stream up, so the answer is the same as if nothing had been assumed.
 use crate::device::{Device, ORGANIZER_COMMANDS};
 use crate::error::{ApiError, DbError};
 use crate::follow;
@@ -198,6 +205,8 @@ fn run_command(
         unit.db.savepoint("command")?;
     }
     let outcome = attempt(unit, device, allowed, command, mode);
+    // A rejection judged on a stream assumed new is judged again with it looked up.
+    let assumed_new = mode == Mode::Fast && body.events.iter().any(|e| e.version == 1);
     let undo = |unit: &mut Unit<'_>| -> Result<(), Halt> {
         if mode == Mode::Careful {
             unit.db.rollback_to("command")?;
@@ -224,7 +233,7 @@ fn run_command(
             })
         }
         Err(Refusal::Reject(rejection)) => {
-            if mode == Mode::Fast && unit.db.changes() != changes_before {
+            if mode == Mode::Fast && (unit.db.changes() != changes_before || assumed_new) {
                 return Err(Halt::Replay);
             }
             undo(unit)?;
