@@ -9,6 +9,10 @@ use axum::response::{IntoResponse, Response};
 use conference_protocol::ErrorBody;
 use conference_protocol::sync::SequenceGap;
 
+/// The name PostgreSQL gave the log's UNIQUE (stream_key, stream_version)
+/// (`migrations/server-postgres/0001_initial.sql`).
+const POSTGRES_STREAM_VERSION_CONSTRAINT: &str = "events_stream_key_stream_version_key";
+
 /// The server's store failed, or holds something it cannot read.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -40,18 +44,20 @@ pub(crate) fn postgres_reason(error: &postgres::Error) -> String {
 }
 
 impl DbError {
-    /// A row broke a UNIQUE constraint (or a primary key): on `events`, a stream version
-    /// that is taken.
-    pub(crate) fn is_unique_violation(&self) -> bool {
+    /// An insert into the log took a stream version that is already stored: its UNIQUE
+    /// (stream_key, stream_version), and no other constraint. Only for errors of inserts
+    /// into `events`.
+    pub(crate) fn is_stream_version_taken(&self) -> bool {
         match self {
-            Self::Sqlite(rusqlite::Error::SqliteFailure(error, _)) => matches!(
-                error.extended_code,
-                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-            ),
-            Self::Postgres(error) => {
-                error.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
+            // The log's only UNIQUE constraint (its position is the primary key, which
+            // fails with SQLITE_CONSTRAINT_PRIMARYKEY instead).
+            Self::Sqlite(rusqlite::Error::SqliteFailure(error, _)) => {
+                error.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
             }
+            Self::Postgres(error) => error.as_db_error().is_some_and(|db| {
+                *db.code() == postgres::error::SqlState::UNIQUE_VIOLATION
+                    && db.constraint() == Some(POSTGRES_STREAM_VERSION_CONSTRAINT)
+            }),
             _ => false,
         }
     }

@@ -234,7 +234,7 @@ impl Unit<'_> {
             })
             .collect();
         let positions = self.db.insert_events(&rows).map_err(|e| {
-            if e.is_unique_violation() {
+            if e.is_stream_version_taken() {
                 Refusal::VersionTaken
             } else {
                 e.into()
