@@ -229,9 +229,14 @@ impl Store {
             return work(self);
         }
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let result = work(self);
+        // FULL comes back however `work` ends, a panic included: the store may be used
+        // again after one (the desktop app recovers a poisoned lock).
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(self)));
         let restored = self.conn.pragma_update(None, "synchronous", "FULL");
-        let value = result?;
+        let value = match result {
+            Ok(result) => result?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         restored?;
         Ok(value)
     }
@@ -595,6 +600,12 @@ mod tests {
             },
         };
         assert!(store.apply_pull(&page(vec![unreadable])).is_err());
+        assert_eq!(synchronous(&store), FULL);
+        // And so does a panic inside.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.server_told(|_| -> Result<()> { panic!("a bug while syncing") })
+        }));
+        assert!(panicked.is_err());
         assert_eq!(synchronous(&store), FULL);
     }
 }
