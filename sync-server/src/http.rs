@@ -106,9 +106,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         if !json_content_type(req.headers()) {
-            return Err(ApiError::UnsupportedMediaType(
-                "Send the body as JSON with `Content-Type: application/json`".into(),
-            ));
+            return Err(not_json());
         }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
@@ -145,6 +143,12 @@ fn json_content_type(headers: &HeaderMap) -> bool {
         && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
 }
 
+fn not_json() -> ApiError {
+    ApiError::UnsupportedMediaType(
+        "Send the body as JSON with `Content-Type: application/json`".into(),
+    )
+}
+
 fn too_large() -> ApiError {
     ApiError::PayloadTooLarge(
         "The request body is larger than the server takes (1 MiB); send fewer commands per push"
@@ -157,9 +161,7 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
         return too_large();
     }
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
-            "Send the body as JSON with `Content-Type: application/json`".into(),
-        ),
+        JsonRejection::MissingJsonContentType(_) => not_json(),
         JsonRejection::JsonDataError(e) => ApiError::BadRequest(e.body_text()),
         JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
         other => ApiError::BadRequest(other.body_text()),

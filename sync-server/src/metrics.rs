@@ -30,7 +30,8 @@ pub struct Metrics {
     pulls: AtomicU64,
     batches: AtomicU64,
     batched_jobs: AtomicU64,
-    /// Time the writer spent in transactions (running jobs and committing), in ns.
+    /// Time the writer spent in transactions (running jobs and committing, and the WAL
+    /// checkpoints it runs itself after a commit), in ns.
     writer_busy_ns: AtomicU64,
     /// Responses by status class: 1xx … 5xx.
     responses: [AtomicU64; 5],
@@ -150,7 +151,7 @@ impl Metrics {
         let busy = Duration::from_nanos(get(&self.writer_busy_ns));
         let _ = writeln!(
             out,
-            "# HELP conference_sync_writer_busy_seconds_total Time the single writer spent in transactions (jobs and commits); near 1 s per second means writes queue."
+            "# HELP conference_sync_writer_busy_seconds_total Time the single writer spent in transactions (jobs, commits and its own WAL checkpoints); near 1 s per second means writes queue."
         );
         let _ = writeln!(
             out,
