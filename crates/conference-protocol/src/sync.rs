@@ -32,8 +32,19 @@ impl WireEvent {
     /// The payload parsed, for code that looks inside it.
     #[must_use]
     pub fn payload_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.payload.get()).unwrap_or(serde_json::Value::Null)
+        json_value(&self.payload)
     }
+}
+
+/// JSON text as a tree (`Null` if it is not JSON, which a peer never sends).
+fn json_value(text: &RawValue) -> serde_json::Value {
+    serde_json::from_str(text.get()).unwrap_or(serde_json::Value::Null)
+}
+
+/// Two JSON texts say the same: the same text, or the same JSON whatever their spacing or
+/// key order.
+fn same_json(a: &RawValue, b: &RawValue) -> bool {
+    a.get() == b.get() || json_value(a) == json_value(b)
 }
 
 /// A payload's JSON text from a value.
@@ -52,8 +63,7 @@ impl PartialEq for WireEvent {
             && self.event_type == other.event_type
             && self.schema_version == other.schema_version
             && self.recorded_at == other.recorded_at
-            && (self.payload.get() == other.payload.get()
-                || self.payload_value() == other.payload_value())
+            && same_json(&self.payload, &other.payload)
     }
 }
 
@@ -75,7 +85,7 @@ impl PushCommand {
     /// The command as a JSON tree (`Null` if its text is not JSON, which a device never sends).
     #[must_use]
     pub fn command_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.command.get()).unwrap_or(serde_json::Value::Null)
+        json_value(&self.command)
     }
 }
 
@@ -87,8 +97,7 @@ impl PartialEq for PushCommand {
             && self.command_id == other.command_id
             && self.command_type == other.command_type
             && self.events == other.events
-            && (self.command.get() == other.command.get()
-                || self.command_value() == other.command_value())
+            && same_json(&self.command, &other.command)
     }
 }
 
