@@ -11,6 +11,7 @@
 use crate::log::Rejection;
 use conference_domain::aggregate::DomainEvent;
 use conference_domain::stream::StreamId;
+use conference_protocol::sync::StreamRead;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -31,6 +32,10 @@ pub(crate) struct CommandBody {
     pub command_type: String,
     pub command: Box<RawValue>,
     pub events: Vec<EventBody>,
+    #[serde(default)]
+    pub now: Option<String>,
+    #[serde(default)]
+    pub reads: Vec<StreamRead>,
 }
 
 /// `WireEvent`, with the payload kept as text.
@@ -153,6 +158,11 @@ mod tests {
                     ),
                     recorded_at: "2026-01-02T03:04:05.000006Z".into(),
                 }],
+                now: Some("2026-01-02T03:04:05.000006Z".into()),
+                reads: vec![StreamRead {
+                    stream: format!("conference/{}", Uuid::now_v7()),
+                    version: 3,
+                }],
             }],
         }
     }
@@ -167,6 +177,8 @@ mod tests {
         assert_eq!(read.command_id, sent.command_id);
         assert_eq!(read.command_type, sent.command_type);
         assert_eq!(read.command_value(), sent.command_value());
+        assert_eq!(read.now, sent.now);
+        assert_eq!(read.reads, sent.reads);
         let (sent, read) = (&sent.events[0], &read.events[0]);
         assert_eq!(read.stream, sent.stream);
         assert_eq!(read.version, sent.version);

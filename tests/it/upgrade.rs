@@ -429,6 +429,8 @@ fn the_server_opens_the_v1_server_database_and_v1_and_v2_devices_sync_through_it
             command_type: "create_conference".into(),
             command: conference_app::conference_protocol::sync::raw_payload(&serde_json::json!({})),
             events,
+            now: None,
+            reads: vec![],
         }],
     };
     let answer = v1_transport.push(&retry).expect("a retried V1 push");

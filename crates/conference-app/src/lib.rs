@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod back_office;
-pub mod command;
+pub use conference_exec::command;
 mod device_name;
 pub mod error;
 mod export;
@@ -18,29 +18,26 @@ pub mod feed;
 pub mod http;
 pub mod input;
 mod quote;
-mod runner;
 pub mod sync;
 
 pub use back_office::{
     BackOfficeSummary, DeviceTotals, MethodTotals, ReconciliationEntry, SalesBucket,
 };
-use command::{NewOrder, OrganizerCommand, Outcome, PaymentDetails, UserCommand};
-use conference_domain::assignments::{self, SeatAssignments};
-use conference_domain::conference::{self, Conference, ConferenceDetails};
-use conference_domain::discounts::{self, Promotions};
-use conference_domain::order::{self, ConfirmationBasis, Order, OrderStatus};
-use conference_domain::payment::{self, Payment};
-use conference_domain::seats::SeatsAvailability;
-use conference_domain::stream::{Holder, StreamId};
+use command::{NewOrder, Outcome, PaymentDetails, UserCommand};
+use conference_domain::conference::ConferenceDetails;
+use conference_domain::discounts::{self};
+use conference_domain::order::{self};
+use conference_domain::stream::Holder;
 use conference_domain::values::{AccessCode, PersonalInfo, PromoCode, SeatQuantity};
 use conference_domain::{
     CommandId, ConferenceId, Currency, DeviceId, Money, OrderId, PaymentId, SeatTypeId, Timestamp,
 };
+use conference_exec::Uow;
 use conference_protocol as p;
 use conference_store::{Store, queries};
 pub use error::AppError;
+use error::sentence;
 pub use quote::{Quote, QuoteShortage};
-use runner::Uow;
 use std::path::Path;
 use uuid::Uuid;
 
@@ -228,7 +225,7 @@ impl App {
             };
         }
         let mut uow = Uow::new(tx, owns_pool);
-        match run(&mut uow, command) {
+        match conference_exec::run(&mut uow, command) {
             Ok(outcome) => {
                 let mut tx = uow.finish()?;
                 let json =
@@ -849,380 +846,4 @@ impl App {
         })?;
         Ok(self.store.rebuild_read_model(model, progress)?)
     }
-}
-
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-// ---------------------------------------------------------------- running commands
-
-fn run(uow: &mut Uow<'_>, command: &UserCommand) -> Result<Outcome> {
-    use UserCommand as C;
-    if let Some(organizer) = command.organizer_command() {
-        return run_organizer(uow, organizer);
-    }
-    match command {
-        C::CreateConference { .. }
-        | C::UpdateConference { .. }
-        | C::PublishConference { .. }
-        | C::UnpublishConference { .. }
-        | C::AddSeatType { .. }
-        | C::UpdateSeatType { .. }
-        | C::AddPromoCode { .. } => unreachable!("organizer commands run above"),
-        C::PlaceOrder(new) => {
-            place(uow, new)?;
-            Ok(Outcome::Order {
-                order_id: new.order_id,
-            })
-        }
-        C::UpdateOrder {
-            order_id,
-            seats,
-            promo_codes,
-        } => {
-            uow.exec::<Order>(
-                StreamId::order(*order_id),
-                &order::Command::Update {
-                    seats: seats.clone(),
-                    promo_codes: promo_codes.clone(),
-                },
-            )?;
-            ensure_reserved(uow, *order_id)?;
-            Ok(Outcome::Order {
-                order_id: *order_id,
-            })
-        }
-        C::AssignRegistrant { order_id, person } => {
-            uow.exec::<Order>(
-                StreamId::order(*order_id),
-                &order::Command::AssignRegistrantDetails(person.clone()),
-            )?;
-            Ok(Outcome::Order {
-                order_id: *order_id,
-            })
-        }
-        C::PayOrder { order_id, payment } => {
-            pay(uow, *order_id, payment)?;
-            Ok(Outcome::Order {
-                order_id: *order_id,
-            })
-        }
-        C::ConfirmOrder { order_id } => {
-            let now = uow.tx().now();
-            uow.exec::<Order>(
-                StreamId::order(*order_id),
-                &order::Command::Confirm {
-                    basis: ConfirmationBasis::FreeOfCharge,
-                    now,
-                },
-            )?;
-            Ok(Outcome::Order {
-                order_id: *order_id,
-            })
-        }
-        C::CancelOrder { order_id, reason } => {
-            uow.exec::<Order>(
-                StreamId::order(*order_id),
-                &order::Command::Cancel {
-                    reason: reason.clone(),
-                },
-            )?;
-            Ok(Outcome::Order {
-                order_id: *order_id,
-            })
-        }
-        C::AssignSeat {
-            order_id,
-            position,
-            attendee,
-        } => {
-            uow.exec::<SeatAssignments>(
-                StreamId::assignments(*order_id),
-                &assignments::Command::Assign {
-                    position: *position,
-                    attendee: attendee.clone(),
-                },
-            )?;
-            Ok(Outcome::Order {
-                order_id: *order_id,
-            })
-        }
-        C::UnassignSeat { order_id, position } => {
-            uow.exec::<SeatAssignments>(
-                StreamId::assignments(*order_id),
-                &assignments::Command::Unassign {
-                    position: *position,
-                },
-            )?;
-            Ok(Outcome::Order {
-                order_id: *order_id,
-            })
-        }
-        C::Sell {
-            order: new,
-            registrant,
-            payment,
-        } => {
-            place(uow, new)?;
-            if let Some(person) = registrant {
-                uow.exec::<Order>(
-                    StreamId::order(new.order_id),
-                    &order::Command::AssignRegistrantDetails(person.clone()),
-                )?;
-            }
-            let placed = load_order(uow, new.order_id)?;
-            if placed.is_free_of_charge() {
-                let now = uow.tx().now();
-                uow.exec::<Order>(
-                    StreamId::order(new.order_id),
-                    &order::Command::Confirm {
-                        basis: ConfirmationBasis::FreeOfCharge,
-                        now,
-                    },
-                )?;
-            } else {
-                let Some(payment) = payment else {
-                    return Err(AppError::rejected(
-                        "payment_required",
-                        format!(
-                            "The order costs {}; take payment with --method cash [--tendered AMOUNT] or --method card --reference REF",
-                            placed.total()
-                        ),
-                    ));
-                };
-                pay(uow, new.order_id, payment)?;
-            }
-            Ok(Outcome::Order {
-                order_id: new.order_id,
-            })
-        }
-        C::ReceiveAllotment {
-            conference_id,
-            seats,
-        } => {
-            let me = Holder::Device(uow.tx().device_id());
-            uow.exec::<SeatsAvailability>(
-                StreamId::seats(*conference_id, me),
-                &conference_domain::seats::Command::ReceiveAllotment {
-                    seats: seats.clone(),
-                },
-            )?;
-            Ok(Outcome::Conference {
-                conference_id: *conference_id,
-            })
-        }
-        C::ReturnAllotment {
-            conference_id,
-            seats,
-        } => {
-            let me = Holder::Device(uow.tx().device_id());
-            let nothing = || {
-                AppError::rejected(
-                    "nothing_to_return",
-                    "This device's allotment has none of those seats left to return",
-                )
-            };
-            let returned = uow.exec::<SeatsAvailability>(
-                StreamId::seats(*conference_id, me),
-                &conference_domain::seats::Command::ReturnAllotment {
-                    seats: seats.clone(),
-                },
-            );
-            match returned {
-                Ok(events) if events.is_empty() => return Err(nothing()),
-                Ok(_) => {}
-                // A seat type the allotment never had: there is nothing of it to give back.
-                Err(AppError::Rejected { code, .. }) if code == "unknown_seat_type" => {
-                    return Err(nothing());
-                }
-                Err(e) => return Err(e),
-            }
-            Ok(Outcome::Conference {
-                conference_id: *conference_id,
-            })
-        }
-        C::Tick => {
-            let now = uow.tx().now();
-            let mut ran = 0;
-            let mut expired_orders = Vec::new();
-            loop {
-                let due = uow.tx().due_commands(now, 500)?;
-                if due.is_empty() {
-                    break;
-                }
-                for scheduled in due {
-                    if scheduled.kind == runner::EXPIRE_REGISTRATION
-                        && let Some(order_id) = uow.expire(&scheduled.payload)?
-                    {
-                        expired_orders.push(order_id);
-                    }
-                    uow.tx.mark_done(scheduled.id)?;
-                    ran += 1;
-                }
-            }
-            Ok(Outcome::Tick {
-                ran,
-                expired_orders,
-            })
-        }
-    }
-}
-
-fn load_order(uow: &Uow<'_>, order_id: OrderId) -> Result<order::OrderData> {
-    let order: Order = uow.load(StreamId::order(order_id))?;
-    order.data().cloned().ok_or_else(|| {
-        AppError::not_found("unknown_order", format!("No order has the id {order_id}"))
-    })
-}
-
-fn place(uow: &mut Uow<'_>, new: &NewOrder) -> Result<()> {
-    let conference: Conference = uow.load(StreamId::conference(new.conference_id))?;
-    let data = conference.data().ok_or_else(|| {
-        AppError::not_found("unknown_conference", "The conference does not exist")
-    })?;
-    if !data.is_published() {
-        return Err(AppError::rejected(
-            "conference_not_published",
-            format!(
-                "Conference `{}` is not published, so it cannot sell seats; publish it with `conference publish {}`",
-                data.details.slug, data.details.slug
-            ),
-        ));
-    }
-    uow.exec::<Order>(
-        StreamId::order(new.order_id),
-        &order::Command::Place {
-            conference_id: new.conference_id,
-            seats: new.seats.clone(),
-            promo_codes: new.promo_codes.clone(),
-            access_code: new.access_code.clone(),
-            holder: new.holder,
-            allow_override: new.allow_override,
-            reservation_expires_at: new.reservation_expires_at,
-        },
-    )?;
-    ensure_reserved(uow, new.order_id)
-}
-
-/// An order that got no seat at all is refused whole: nothing is written.
-fn ensure_reserved(uow: &Uow<'_>, order_id: OrderId) -> Result<()> {
-    let data = load_order(uow, order_id)?;
-    if !data.reserved.is_empty() {
-        return Ok(());
-    }
-    Err(match data.holder {
-        Holder::Pool => AppError::rejected(
-            "sold_out",
-            "None of the requested seats are left; `seats SLUG` shows what remains",
-        ),
-        Holder::Device(_) => AppError::rejected(
-            "allotment_exhausted",
-            "This device's allotment has none of the requested seats left; request more with \
-             `conference allotment request SLUG --seat NAME=QTY`, or sell beyond it with --override \
-             (the back office reconciles it)",
-        ),
-    })
-}
-
-fn pay(uow: &mut Uow<'_>, order_id: OrderId, details: &PaymentDetails) -> Result<()> {
-    let data = load_order(uow, order_id)?;
-    let now = uow.tx().now();
-    match data.status {
-        OrderStatus::Expired => return Err(AppError::domain(order::Error::OrderExpired)),
-        OrderStatus::Cancelled => return Err(AppError::domain(order::Error::OrderCancelled)),
-        OrderStatus::Confirmed => {
-            return Err(AppError::domain(order::Error::OrderAlreadyConfirmed));
-        }
-        OrderStatus::PendingReservation => {
-            return Err(AppError::domain(order::Error::SeatsNotReserved));
-        }
-        OrderStatus::PartiallyReserved | OrderStatus::ReservationCompleted => {}
-    }
-    if now > data.reservation_expires_at {
-        return Err(AppError::domain(order::Error::ReservationTimedOut(
-            data.reservation_expires_at,
-        )));
-    }
-    if data.is_free_of_charge() {
-        return Err(AppError::rejected(
-            "order_is_free",
-            "The order costs nothing, so it takes no payment; confirm it with `order confirm`",
-        ));
-    }
-    let conference: Conference = uow.load(StreamId::conference(data.conference_id))?;
-    let description = format!(
-        "Registration for {}",
-        conference
-            .data()
-            .map_or("the conference", |c| c.details.name.as_str())
-    );
-    let stream = StreamId::payment(details.payment_id);
-    uow.exec::<Payment>(
-        stream,
-        &payment::Command::Initiate {
-            order_id,
-            conference_id: data.conference_id,
-            amount: data.total(),
-            method: details.method,
-            description,
-        },
-    )?;
-    uow.exec::<Payment>(
-        stream,
-        &payment::Command::Complete {
-            tendered: details.tendered,
-            reference: details.reference.clone(),
-        },
-    )?;
-    let after = load_order(uow, order_id)?;
-    if after.status != OrderStatus::Confirmed {
-        return Err(AppError::rejected(
-            "payment_not_applied",
-            "The payment completed but the order could not be confirmed; nothing was charged",
-        ));
-    }
-    Ok(())
-}
-
-/// Runs an organizer's command. A store that owns its pool also checks that a lower
-/// quantity only removes free seats (otherwise the server, which owns the pool, does).
-fn run_organizer(uow: &mut Uow<'_>, command: OrganizerCommand) -> Result<Outcome> {
-    let conference_id = command.conference_id();
-    match command {
-        OrganizerCommand::Conference(id, command) => {
-            if let conference::Command::UpdateSeatType {
-                seat_type,
-                quantity: Some(quantity),
-                ..
-            } = &command
-                && uow.owns_pool
-            {
-                let conference: Conference = uow.load(StreamId::conference(id))?;
-                let pool: SeatsAvailability = uow.load(StreamId::seats(id, Holder::Pool))?;
-                if let Some(current) = conference.data().and_then(|c| c.seat_type(*seat_type)) {
-                    conference_domain::seats::check_quantity_cut(current, &pool, *quantity)
-                        .map_err(|e| {
-                            AppError::rejected("quantity_below_taken", sentence(&e.to_string()))
-                        })?;
-                }
-            }
-            uow.exec::<Conference>(StreamId::conference(id), &command)?;
-        }
-        OrganizerCommand::Promos(id, command) => {
-            let conference: Conference = uow.load(StreamId::conference(id))?;
-            if conference.data().is_none() {
-                return Err(AppError::not_found(
-                    "unknown_conference",
-                    "The conference does not exist",
-                ));
-            }
-            uow.exec::<Promotions>(StreamId::promos(id), &command)?;
-        }
-    }
-    Ok(Outcome::Conference { conference_id })
 }

@@ -79,6 +79,24 @@ pub struct PushCommand {
     pub command: Box<RawValue>,
     /// What the command wrote locally, in order.
     pub events: Vec<WireEvent>,
+    /// When the command ran on the device (its unit of work's `now`, RFC 3339): the server
+    /// replays it at that time. Devices before the server replayed commands did not send
+    /// it; their events' `recorded_at` says the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<String>,
+    /// Every stream the command read or wrote, at the version the device had before it
+    /// ran: the server folds each to that version to replay the command (a door that sold
+    /// at the price it had read sold at that price).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<StreamRead>,
+}
+
+/// A stream a command read, and the version it read it at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamRead {
+    pub stream: String,
+    pub version: u64,
 }
 
 impl PushCommand {
@@ -97,6 +115,8 @@ impl PartialEq for PushCommand {
             && self.command_id == other.command_id
             && self.command_type == other.command_type
             && self.events == other.events
+            && self.now == other.now
+            && self.reads == other.reads
             && same_json(&self.command, &other.command)
     }
 }

@@ -10,6 +10,7 @@
 //! domain rule (that is the domain crate's job) and never runs a use case (the app's job).
 #![forbid(unsafe_code)]
 
+mod journal;
 mod log;
 mod projections;
 pub mod queries;
@@ -19,9 +20,11 @@ mod v1;
 
 use conference_domain::stream::StreamId;
 use conference_domain::{CommandId, DeviceId, Timestamp};
+use conference_protocol::sync::StreamRead;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
+pub use conference_exec::ScheduledCommand;
 pub use log::{ExecuteError, Loaded, Recorded, SNAPSHOT_EVERY};
 pub use projections::ReadModel;
 pub use v1::UpgradeProgress;
@@ -256,6 +259,7 @@ impl Store {
             recorded: Vec::new(),
             states: std::cell::RefCell::default(),
             versions: std::cell::RefCell::default(),
+            reads: std::cell::RefCell::default(),
             committed_states: &mut self.states,
             poisoned: false,
             projector: projections::Projector::default(),
@@ -370,6 +374,9 @@ pub struct Tx<'a> {
     /// Stream versions this unit has read or written. The unit holds the write lock, so
     /// they cannot change under it.
     versions: std::cell::RefCell<std::collections::HashMap<Vec<u8>, u64>>,
+    /// Every stream this unit touched, at the version it had before the unit: what the
+    /// sync server folds to when it replays the command.
+    reads: std::cell::RefCell<std::collections::BTreeMap<Vec<u8>, u64>>,
     /// The store's states as of the last commit; this unit's join them when it commits.
     committed_states: &'a mut StateCache,
     /// Set when an append failed part-way; such a unit can only be rolled back.
@@ -462,10 +469,29 @@ impl Tx<'_> {
     pub fn push_outbox(&mut self, command_type: &str, command: &serde_json::Value) -> Result<i64> {
         let first = self.recorded.first().map(|r| r.position);
         let last = self.recorded.last().map(|r| r.position);
+        let reads = self
+            .reads
+            .borrow()
+            .iter()
+            .map(|(key, version)| {
+                let stream = StreamId::from_key(key).map_err(|e| StoreError::Corrupt {
+                    what: "a stream key".into(),
+                    reason: e.to_string(),
+                })?;
+                Ok(StreamRead {
+                    stream: stream.to_string(),
+                    version: *version,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let reads = serde_json::to_string(&reads).map_err(|e| StoreError::Corrupt {
+            what: "the streams a command read".into(),
+            reason: e.to_string(),
+        })?;
         self.tx
             .prepare_cached(
-                "INSERT INTO outbox (command_id, command_type, command, created_at, first_position, last_position)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO outbox (command_id, command_type, command, created_at, first_position, last_position, reads)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 self.command_id.as_uuid(),
@@ -473,7 +499,8 @@ impl Tx<'_> {
                 command.to_string(),
                 format_time(self.now),
                 first,
-                last
+                last,
+                reads
             ])?;
         Ok(self.tx.last_insert_rowid())
     }
@@ -595,12 +622,4 @@ impl Tx<'_> {
         self.committed_states.keep(self.states.into_inner());
         Ok(self.recorded)
     }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct ScheduledCommand {
-    pub id: i64,
-    pub due: Timestamp,
-    pub kind: String,
-    pub payload: serde_json::Value,
 }

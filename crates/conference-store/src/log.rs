@@ -95,6 +95,10 @@ impl Tx<'_> {
             .prepare_cached("SELECT MAX(stream_version) FROM events WHERE stream_key = ?1")?
             .query_row([&key], |r| r.get(0))?;
         let version = version.unwrap_or(0);
+        self.reads
+            .borrow_mut()
+            .entry(key.clone())
+            .or_insert(version);
         self.versions.borrow_mut().insert(key, version);
         Ok(version)
     }

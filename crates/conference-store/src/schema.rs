@@ -7,11 +7,17 @@ const INITIAL: &str = include_str!("../../../migrations/local/0001_initial.sql")
 const SYNC: &str = include_str!("../../../migrations/local/0002_sync.sql");
 const PAYMENTS_ON_ORDERS: &str =
     include_str!("../../../migrations/local/0003_payments_on_orders.sql");
+const OUTBOX_READS: &str = include_str!("../../../migrations/local/0004_outbox_reads.sql");
 
 /// Every migration's SQL, in order; `PRAGMA user_version` counts how many a store has.
-pub(crate) const LOCAL: &[&str] = &[INITIAL, SYNC, PAYMENTS_ON_ORDERS];
+pub(crate) const LOCAL: &[&str] = &[INITIAL, SYNC, PAYMENTS_ON_ORDERS, OUTBOX_READS];
 
-const MIGRATIONS: &[M<'static>] = &[M::up(INITIAL), M::up(SYNC), M::up(PAYMENTS_ON_ORDERS)];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(INITIAL),
+    M::up(SYNC),
+    M::up(PAYMENTS_ON_ORDERS),
+    M::up(OUTBOX_READS),
+];
 
 /// Two processes opening a new store at once (the desktop app and the CLI) can both see
 /// it unmigrated; the loser's attempt fails on what the winner created, and the next

@@ -48,7 +48,17 @@ pub struct Applied {
 }
 
 /// device_seq, command id, command type, command JSON, first and last event position.
-type OutboxRow = (i64, Uuid, String, String, Option<i64>, Option<i64>);
+/// A queued command as `pending_pushes` reads it.
+struct OutboxRow {
+    seq: i64,
+    command_id: Uuid,
+    command_type: String,
+    command: String,
+    first: Option<i64>,
+    last: Option<i64>,
+    created_at: String,
+    reads: Option<String>,
+}
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt {
@@ -152,25 +162,44 @@ impl Store {
         let rows: Vec<OutboxRow> = self
             .conn
             .prepare_cached(
-                "SELECT device_seq, command_id, command_type, command, first_position, last_position
+                "SELECT device_seq, command_id, command_type, command, first_position, last_position, created_at, reads
                  FROM outbox WHERE device_seq > (SELECT COALESCE(MAX(pushed_seq), 0) FROM sync_state)
                    AND status = 'pending' ORDER BY device_seq LIMIT ?1",
             )?
-            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+            .query_map([limit as i64], |r| {
+                Ok(OutboxRow {
+                    seq: r.get(0)?,
+                    command_id: r.get(1)?,
+                    command_type: r.get(2)?,
+                    command: r.get(3)?,
+                    first: r.get(4)?,
+                    last: r.get(5)?,
+                    created_at: r.get(6)?,
+                    reads: r.get(7)?,
+                })
+            })?
             .collect::<Result<_, _>>()?;
         let mut out = Vec::with_capacity(rows.len());
-        for (seq, command_id, command_type, command, first, last) in rows {
-            let events = match (first, last) {
-                (Some(first), Some(last)) => self.wire_events(command_id, first, last)?,
+        for row in rows {
+            let events = match (row.first, row.last) {
+                (Some(first), Some(last)) => self.wire_events(row.command_id, first, last)?,
                 _ => vec![],
             };
+            let reads = match row.reads {
+                Some(text) => {
+                    serde_json::from_str(&text).map_err(|e| corrupt("outbox reads", e))?
+                }
+                None => vec![],
+            };
             out.push(PushCommand {
-                device_seq: u64::try_from(seq).unwrap_or(0),
-                command_id,
-                command_type,
-                command: serde_json::value::RawValue::from_string(command)
+                device_seq: u64::try_from(row.seq).unwrap_or(0),
+                command_id: row.command_id,
+                command_type: row.command_type,
+                command: serde_json::value::RawValue::from_string(row.command)
                     .map_err(|e| corrupt("outbox command", e))?,
                 events,
+                now: Some(row.created_at),
+                reads,
             });
         }
         Ok(out)

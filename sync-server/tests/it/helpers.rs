@@ -20,6 +20,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// An outbox row: (device_seq, command_id, command_type, command), created_at, reads.
+type OutboxRow = ((i64, Uuid, String, String), String, Option<String>);
 use uuid::Uuid;
 
 /// How long a test waits for something before it fails.
@@ -416,12 +419,16 @@ impl Local {
         let conn = rusqlite::Connection::open(&self.path).expect("open device store");
         let mut stmt = conn
             .prepare(
-                "SELECT device_seq, command_id, command_type, command FROM outbox WHERE device_seq > ?1 ORDER BY device_seq",
+                "SELECT device_seq, command_id, command_type, command, created_at, reads FROM outbox WHERE device_seq > ?1 ORDER BY device_seq",
             )
             .expect("outbox");
-        let rows: Vec<(i64, Uuid, String, String)> = stmt
+        let rows: Vec<OutboxRow> = stmt
             .query_map([after], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })
             .expect("outbox rows")
             .collect::<Result<_, _>>()
@@ -432,28 +439,35 @@ impl Local {
             )
             .expect("events");
         rows.into_iter()
-            .map(|(seq, command_id, command_type, command)| PushCommand {
-                device_seq: u64::try_from(seq).expect("positive"),
-                command_id,
-                command_type,
-                command: serde_json::value::RawValue::from_string(command).expect("command json"),
-                events: events
-                    .query_map([command_id], |r| {
-                        let key: Vec<u8> = r.get(0)?;
-                        let payload: String = r.get(4)?;
-                        Ok(WireEvent {
-                            stream: StreamId::from_key(&key).expect("stream key").to_string(),
-                            version: r.get(1)?,
-                            event_type: r.get(2)?,
-                            schema_version: r.get(3)?,
-                            payload: serde_json::from_str(&payload).expect("payload"),
-                            recorded_at: r.get(5)?,
+            .map(
+                |((seq, command_id, command_type, command), now, reads)| PushCommand {
+                    now: Some(now),
+                    reads: reads
+                        .map(|text| serde_json::from_str(&text).expect("outbox reads"))
+                        .unwrap_or_default(),
+                    device_seq: u64::try_from(seq).expect("positive"),
+                    command_id,
+                    command_type,
+                    command: serde_json::value::RawValue::from_string(command)
+                        .expect("command json"),
+                    events: events
+                        .query_map([command_id], |r| {
+                            let key: Vec<u8> = r.get(0)?;
+                            let payload: String = r.get(4)?;
+                            Ok(WireEvent {
+                                stream: StreamId::from_key(&key).expect("stream key").to_string(),
+                                version: r.get(1)?,
+                                event_type: r.get(2)?,
+                                schema_version: r.get(3)?,
+                                payload: serde_json::from_str(&payload).expect("payload"),
+                                recorded_at: r.get(5)?,
+                            })
                         })
-                    })
-                    .expect("events")
-                    .collect::<Result<_, _>>()
-                    .expect("events"),
-            })
+                        .expect("events")
+                        .collect::<Result<_, _>>()
+                        .expect("events"),
+                },
+            )
             .collect()
     }
 

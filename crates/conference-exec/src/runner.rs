@@ -2,7 +2,8 @@
 //! the registration process manager, whose commands run in the same transaction, until
 //! nothing more happens. One door sale (place → reserve → price → pay → confirm → commit →
 //! seat assignments) therefore commits, or fails, as one.
-use crate::error::AppError;
+use crate::AppError;
+use crate::journal::{Journal, Recorded};
 use conference_domain::aggregate::{Aggregate, DomainEvent, IntoDomainEvent};
 use conference_domain::assignments::{self, SeatAssignments};
 use conference_domain::conference::{self, Conference};
@@ -14,7 +15,6 @@ use conference_domain::process::{Input, Output, RegistrationProcess, Stage};
 use conference_domain::seats::{self, SeatsAvailability};
 use conference_domain::stream::{Holder, StreamId};
 use conference_domain::{ConferenceId, OrderId, PaymentId, Timestamp};
-use conference_store::{Recorded, Tx};
 use std::collections::HashMap;
 use std::collections::VecDeque;
 
@@ -30,8 +30,8 @@ struct ExpiryPayload {
     sequence: u32,
 }
 
-pub struct Uow<'a> {
-    pub(crate) tx: Tx<'a>,
+pub struct Uow<J> {
+    pub(crate) journal: J,
     /// Whether this store sells from the conference pool itself (a standalone box office).
     pub(crate) owns_pool: bool,
     /// Process states touched in this unit, written once by `finish`.
@@ -41,36 +41,49 @@ pub struct Uow<'a> {
     expiries: Vec<(OrderId, Timestamp, serde_json::Value)>,
 }
 
-impl<'a> Uow<'a> {
-    pub(crate) fn new(tx: Tx<'a>, owns_pool: bool) -> Self {
+impl<J: Journal> Uow<J> {
+    /// A unit on `journal`; `owns_pool` when the device sells from the conference pool
+    /// itself (a store never connected to a sync server).
+    pub fn new(journal: J, owns_pool: bool) -> Self {
         Self {
-            tx,
+            journal,
             owns_pool,
             processes: HashMap::new(),
             expiries: Vec::new(),
         }
     }
 
-    /// Writes what the cascade kept in memory and hands back the transaction.
-    pub(crate) fn finish(mut self) -> Result<Tx<'a>, AppError> {
+    /// Writes what the cascade kept in memory and hands back the journal.
+    pub fn finish(mut self) -> Result<J, AppError> {
         for (order_id, state) in &self.processes {
             // A completed registration is all in its confirmed order: keeping its state
             // would cost every door sale a write for the rare later cancellation.
             if state.stage == Stage::Completed {
-                self.tx.forget_process(order_id.as_uuid())?;
+                self.journal.forget_process(*order_id)?;
             } else {
-                self.tx.save_process(order_id.as_uuid(), state)?;
+                self.journal.save_process(*order_id, state)?;
             }
         }
         for (order_id, due, payload) in &self.expiries {
-            self.tx
+            self.journal
                 .schedule(*due, EXPIRE_REGISTRATION, order_id.as_uuid(), payload)?;
         }
-        Ok(self.tx)
+        Ok(self.journal)
     }
+
     #[must_use]
-    pub fn tx(&self) -> &Tx<'a> {
-        &self.tx
+    pub fn journal(&self) -> &J {
+        &self.journal
+    }
+
+    pub fn journal_mut(&mut self) -> &mut J {
+        &mut self.journal
+    }
+
+    /// The time the command runs at.
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        self.journal.now()
     }
 
     /// Runs one command against one aggregate, then everything it causes.
@@ -83,7 +96,7 @@ impl<'a> Uow<'a> {
         A: Aggregate,
         A::Event: IntoDomainEvent,
     {
-        let recorded = self.tx.execute::<A>(stream, command)?;
+        let recorded = self.journal.execute::<A>(stream, command)?;
         self.cascade(recorded.clone())?;
         Ok(recorded)
     }
@@ -98,11 +111,11 @@ impl<'a> Uow<'a> {
         A: Aggregate,
         A::Event: IntoDomainEvent,
     {
-        Ok(self.tx.execute::<A>(stream, command)?)
+        self.journal.execute::<A>(stream, command)
     }
 
-    pub fn load<A: Aggregate>(&self, stream: StreamId) -> Result<A, AppError> {
-        Ok(self.tx.load::<A>(stream)?.state)
+    pub fn load<A: Aggregate>(&mut self, stream: StreamId) -> Result<A, AppError> {
+        self.journal.load::<A>(stream)
     }
 
     /// Feeds a scheduled expiry to the process manager and runs what follows.
@@ -121,14 +134,14 @@ impl<'a> Uow<'a> {
             sequence: p.sequence,
         })?;
         self.cascade(pending)?;
-        let expired = self.tx.recorded()[before..]
+        let expired = self.journal.recorded()[before..]
             .iter()
             .any(|r| matches!(r.event, DomainEvent::Order(order::Event::OrderExpired(_))));
         Ok(expired.then_some(p.order_id))
     }
 
     fn recorded_len(&self) -> usize {
-        self.tx.recorded().len()
+        self.journal.recorded().len()
     }
 
     fn cascade(&mut self, first: Vec<Recorded>) -> Result<(), AppError> {
@@ -170,26 +183,10 @@ impl<'a> Uow<'a> {
         };
         let conference_id = ConferenceId::from_uuid(event.stream.id);
         let pool = StreamId::seats(conference_id, Holder::Pool);
-        let command = match e {
-            conference::Event::SeatTypeCreated(c) => seats::Command::AddSeats {
-                seat_type: c.seat_type.id,
-                quantity: c.seat_type.quantity,
-            },
-            conference::Event::SeatTypeUpdated(u) if u.seat_type.quantity > u.previous_quantity => {
-                seats::Command::AddSeats {
-                    seat_type: u.seat_type.id,
-                    quantity: u.seat_type.quantity - u.previous_quantity,
-                }
-            }
-            conference::Event::SeatTypeUpdated(u) if u.seat_type.quantity < u.previous_quantity => {
-                seats::Command::RemoveSeats {
-                    seat_type: u.seat_type.id,
-                    quantity: u.previous_quantity - u.seat_type.quantity,
-                }
-            }
-            _ => return Ok(vec![]),
-        };
-        self.exec_only::<SeatsAvailability>(pool, &command)
+        match pool_policy(e) {
+            Some(command) => self.exec_only::<SeatsAvailability>(pool, &command),
+            None => Ok(vec![]),
+        }
     }
 
     fn react(&mut self, input: &Input<'_>) -> Result<Vec<Recorded>, AppError> {
@@ -221,8 +218,8 @@ impl<'a> Uow<'a> {
 
     /// A process's stored state, or the completed state its confirmed order implies (a
     /// completed process is not stored).
-    fn stored_process(&self, order_id: OrderId) -> Result<RegistrationProcess, AppError> {
-        let stored: RegistrationProcess = self.tx.load_process(order_id.as_uuid())?;
+    fn stored_process(&mut self, order_id: OrderId) -> Result<RegistrationProcess, AppError> {
+        let stored = self.journal.load_process(order_id)?;
         if stored.stage != Stage::NotStarted {
             return Ok(stored);
         }
@@ -250,7 +247,7 @@ impl<'a> Uow<'a> {
         let before = self.expiries.len();
         self.expiries.retain(|(id, _, _)| *id != order_id);
         if self.expiries.len() == before {
-            self.tx.cancel_scheduled(order_id.as_uuid())?;
+            self.journal.cancel_scheduled(order_id.as_uuid())?;
         }
         Ok(())
     }
@@ -340,7 +337,7 @@ impl<'a> Uow<'a> {
                 StreamId::order(order_id),
                 &order::Command::Confirm {
                     basis,
-                    now: self.tx.now(),
+                    now: self.journal.now(),
                 },
             ),
             O::CommitSeatReservation {
@@ -411,7 +408,7 @@ impl<'a> Uow<'a> {
 
     /// The price list and discount definitions an order of `conference_id` is priced with.
     pub fn pricing_for(
-        &self,
+        &mut self,
         conference_id: ConferenceId,
         codes: &[conference_domain::PromoCode],
     ) -> Result<(PriceList, Vec<discounts::PromoCodeDefinition>), AppError> {
@@ -433,5 +430,32 @@ impl<'a> Uow<'a> {
                 .collect()
         };
         Ok((price_list, discounts))
+    }
+}
+
+/// The pool's owner keeps it in step with conference management: a new seat type adds its
+/// seats, a quantity change adds or removes the difference. The device that owns its pool
+/// runs it in its cascade; the sync server, which owns every connected pool, after a
+/// pushed command.
+#[must_use]
+pub fn pool_policy(event: &conference::Event) -> Option<seats::Command> {
+    match event {
+        conference::Event::SeatTypeCreated(c) => Some(seats::Command::AddSeats {
+            seat_type: c.seat_type.id,
+            quantity: c.seat_type.quantity,
+        }),
+        conference::Event::SeatTypeUpdated(u) if u.seat_type.quantity > u.previous_quantity => {
+            Some(seats::Command::AddSeats {
+                seat_type: u.seat_type.id,
+                quantity: u.seat_type.quantity - u.previous_quantity,
+            })
+        }
+        conference::Event::SeatTypeUpdated(u) if u.seat_type.quantity < u.previous_quantity => {
+            Some(seats::Command::RemoveSeats {
+                seat_type: u.seat_type.id,
+                quantity: u.previous_quantity - u.seat_type.quantity,
+            })
+        }
+        _ => None,
     }
 }
