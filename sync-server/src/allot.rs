@@ -6,12 +6,12 @@ use crate::error::{ApiError, DbError};
 use crate::log::{Author, Refusal, Unit};
 use crate::push::forbidden_conference;
 use crate::store::CommandInsert;
-use conference_app::AppError;
 use conference_domain::aggregate::DomainEvent;
 use conference_domain::seats::{self, SeatsAvailability};
 use conference_domain::stream::{Holder, StreamId};
 use conference_domain::values::SeatQuantity;
 use conference_domain::{ConferenceId, DeviceId, SeatTypeId};
+use conference_exec::AppError;
 use conference_protocol::sync::{AllotmentRequest, AllotmentResponse, SeatCount};
 
 pub(crate) fn grant(

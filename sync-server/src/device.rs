@@ -15,17 +15,6 @@ pub enum Role {
     BackOffice,
 }
 
-/// Commands that only change conference management: the ones the server rebases.
-pub(crate) const ORGANIZER_COMMANDS: &[&str] = &[
-    "create_conference",
-    "update_conference",
-    "publish_conference",
-    "unpublish_conference",
-    "add_seat_type",
-    "update_seat_type",
-    "add_promo_code",
-];
-
 const DOOR_COMMANDS: &[&str] = &[
     "place_order",
     "update_order",

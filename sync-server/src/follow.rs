@@ -17,7 +17,7 @@ use conference_domain::order::{self, Order};
 use conference_domain::seats::{self, SeatsAvailability};
 use conference_domain::stream::{Holder, StreamId, StreamKind};
 use conference_domain::values::SeatQuantity;
-use conference_domain::{ConferenceId, DeviceId, OrderId, SeatTypeId, conference};
+use conference_domain::{ConferenceId, DeviceId, OrderId, SeatTypeId};
 use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
 
@@ -40,7 +40,7 @@ pub(crate) fn follow_ups(
     for s in stored {
         match (s.event, s.stream.holder) {
             (DomainEvent::Conference(event), _) if !wrote_pool.contains(&s.stream.id) => {
-                if let Some(command) = pool_policy(event) {
+                if let Some(command) = conference_exec::pool_policy(event) {
                     run_on_pool(unit, ConferenceId::from_uuid(s.stream.id), &command)?;
                 }
             }
@@ -69,30 +69,6 @@ pub(crate) fn follow_ups(
         }
     }
     Ok(())
-}
-
-/// The app runner's rule: new seat types add seats, quantity changes add or remove the
-/// difference.
-fn pool_policy(event: &conference::Event) -> Option<seats::Command> {
-    match event {
-        conference::Event::SeatTypeCreated(c) => Some(seats::Command::AddSeats {
-            seat_type: c.seat_type.id,
-            quantity: c.seat_type.quantity,
-        }),
-        conference::Event::SeatTypeUpdated(u) if u.seat_type.quantity > u.previous_quantity => {
-            Some(seats::Command::AddSeats {
-                seat_type: u.seat_type.id,
-                quantity: u.seat_type.quantity - u.previous_quantity,
-            })
-        }
-        conference::Event::SeatTypeUpdated(u) if u.seat_type.quantity < u.previous_quantity => {
-            Some(seats::Command::RemoveSeats {
-                seat_type: u.seat_type.id,
-                quantity: u.previous_quantity - u.seat_type.quantity,
-            })
-        }
-        _ => None,
-    }
 }
 
 fn server_author(unit: &Unit<'_>) -> Author {

@@ -296,6 +296,39 @@ impl Unit<'_> {
         Ok((answer, version))
     }
 
+    /// An aggregate's state as of `version` (an older one than its newest: what a device
+    /// read before other devices wrote on), folded from the log's start.
+    pub(crate) fn load_at<A: Aggregate + Send + 'static>(
+        &mut self,
+        stream: StreamId,
+        version: u64,
+    ) -> Result<A, DbError> {
+        let key = stream.key();
+        let mut state = A::default();
+        let mut at = 0;
+        self.db
+            .stream_events_after(&key, 0, &mut |event_type, schema_version, payload| {
+                at += 1;
+                if at > version {
+                    return Ok(());
+                }
+                let event = conference_domain::aggregate::decode_event_text::<A::Event>(
+                    event_type,
+                    schema_version,
+                    payload,
+                )
+                .map_err(|e| DbError::corrupt(format!("an event of {stream}"), e))?;
+                state.apply(&event);
+                Ok(())
+            })?;
+        Ok(state)
+    }
+
+    /// Keeps a state built elsewhere (a replay) for the next command on its stream.
+    pub(crate) fn keep_state(&mut self, key: Vec<u8>, version: u64, state: Box<dyn Any + Send>) {
+        self.cache.states.insert(key, (version, state));
+    }
+
     /// Loads, decides and appends, as the device store does: runs `command` against the
     /// aggregate in `stream`. The inner error is the domain's refusal.
     pub(crate) fn execute<A>(

@@ -23,18 +23,22 @@
 //! while it assumed a stream new might have been judged otherwise (rebased, or rejected
 //! naming that stream too). Either way the request is taken again in careful mode, which
 //! looks every stream up, so the answer is the same as if nothing had been assumed.
-use crate::device::{Device, ORGANIZER_COMMANDS};
+use crate::device::{Device, current_command_type};
 use crate::error::{ApiError, DbError};
 use crate::follow;
-use crate::log::{self, Appended, Author, NewEvent, Refusal, Rejection, Unit};
-use crate::rebase;
+use crate::log::{self, Appended, Author, NewEvent, Refusal, Rejection, Stored, Unit};
+use crate::replay::{self, Failed, Reads};
+use crate::rights;
 use crate::store::CommandInsert;
 use crate::wire::{CommandBody, Decoded, Prepared, PreparedCommand};
-use conference_domain::ConferenceId;
 use conference_domain::aggregate::DomainEvent;
-use conference_domain::conference;
-use conference_domain::stream::Holder;
-use conference_domain::stream::StreamId;
+use conference_domain::conference::{self, Conference};
+use conference_domain::seats::{self, SeatsAvailability};
+use conference_domain::stream::{Holder, StreamId, StreamKind};
+use conference_domain::values::SeatQuantity;
+use conference_domain::{CommandId, ConferenceId, DeviceId, SeatTypeId, Timestamp};
+use conference_exec::UserCommand;
+use conference_exec::command::granted_at;
 use conference_protocol::ErrorBody;
 use conference_protocol::sync::{PushResponse, PushResult, PushStatus};
 use std::collections::{HashMap, HashSet};
@@ -358,33 +362,8 @@ fn attempt(
         .decoded
         .as_ref()
         .map_err(|rejection| Refusal::Reject(rejection.clone()))?;
-    let mut pending = HashMap::new();
-    let mut conferences = Vec::with_capacity(events.len());
-    for event in events {
-        let id = log::event_conference(&mut *unit.db, &event.stream, &event.event, &pending)?;
-        if let Some(id) = id {
-            pending.insert(event.stream.key(), id);
-        }
-        conferences.push(id);
-    }
-    if let Some(allowed) = allowed.as_mut() {
-        for event in events {
-            if let DomainEvent::Conference(conference::Event::ConferenceCreated(created)) =
-                &event.event
-                && device.may_see_slug(created.details.slug.as_str())
-                && !unit.db.conference_known(event.stream.id)?
-            {
-                allowed.insert(event.stream.id);
-            }
-        }
-        if let Some(id) = conferences
-            .iter()
-            .flatten()
-            .find(|id| !allowed.contains(id))
-        {
-            return Err(Refusal::Request(forbidden_conference(device, *id)));
-        }
-    }
+    let user_command = read_command(body)?;
+    let conferences = event_conferences(unit, device, allowed, events)?;
     let conflicts = conflicts(unit, events, body, mode == Mode::Fast)?;
     if conflicts.is_empty() {
         if let Some(i) = conferences.iter().position(Option::is_none) {
@@ -396,7 +375,37 @@ fn attempt(
                 ),
             ));
         }
-        check_pool_cuts(unit, events)?;
+        let now = command_time(body)?;
+        if let UserCommand::ReceiveAllotment {
+            conference_id,
+            seats,
+        } = &user_command
+        {
+            check_grant(unit, device, body, *conference_id, seats)?;
+        }
+        let owns_pool = replay::ran_as_pool_owner(events, &user_command);
+        let replayed = replay::replay(
+            unit,
+            device.id,
+            body,
+            &user_command,
+            now,
+            owns_pool,
+            Reads::AsTheDeviceRead,
+        )
+        .map_err(|failed| match failed {
+            Failed::Db(e) => Refusal::from(e),
+            Failed::Refused(e) => mismatch(format!(
+                "the server refuses the command where the device says it ran: {} ({})",
+                e,
+                e.code()
+            )),
+        })?;
+        if let Some(difference) = replay::difference(&replayed.recorded, events, body, now) {
+            return Err(mismatch(difference));
+        }
+        rights::check(unit, device, &replayed.recorded)?;
+        check_pool_cuts(unit, events.iter().map(|e| (e.stream, &e.event)))?;
         let author = Author {
             command_id: body.command_id,
             device_id: device.id,
@@ -422,11 +431,12 @@ fn attempt(
             });
         }
         let positions = unit.insert_all(&news)?;
+        replayed.keep_states(unit);
         follow::follow_ups(unit, &appended, body.command_id, device.id)?;
         Ok((PushStatus::Applied, positions))
-    } else if ORGANIZER_COMMANDS.contains(&body.command_type.as_str()) {
+    } else if user_command.organizer_command().is_some() {
         tracing::info!(streams = conflicts.len(), "stream moved on; rebasing");
-        let stored = rebase::rebase(unit, device, allowed.as_ref(), body)?;
+        let stored = rebase(unit, device, allowed.as_ref(), body, &user_command)?;
         let appended: Vec<Appended<'_>> = stored
             .iter()
             .map(|s| Appended {
@@ -456,28 +466,259 @@ fn attempt(
     }
 }
 
+/// The pushed command, read with this build's command types.
+fn read_command(body: &CommandBody) -> Result<UserCommand, Refusal> {
+    let command: UserCommand = serde_json::from_str(body.command.get()).map_err(|e| {
+        Refusal::reject(
+            "bad_command",
+            format!("The server cannot read the command to run it: {e}"),
+        )
+    })?;
+    if command.name() != current_command_type(&body.command_type) {
+        return Err(Refusal::reject(
+            "bad_command",
+            format!(
+                "The command is a `{}`, but was pushed as `{}`",
+                command.name(),
+                body.command_type
+            ),
+        ));
+    }
+    Ok(command)
+}
+
+/// When the command ran: its `now`, or (from devices that did not send it) the time its
+/// events were recorded at. Every pushed event must carry that time.
+fn command_time(body: &CommandBody) -> Result<Timestamp, Refusal> {
+    let text = body
+        .now
+        .as_deref()
+        .or_else(|| body.events.first().map(|e| e.recorded_at.as_str()));
+    let Some(text) = text else {
+        // No time and no event: a command that changed nothing; any time replays it.
+        return Ok(Timestamp::UNIX_EPOCH);
+    };
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| {
+            Refusal::reject(
+                "invalid_command",
+                format!("The command's time `{text}` is not an RFC 3339 time"),
+            )
+        })
+}
+
+/// The conference of every pushed event (`None` where the server cannot tell), after
+/// checking that a scoped device may touch each.
+fn event_conferences(
+    unit: &mut Unit<'_>,
+    device: &Device,
+    allowed: &mut Allowed,
+    events: &[Decoded],
+) -> Result<Vec<Option<Uuid>>, Refusal> {
+    let mut pending = HashMap::new();
+    let mut conferences = Vec::with_capacity(events.len());
+    for event in events {
+        let id = log::event_conference(&mut *unit.db, &event.stream, &event.event, &pending)?;
+        if let Some(id) = id {
+            pending.insert(event.stream.key(), id);
+        }
+        conferences.push(id);
+    }
+    if let Some(allowed) = allowed.as_mut() {
+        for event in events {
+            if let DomainEvent::Conference(conference::Event::ConferenceCreated(created)) =
+                &event.event
+                && device.may_see_slug(created.details.slug.as_str())
+                && !unit.db.conference_known(event.stream.id)?
+            {
+                allowed.insert(event.stream.id);
+            }
+        }
+        if let Some(id) = conferences
+            .iter()
+            .flatten()
+            .find(|id| !allowed.contains(id))
+        {
+            return Err(Refusal::Request(forbidden_conference(device, *id)));
+        }
+    }
+    Ok(conferences)
+}
+
+/// The refusal of a command whose pushed events are not what it produces.
+fn mismatch(difference: String) -> Refusal {
+    Refusal::reject(
+        "events_do_not_match_command",
+        format!(
+            "The pushed events are not what the command produces on the server ({difference}); nothing of it was stored"
+        ),
+    )
+}
+
+/// A `receive_allotment` must name a grant the server's pool made to this device, with
+/// the same seats: seats reach a device's allotment only from the server.
+fn check_grant(
+    unit: &mut Unit<'_>,
+    device: &Device,
+    body: &CommandBody,
+    conference_id: ConferenceId,
+    seats: &[SeatQuantity],
+) -> Result<(), Refusal> {
+    let me = DeviceId::from_uuid(device.id);
+    let unknown = || {
+        Refusal::reject(
+            "grant_unknown",
+            "The command receives seats the server's pool never granted to this device; seats join an allotment only through the server (`conference allotment request`)",
+        )
+    };
+    let position = granted_at(me, CommandId::from_uuid(body.command_id));
+    let position = position.ok_or_else(unknown)?;
+    let Some(row) = unit.db.events_page(position - 1, 1, None)?.pop() else {
+        return Err(unknown());
+    };
+    let pool = StreamId::seats(conference_id, Holder::Pool);
+    if row.position != position || row.stream_key != pool.key() {
+        return Err(unknown());
+    }
+    let event = DomainEvent::decode_text(
+        StreamKind::Seats,
+        &row.event_type,
+        row.schema_version,
+        &row.payload,
+    )
+    .map_err(|e| DbError::corrupt(format!("event {position}"), e))?;
+    match event {
+        DomainEvent::Seats(seats::Event::SeatsAllotted(grant))
+            if grant.device == me && grant.seats == seats =>
+        {
+            Ok(())
+        }
+        _ => Err(unknown()),
+    }
+}
+
+/// An organizer command whose streams moved on runs again on the server's newest state,
+/// with the same code; its events replace the device's (the device learns them on pull).
+/// A rule's refusal is the command's rejection, with the rule's code.
+fn rebase(
+    unit: &mut Unit<'_>,
+    device: &Device,
+    allowed: Option<&HashSet<Uuid>>,
+    body: &CommandBody,
+    command: &UserCommand,
+) -> Result<Vec<Stored>, Refusal> {
+    let Some(organizer) = command.organizer_command() else {
+        return Err(Refusal::reject(
+            "bad_command",
+            format!(
+                "`{}` is not a command the server re-runs",
+                body.command_type
+            ),
+        ));
+    };
+    let conference_id = organizer.conference_id();
+    if let Some(allowed) = allowed {
+        let creates_allowed = matches!(command, UserCommand::CreateConference { details, .. }
+            if device.may_see_slug(details.slug.as_str()));
+        if !allowed.contains(&conference_id.as_uuid()) && !creates_allowed {
+            return Err(Refusal::Request(forbidden_conference(
+                device,
+                conference_id.as_uuid(),
+            )));
+        }
+    }
+    let now = command_time(body)?;
+    let replayed = replay::replay(unit, device.id, body, command, now, false, Reads::Newest)
+        .map_err(|failed| match failed {
+            Failed::Db(e) => Refusal::from(e),
+            Failed::Refused(e) => {
+                let body = e.body();
+                Refusal::reject(&body.code, body.message)
+            }
+        })?;
+    rights::check(unit, device, &replayed.recorded)?;
+    check_pool_cuts(unit, replayed.recorded.iter().map(|r| (r.stream, &r.event)))?;
+    let author = Author {
+        command_id: body.command_id,
+        device_id: device.id,
+    };
+    let recorded_at = unit.now.clone();
+    let mut stored = Vec::with_capacity(replayed.recorded.len());
+    let mut pending = HashMap::new();
+    for event in &replayed.recorded {
+        let conference_id =
+            log::event_conference(&mut *unit.db, &event.stream, &event.event, &pending)?;
+        if let Some(id) = conference_id {
+            pending.insert(event.stream.key(), id);
+        }
+        let payload = event.event.to_payload().to_string();
+        let position = unit.insert(NewEvent {
+            stream: event.stream,
+            version: event.version,
+            conference_id,
+            event_type: event.event.event_type(),
+            schema_version: event.event.schema_version(),
+            payload: &payload,
+            author,
+            recorded_at: &recorded_at,
+            event: &event.event,
+        })?;
+        stored.push(Stored {
+            position,
+            stream: event.stream,
+            event: event.event.clone(),
+        });
+    }
+    replayed.keep_states(unit);
+    Ok(stored)
+}
+
 /// The server owns the pools: a seat type's quantity may only go down by seats its pool
 /// still has free (the rule a device that owns its pool checks itself, so a command that
 /// wrote the pool is left alone).
-fn check_pool_cuts(unit: &mut Unit<'_>, events: &[Decoded]) -> Result<(), Refusal> {
-    for event in events {
-        let DomainEvent::Conference(conference::Event::SeatTypeUpdated(updated)) = &event.event
-        else {
+fn check_pool_cuts<'e>(
+    unit: &mut Unit<'_>,
+    events: impl Iterator<Item = (StreamId, &'e DomainEvent)> + Clone,
+) -> Result<(), Refusal> {
+    for (stream, event) in events.clone() {
+        let DomainEvent::Conference(conference::Event::SeatTypeUpdated(updated)) = event else {
             continue;
         };
-        let wrote_pool = events.iter().any(|e| {
-            e.stream == StreamId::seats(ConferenceId::from_uuid(event.stream.id), Holder::Pool)
-        });
+        let conference_id = ConferenceId::from_uuid(stream.id);
+        let pool = StreamId::seats(conference_id, Holder::Pool);
+        let wrote_pool = events.clone().any(|(s, _)| s == pool);
         if updated.seat_type.quantity < updated.previous_quantity && !wrote_pool {
-            rebase::check_quantity_cut(
+            check_quantity_cut(
                 unit,
-                ConferenceId::from_uuid(event.stream.id),
+                conference_id,
                 updated.seat_type.id,
                 updated.seat_type.quantity,
             )?;
         }
     }
     Ok(())
+}
+
+/// Lowering a seat type's quantity may only remove seats nobody holds (the server owns
+/// the pool, so it checks what the device could not).
+fn check_quantity_cut(
+    unit: &mut Unit<'_>,
+    conference_id: ConferenceId,
+    seat_type: SeatTypeId,
+    new_quantity: u32,
+) -> Result<(), Refusal> {
+    let (conference, _) = unit.load::<Conference>(StreamId::conference(conference_id))?;
+    let Some(current) = conference.data().and_then(|c| c.seat_type(seat_type)) else {
+        return Ok(());
+    };
+    let (pool, _) = unit.load::<SeatsAvailability>(StreamId::seats(conference_id, Holder::Pool))?;
+    seats::check_quantity_cut(current, &pool, new_quantity).map_err(|e| {
+        Refusal::reject(
+            "quantity_below_taken",
+            conference_exec::error::sentence(&e.to_string()),
+        )
+    })
 }
 
 pub(crate) fn forbidden_conference(device: &Device, conference_id: Uuid) -> ApiError {

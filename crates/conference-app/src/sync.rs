@@ -8,14 +8,13 @@ use conference_domain::aggregate::DomainEvent;
 use conference_domain::seats;
 use conference_domain::stream::{Holder, StreamKind};
 use conference_domain::values::SeatQuantity;
-use conference_domain::{CommandId, ConferenceId, SeatTypeId, Timestamp};
+use conference_domain::{ConferenceId, DeviceId, SeatTypeId, Timestamp};
 use conference_protocol::ErrorBody;
 use conference_protocol::sync::{
     AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
     PushStatus, ReconciliationItem, SeatCount,
 };
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// Commands per push request, and events per pull page.
 /// A door sale pushes about 4 KB, so this stays well under the server's 1 MiB body limit;
@@ -105,21 +104,6 @@ impl From<SyncError> for AppError {
     }
 }
 
-/// The command id of receiving a grant: the same grant always gives the same id, so
-/// pulling it twice receives it once.
-fn receive_command_id(device: Uuid, grant_position: i64) -> CommandId {
-    let mut bytes = *device.as_bytes();
-    for (b, p) in bytes
-        .iter_mut()
-        .rev()
-        .zip(grant_position.to_be_bytes().iter().rev())
-    {
-        *b ^= *p;
-    }
-    bytes[0] ^= 0x5a; // keep it apart from the device id itself
-    CommandId::from_uuid(uuid::Builder::from_custom_bytes(bytes).into_uuid())
-}
-
 impl App {
     /// Remembers the server and token (the first time, the server takes over the seat pool).
     pub fn connect(&mut self, server_url: &str, token: &str) -> Result<()> {
@@ -157,6 +141,7 @@ impl App {
     fn react_to_pulled(
         &mut self,
         event: &conference_store::Recorded,
+        server_position: i64,
         now: Timestamp,
     ) -> Result<bool> {
         let me = self.device()?.device_id;
@@ -170,7 +155,10 @@ impl App {
             return Ok(false);
         }
         let ctx = Ctx {
-            command_id: receive_command_id(me, event.position),
+            command_id: conference_exec::command::receive_allotment_id(
+                DeviceId::from_uuid(me),
+                server_position,
+            ),
             now,
         };
         self.execute(
@@ -445,8 +433,8 @@ fn pull_all(
         made_commands |= access.with_app(|app| {
             let applied = app.store_mut().apply_pull(&page)?;
             let mut made = false;
-            for event in &applied.inserted {
-                made |= app.react_to_pulled(event, now)?;
+            for (event, at) in applied.inserted.iter().zip(&applied.inserted_at) {
+                made |= app.react_to_pulled(event, *at, now)?;
             }
             Ok(made)
         })?;

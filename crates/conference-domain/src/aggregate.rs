@@ -234,6 +234,32 @@ impl DomainEvent {
             Self::Assignments(e) => e.event_type(),
         }
     }
+
+    /// The schema version this build writes the event at.
+    #[must_use]
+    pub fn schema_version(&self) -> u32 {
+        match self {
+            Self::Conference(e) => e.schema_version(),
+            Self::Seats(e) => e.schema_version(),
+            Self::Promos(e) => e.schema_version(),
+            Self::Order(e) => e.schema_version(),
+            Self::Payment(e) => e.schema_version(),
+            Self::Assignments(e) => e.schema_version(),
+        }
+    }
+
+    /// The payload as this build stores it.
+    #[must_use]
+    pub fn to_payload(&self) -> serde_json::Value {
+        match self {
+            Self::Conference(e) => e.to_payload(),
+            Self::Seats(e) => e.to_payload(),
+            Self::Promos(e) => e.to_payload(),
+            Self::Order(e) => e.to_payload(),
+            Self::Payment(e) => e.to_payload(),
+            Self::Assignments(e) => e.to_payload(),
+        }
+    }
 }
 
 /// Every event type this build reads, with the newest schema version it reads: the types it

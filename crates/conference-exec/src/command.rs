@@ -6,7 +6,9 @@ use conference_domain::discounts::{self, PromoCodeDefinition};
 use conference_domain::payment::PaymentMethod;
 use conference_domain::stream::Holder;
 use conference_domain::values::{AccessCode, PersonalInfo, PromoCode, SeatQuantity};
-use conference_domain::{ConferenceId, Currency, Money, OrderId, PaymentId, SeatTypeId, Timestamp};
+use conference_domain::{
+    CommandId, ConferenceId, Currency, DeviceId, Money, OrderId, PaymentId, SeatTypeId, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -254,5 +256,64 @@ impl UserCommand {
             ),
             _ => return None,
         })
+    }
+}
+
+/// The command id of `device` receiving the pool's grant at `grant_position`: the same
+/// grant always gives the same id, so pulling it twice receives it once, and the server
+/// can tell which grant a pushed `receive_allotment` claims ([`granted_at`]).
+#[must_use]
+pub fn receive_allotment_id(device: DeviceId, grant_position: i64) -> CommandId {
+    let mut bytes = *device.as_uuid().as_bytes();
+    for (b, p) in bytes
+        .iter_mut()
+        .rev()
+        .zip(grant_position.to_be_bytes().iter().rev())
+    {
+        *b ^= *p;
+    }
+    bytes[0] ^= 0x5a; // keep it apart from the device id itself
+    CommandId::from_uuid(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+}
+
+/// The grant position a `receive_allotment` command id of `device` names, if it is one
+/// [`receive_allotment_id`] gives (positions below 2^56).
+#[must_use]
+pub fn granted_at(device: DeviceId, command_id: CommandId) -> Option<i64> {
+    let ours = device.as_uuid();
+    let (ours, theirs) = (ours.as_bytes(), command_id.as_uuid());
+    let theirs = theirs.as_bytes();
+    let mut position = [0u8; 8];
+    // Byte 8 carries the UUID variant bits; positions never reach it.
+    for k in 1..8 {
+        position[k] = theirs[8 + k] ^ ours[8 + k];
+    }
+    let position = i64::from_be_bytes(position);
+    (position > 0 && receive_allotment_id(device, position) == command_id).then_some(position)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_position_comes_back_from_its_command_id_and_nothing_else_does() {
+        let device = DeviceId::from_uuid(uuid::Uuid::from_u128(
+            0x0193_aaaa_bbbb_7ccc_8ddd_eeee_ffff_1234,
+        ));
+        for position in [1, 2, 255, 256, 65_537, 1 << 40, (1 << 56) - 1] {
+            let id = receive_allotment_id(device, position);
+            assert_eq!(granted_at(device, id), Some(position), "{position}");
+        }
+        let other = DeviceId::from_uuid(uuid::Uuid::from_u128(7));
+        assert_eq!(granted_at(other, receive_allotment_id(device, 42)), None);
+        assert_eq!(
+            granted_at(device, CommandId::from_uuid(uuid::Uuid::from_u128(42))),
+            None
+        );
+        assert_ne!(
+            receive_allotment_id(device, 1),
+            receive_allotment_id(device, 2)
+        );
     }
 }

@@ -41,6 +41,8 @@ pub struct Rejection {
 pub struct Applied {
     /// Events new to this store, as recorded here.
     pub inserted: Vec<Recorded>,
+    /// The server's position of each of `inserted`.
+    pub inserted_at: Vec<i64>,
     /// Own tentative events that the server confirmed as they were.
     pub confirmed: usize,
     /// Whether tentative events were replaced, so the read models were rebuilt.
@@ -574,6 +576,7 @@ fn apply_one(
                 projector.project(tx, &recorded)?;
             }
             applied.inserted.push(recorded);
+            applied.inserted_at.push(pulled.position);
         }
         Err(e) => {
             tracing::warn!(position = pulled.position, error = %e, "kept an event this build cannot read")

@@ -196,6 +196,15 @@ pub(crate) trait Db {
     }
     /// The conference the stream's first event was stored under.
     fn stream_conference(&mut self, stream_key: &[u8]) -> Result<Option<Uuid>, DbError>;
+    /// The device that wrote the stream's first event.
+    fn stream_first_writer(&mut self, stream_key: &[u8]) -> Result<Option<Uuid>, DbError>;
+    /// Whether a device other than `device` (the server included) wrote any of the
+    /// stream's events.
+    fn stream_written_by_another(
+        &mut self,
+        stream_key: &[u8],
+        device: Uuid,
+    ) -> Result<bool, DbError>;
     /// Calls `each(event_type, schema_version, payload)` for the stream's events after
     /// version `after`, in stream order.
     fn stream_events_after(

@@ -225,6 +225,32 @@ impl<C: GenericClient> Db for Pg<'_, C> {
         })
     }
 
+    fn stream_first_writer(&mut self, stream_key: &[u8]) -> Result<Option<Uuid>, DbError> {
+        let row = self.query_opt(
+            "SELECT device_id FROM events WHERE stream_key = $1 ORDER BY stream_version LIMIT 1",
+            &[&stream_key],
+        )?;
+        Ok(match row {
+            Some(row) => Some(row.try_get(0)?),
+            None => None,
+        })
+    }
+
+    fn stream_written_by_another(
+        &mut self,
+        stream_key: &[u8],
+        device: Uuid,
+    ) -> Result<bool, DbError> {
+        let row = self.query_opt(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE stream_key = $1 AND device_id <> $2)",
+            &[&stream_key, &device],
+        )?;
+        Ok(match row {
+            Some(row) => row.try_get(0)?,
+            None => false,
+        })
+    }
+
     fn stream_events_after(
         &mut self,
         stream_key: &[u8],

@@ -103,6 +103,29 @@ impl Db for Lite<'_> {
             .flatten())
     }
 
+    fn stream_first_writer(&mut self, stream_key: &[u8]) -> Result<Option<Uuid>, DbError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT device_id FROM events WHERE stream_key = ?1 ORDER BY stream_version LIMIT 1",
+            )?
+            .query_row([stream_key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn stream_written_by_another(
+        &mut self,
+        stream_key: &[u8],
+        device: Uuid,
+    ) -> Result<bool, DbError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE stream_key = ?1 AND device_id <> ?2)",
+            )?
+            .query_row(rusqlite::params![stream_key, device], |r| r.get(0))?)
+    }
+
     fn stream_events_after(
         &mut self,
         stream_key: &[u8],

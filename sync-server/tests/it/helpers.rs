@@ -573,12 +573,40 @@ impl Local {
 
     /// Records seats the pool granted to this device (what its sync does on pulling the
     /// grant).
+    /// Seats join this device's allotment as if the server had granted them (a command id
+    /// of no grant: the server refuses it once it checks).
     pub fn receive(&mut self, slug: &str, seat_type: &str, quantity: u32) {
+        self.receive_as(ctx(1), slug, seat_type, quantity);
+    }
+
+    /// Seats the server's pool granted at `grant_position` join this device's allotment,
+    /// under the command id a device's sync gives that grant.
+    pub fn receive_grant(
+        &mut self,
+        grant_position: i64,
+        slug: &str,
+        seat_type: &str,
+        quantity: u32,
+    ) {
+        let device = DeviceId::from_uuid(self.device.id);
+        let command_id = conference_app::command::receive_allotment_id(device, grant_position);
+        self.receive_as(
+            Ctx {
+                command_id,
+                now: minute(1),
+            },
+            slug,
+            seat_type,
+            quantity,
+        );
+    }
+
+    fn receive_as(&mut self, ctx: Ctx, slug: &str, seat_type: &str, quantity: u32) {
         let conference_id = self.conference_id(slug).into();
         let seat_type = self.seat_type_id(slug, seat_type).into();
         self.app
             .execute(
-                &ctx(1),
+                &ctx,
                 &conference_app::command::UserCommand::ReceiveAllotment {
                     conference_id,
                     seats: vec![SeatQuantity::new(seat_type, quantity)],
@@ -647,8 +675,13 @@ pub async fn door_with_allotment(
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let mut local = Local::new(&door, true);
-    local.apply(server.pull_all(&door).await);
-    local.receive(slug, seat_type, quantity);
+    let pulled = server.pull_all(&door).await;
+    let grant = of_type(&pulled, "SeatsAllotted")
+        .last()
+        .expect("the grant")
+        .position;
+    local.apply(pulled);
+    local.receive_grant(grant, slug, seat_type, quantity);
     local
 }
 

@@ -252,11 +252,12 @@ async fn concurrent_pushes_land_in_one_gapless_order_and_a_refused_one_stores_no
     eprintln!("12 pushes committed in {batches} transactions");
 }
 
-/// A command refused after it began writing (its second event takes a slug another
-/// conference has): nothing of it is stored, and the commands around it in the same
-/// request are taken as usual.
+/// A command pushed with events it does not produce (one `create_conference` creating two
+/// conferences, the second with a slug another conference has): the server's replay
+/// refuses it, nothing of it is stored, and the commands around it in the same request
+/// are taken as usual.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_command_refused_after_it_wrote_leaves_nothing_and_the_request_goes_on() {
+async fn a_command_with_events_it_does_not_produce_leaves_nothing_and_the_request_goes_on() {
     let server = spawn_sync_server().await;
     organizer_with_conference(&server, "demo", &[]).await;
     let device = server.add_device("organizer b", Role::Organizer, &[]);
@@ -265,8 +266,8 @@ async fn a_command_refused_after_it_wrote_leaves_nothing_and_the_request_goes_on
     let mut commands = local.pending().commands;
     assert!(commands.len() >= 3, "{commands:?}");
 
-    // A second conference created by one command: the first is new, the second's slug is
-    // taken, so the command fails on its second event.
+    // Two conferences created by one command: the first is new, the second's slug is
+    // taken. Before the server replayed commands, this one failed on its second event.
     let created = commands[0].events[0].clone();
     assert_eq!(created.event_type, "ConferenceCreated");
     let conference = |slug: &str| {
@@ -296,7 +297,7 @@ async fn a_command_refused_after_it_wrote_leaves_nothing_and_the_request_goes_on
     assert_eq!(statuses, expected, "{response:?}");
     assert_eq!(
         response.results[1].reason.as_ref().unwrap().code,
-        "slug_taken"
+        "events_do_not_match_command"
     );
     assert!(response.results[1].positions.is_empty());
     assert_eq!(response.next_seq, request.commands.len() as u64 + 1);

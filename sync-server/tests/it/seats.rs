@@ -311,19 +311,10 @@ async fn returned_seats_go_back_to_the_pool() {
 
     // The door receives the grant when it pulls, then gives three back.
     let mut local = Local::new(&door, true);
-    local.apply(server.pull_all(&door).await);
-    local
-        .app
-        .execute(
-            &crate::helpers::ctx(2),
-            &conference_app::command::UserCommand::ReceiveAllotment {
-                conference_id: conference.into(),
-                seats: vec![
-                    conference_app::conference_domain::values::SeatQuantity::new(full.into(), 5),
-                ],
-            },
-        )
-        .unwrap();
+    let pulled = server.pull_all(&door).await;
+    let grant_position = of_type(&pulled, "SeatsAllotted")[0].position;
+    local.apply(pulled);
+    local.receive_grant(grant_position, "demo", "Full", 5);
     local
         .app
         .return_allotment(&crate::helpers::ctx(3), "demo", &["Full=3".into()])

@@ -1,0 +1,333 @@
+//! Replaying a pushed command (DESIGN.md §4 Push, §7): the server never stores an event
+//! because a device sent it. It runs the device's command through `conference_exec::run`,
+//! the very code the device ran, on a journal over its own log, and takes the command only
+//! if the same events come out.
+//!
+//! The journal ([`Replay`]) reads each stream at the version the device says it read
+//! (`reads`: a door that sold at the price it had read sold at that price; an organizer
+//! who changed it meanwhile does not make that sale a forgery), or at the server's newest
+//! when the device names none, and keeps what the command appends in memory: nothing is
+//! written until the events are judged.
+use crate::error::DbError;
+use crate::log::Unit;
+use crate::wire::{CommandBody, Decoded, EventBody};
+use conference_domain::aggregate::{Aggregate, DomainEvent, IntoDomainEvent};
+use conference_domain::process::RegistrationProcess;
+use conference_domain::stream::{Holder, StreamId, StreamKind};
+use conference_domain::upcast;
+use conference_domain::{CommandId, DeviceId, OrderId, Timestamp};
+use conference_exec::{AppError, Journal, Recorded, ScheduledCommand, Uow, UserCommand};
+use std::any::Any;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Which versions a replay reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reads {
+    /// The versions the device read (its `reads`; the newest for a stream it names not).
+    AsTheDeviceRead,
+    /// The server's newest: a rebase runs the command again on what the server has now.
+    Newest,
+}
+
+/// Why a replay did not come out as a list of events.
+#[derive(Debug)]
+pub(crate) enum Failed {
+    /// The command itself was refused by a rule, or named something the server lacks.
+    Refused(AppError),
+    /// The server could not read its own log.
+    Db(DbError),
+}
+
+/// What a replay appended, in order, and the states it left the streams in.
+pub(crate) struct Replayed {
+    pub recorded: Vec<Recorded>,
+    states: HashMap<Vec<u8>, (u64, Box<dyn Any + Send>)>,
+}
+
+impl Replayed {
+    /// Hands the states of the streams the command wrote to the writer's cache: the next
+    /// command on them starts from there instead of folding the log again.
+    pub(crate) fn keep_states(self, unit: &mut Unit<'_>) {
+        for (key, (version, state)) in self.states {
+            if self
+                .recorded
+                .iter()
+                .any(|r| r.version == version && r.stream.key() == key)
+            {
+                unit.keep_state(key, version, state);
+            }
+        }
+    }
+}
+
+/// Runs `command` for `device` at `now` on the server's log, and returns the events it
+/// produced without storing any.
+pub(crate) fn replay(
+    unit: &mut Unit<'_>,
+    device: Uuid,
+    body: &CommandBody,
+    command: &UserCommand,
+    now: Timestamp,
+    owns_pool: bool,
+    reads: Reads,
+) -> Result<Replayed, Failed> {
+    let mut pinned = HashMap::new();
+    if reads == Reads::AsTheDeviceRead {
+        for read in &body.reads {
+            let stream = StreamId::parse(&read.stream).map_err(|e| {
+                Failed::Refused(AppError::invalid(
+                    "invalid_read",
+                    format!("The command names a stream it read that does not exist: {e}"),
+                ))
+            })?;
+            pinned.insert(stream.key(), read.version);
+        }
+    }
+    let journal = Replay {
+        unit,
+        now,
+        device: DeviceId::from_uuid(device),
+        command_id: CommandId::from_uuid(body.command_id),
+        pinned,
+        states: HashMap::new(),
+        recorded: Vec::new(),
+        db_failure: None,
+    };
+    let mut uow = Uow::new(journal, owns_pool);
+    let outcome = conference_exec::run(&mut uow, command);
+    let journal = match uow.finish() {
+        Ok(journal) => journal,
+        Err(error) => return Err(Failed::Refused(error)),
+    };
+    if let Some(failure) = journal.db_failure {
+        return Err(Failed::Db(failure));
+    }
+    outcome.map_err(Failed::Refused)?;
+    Ok(Replayed {
+        recorded: journal.recorded,
+        states: journal.states,
+    })
+}
+
+/// Whether the pushed events are exactly the replayed ones: the same streams, versions,
+/// event types and payloads (as the domain reads them, so V1 shapes upcast first), in the
+/// same order, recorded when the command ran. The first difference, said for the back
+/// office.
+pub(crate) fn difference(
+    replayed: &[Recorded],
+    pushed: &[Decoded],
+    body: &CommandBody,
+    now: Timestamp,
+) -> Option<String> {
+    if replayed.len() != pushed.len() {
+        return Some(format!(
+            "the command produces {} event(s) on the server, but {} were pushed",
+            replayed.len(),
+            pushed.len()
+        ));
+    }
+    for (i, ((ours, theirs), wire)) in replayed.iter().zip(pushed).zip(&body.events).enumerate() {
+        if ours.stream != theirs.stream || ours.version != wire.version {
+            return Some(format!(
+                "event {i} goes to {} version {} on the server, but was pushed to {} version {}",
+                ours.stream, ours.version, theirs.stream, wire.version
+            ));
+        }
+        let recorded_at = chrono::DateTime::parse_from_rfc3339(&wire.recorded_at)
+            .map(|t| t.with_timezone(&chrono::Utc));
+        if recorded_at != Ok(now) {
+            return Some(format!(
+                "event {i} is recorded at {}, but the command ran at {}",
+                wire.recorded_at,
+                now.to_rfc3339()
+            ));
+        }
+        if ours.event != theirs.event && !same_in_older_shape(ours, theirs, wire) {
+            return Some(format!(
+                "event {i} on {} is a different `{}` on the server than the pushed `{}`",
+                ours.stream,
+                ours.event.event_type(),
+                theirs.event.event_type()
+            ));
+        }
+    }
+    None
+}
+
+/// A device of an older release writes older shapes (V1's `OrderPaymentConfirmed`, which
+/// says less than V2's `OrderConfirmed`): the replayed event, walked back to the shape the
+/// device wrote and read again, must be what the device's event reads as.
+fn same_in_older_shape(ours: &Recorded, theirs: &Decoded, wire: &EventBody) -> bool {
+    let (event_type, version) = (ours.event.event_type(), ours.event.schema_version());
+    if (event_type, version) == (wire.event_type.as_str(), wire.schema_version) {
+        return false;
+    }
+    let pushed = (wire.event_type.as_str(), wire.schema_version);
+    let reads = |t: &str| (t == pushed.0).then_some(pushed.1);
+    upcast::for_reader(reads, event_type, version, ours.event.to_payload())
+        .ok()
+        .filter(|(t, v, _)| (t.as_str(), *v) == pushed)
+        .and_then(|(t, v, payload)| DomainEvent::decode(ours.stream.kind, &t, v, payload).ok())
+        .is_some_and(|older| older == theirs.event)
+}
+
+/// Whether the device ran `command` as the owner of a conference's seat pool (a store
+/// never connected to a server): what it pushed wrote a pool, or a promo code's
+/// redemptions (which only a pool's owner counts itself).
+pub(crate) fn ran_as_pool_owner(events: &[Decoded], command: &UserCommand) -> bool {
+    events.iter().any(|e| {
+        (e.stream.kind == StreamKind::Seats && e.stream.holder == Holder::Pool)
+            || (e.stream.kind == StreamKind::Promos && command.organizer_command().is_none())
+    })
+}
+
+/// The server's log as a journal, as of the versions the device read.
+struct Replay<'u, 'c> {
+    unit: &'u mut Unit<'c>,
+    now: Timestamp,
+    device: DeviceId,
+    command_id: CommandId,
+    /// The version each stream is read at; a stream not named is read at the newest.
+    pinned: HashMap<Vec<u8>, u64>,
+    /// Every stream this replay touched: its version and state (an `A`).
+    states: HashMap<Vec<u8>, (u64, Box<dyn Any + Send>)>,
+    recorded: Vec<Recorded>,
+    /// A failure of the server's own database, kept apart from the command's refusals.
+    db_failure: Option<DbError>,
+}
+
+impl Replay<'_, '_> {
+    fn db<T>(&mut self, result: Result<T, DbError>) -> Result<T, AppError> {
+        result.map_err(|e| {
+            let message = e.to_string();
+            self.db_failure.get_or_insert(e);
+            AppError::Store(message)
+        })
+    }
+
+    /// The state and version of `stream` in this replay.
+    fn state<A: Aggregate>(&mut self, stream: StreamId) -> Result<(A, u64), AppError> {
+        let key = stream.key();
+        if let Some((version, state)) = self.states.get(&key) {
+            let state = state
+                .downcast_ref::<A>()
+                .cloned()
+                .ok_or_else(|| AppError::Store(format!("{stream} was loaded as another kind")))?;
+            return Ok((state, *version));
+        }
+        let newest = self.unit.load::<A>(stream);
+        let (state, newest) = self.db(newest)?;
+        let (state, version) = match self.pinned.get(&key).copied() {
+            Some(read) if read < newest => {
+                let older = self.unit.load_at::<A>(stream, read);
+                (self.db(older)?, read)
+            }
+            Some(read) if read > newest => {
+                return Err(AppError::rejected(
+                    "read_version_unknown",
+                    format!(
+                        "The command read {stream} at version {read}, but the server has only {newest} (an earlier command of this device may have been refused)"
+                    ),
+                ));
+            }
+            _ => (state, newest),
+        };
+        self.states.insert(key, (version, Box::new(state.clone())));
+        Ok((state, version))
+    }
+}
+
+impl Journal for Replay<'_, '_> {
+    fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    fn device_id(&self) -> DeviceId {
+        self.device
+    }
+
+    fn load<A: Aggregate>(&mut self, stream: StreamId) -> Result<A, AppError> {
+        Ok(self.state::<A>(stream)?.0)
+    }
+
+    fn execute<A: Aggregate>(
+        &mut self,
+        stream: StreamId,
+        command: &A::Command,
+    ) -> Result<Vec<Recorded>, AppError>
+    where
+        A::Event: IntoDomainEvent,
+    {
+        let (mut state, mut version) = self.state::<A>(stream)?;
+        let events = state.handle(command).map_err(AppError::domain)?;
+        let mut out = Vec::with_capacity(events.len());
+        for event in events {
+            state.apply(&event);
+            version += 1;
+            out.push(Recorded {
+                position: 0,
+                stream,
+                version,
+                command_id: self.command_id,
+                device_id: self.device,
+                recorded_at: self.now,
+                event: event.into_domain(),
+            });
+        }
+        if !out.is_empty() {
+            self.states.insert(stream.key(), (version, Box::new(state)));
+            self.recorded.extend(out.iter().cloned());
+        }
+        Ok(out)
+    }
+
+    fn recorded(&self) -> &[Recorded] {
+        &self.recorded
+    }
+
+    // The server keeps no process state or schedule of a device yet: a registration it
+    // did not see start reads as its order implies (see `Uow`), and a device's scheduled
+    // expiries are not known here.
+    fn load_process(&mut self, _order_id: OrderId) -> Result<RegistrationProcess, AppError> {
+        Ok(RegistrationProcess::default())
+    }
+
+    fn save_process(
+        &mut self,
+        _order_id: OrderId,
+        _state: &RegistrationProcess,
+    ) -> Result<(), AppError> {
+        Ok(())
+    }
+
+    fn forget_process(&mut self, _order_id: OrderId) -> Result<(), AppError> {
+        Ok(())
+    }
+
+    fn schedule(
+        &mut self,
+        _due: Timestamp,
+        _kind: &str,
+        _key: Uuid,
+        _payload: &serde_json::Value,
+    ) -> Result<(), AppError> {
+        Ok(())
+    }
+
+    fn cancel_scheduled(&mut self, _key: Uuid) -> Result<(), AppError> {
+        Ok(())
+    }
+
+    fn due_commands(
+        &mut self,
+        _now: Timestamp,
+        _limit: usize,
+    ) -> Result<Vec<ScheduledCommand>, AppError> {
+        Ok(vec![])
+    }
+
+    fn mark_done(&mut self, _scheduled_id: i64) -> Result<(), AppError> {
+        Ok(())
+    }
+}
