@@ -12,13 +12,17 @@ use crate::error::DbError;
 use crate::log::Unit;
 use crate::wire::{CommandBody, Decoded, EventBody};
 use conference_domain::aggregate::{Aggregate, DomainEvent, IntoDomainEvent};
-use conference_domain::process::RegistrationProcess;
+use conference_domain::order::Order;
+use conference_domain::process::{RegistrationProcess, Stage};
 use conference_domain::stream::{Holder, StreamId, StreamKind};
 use conference_domain::upcast;
 use conference_domain::{CommandId, DeviceId, OrderId, Timestamp};
-use conference_exec::{AppError, Journal, Recorded, ScheduledCommand, Uow, UserCommand};
+use conference_exec::{
+    AppError, EXPIRE_REGISTRATION, ExpiryPayload, Journal, Recorded, ScheduledCommand, Uow,
+    UserCommand,
+};
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Which versions a replay reads.
@@ -91,8 +95,11 @@ pub(crate) fn replay(
         command_id: CommandId::from_uuid(body.command_id),
         pinned,
         states: HashMap::new(),
+        before: HashMap::new(),
         recorded: Vec::new(),
         db_failure: None,
+        expirable: expirable(body, command),
+        done: HashSet::new(),
     };
     let mut uow = Uow::new(journal, owns_pool);
     let outcome = conference_exec::run(&mut uow, command);
@@ -110,6 +117,25 @@ pub(crate) fn replay(
     })
 }
 
+/// The orders a pushed `tick` expired: the order streams its events name, in order.
+fn expirable(body: &CommandBody, command: &UserCommand) -> Vec<OrderId> {
+    if !matches!(command, UserCommand::Tick) {
+        return vec![];
+    }
+    let mut orders = Vec::new();
+    for event in &body.events {
+        if let Ok(stream) = StreamId::parse(&event.stream)
+            && stream.kind == StreamKind::Order
+        {
+            let order = OrderId::from_uuid(stream.id);
+            if !orders.contains(&order) {
+                orders.push(order);
+            }
+        }
+    }
+    orders
+}
+
 /// Whether the pushed events are exactly the replayed ones: the same streams, versions,
 /// event types and payloads (as the domain reads them, so V1 shapes upcast first), in the
 /// same order, recorded when the command ran. The first difference, said for the back
@@ -121,10 +147,18 @@ pub(crate) fn difference(
     now: Timestamp,
 ) -> Option<String> {
     if replayed.len() != pushed.len() {
+        let names = |events: &mut dyn Iterator<Item = (&StreamId, &DomainEvent)>| {
+            events
+                .map(|(stream, event)| format!("{} on {stream}", event.event_type()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         return Some(format!(
-            "the command produces {} event(s) on the server, but {} were pushed",
+            "the command produces {} event(s) on the server ({}), but {} were pushed ({})",
             replayed.len(),
-            pushed.len()
+            names(&mut replayed.iter().map(|r| (&r.stream, &r.event))),
+            pushed.len(),
+            names(&mut pushed.iter().map(|d| (&d.stream, &d.event)))
         ));
     }
     for (i, ((ours, theirs), wire)) in replayed.iter().zip(pushed).zip(&body.events).enumerate() {
@@ -192,9 +226,15 @@ struct Replay<'u, 'c> {
     pinned: HashMap<Vec<u8>, u64>,
     /// Every stream this replay touched: its version and state (an `A`).
     states: HashMap<Vec<u8>, (u64, Box<dyn Any + Send>)>,
+    /// The same streams as they were before the command.
+    before: HashMap<Vec<u8>, Box<dyn Any + Send>>,
     recorded: Vec<Recorded>,
     /// A failure of the server's own database, kept apart from the command's refusals.
     db_failure: Option<DbError>,
+    /// The orders whose expiry may have been due (see `due_commands`), and which of
+    /// them ran.
+    expirable: Vec<OrderId>,
+    done: HashSet<i64>,
 }
 
 impl Replay<'_, '_> {
@@ -233,6 +273,7 @@ impl Replay<'_, '_> {
             }
             _ => (state, newest),
         };
+        self.before.insert(key.clone(), Box::new(state.clone()));
         self.states.insert(key, (version, Box::new(state.clone())));
         Ok((state, version))
     }
@@ -286,11 +327,26 @@ impl Journal for Replay<'_, '_> {
         &self.recorded
     }
 
-    // The server keeps no process state or schedule of a device yet: a registration it
-    // did not see start reads as its order implies (see `Uow`), and a device's scheduled
-    // expiries are not known here.
-    fn load_process(&mut self, _order_id: OrderId) -> Result<RegistrationProcess, AppError> {
-        Ok(RegistrationProcess::default())
+    // The server keeps no process state or schedule of its own: a registration the
+    // pushing device started (it placed the order) is resumed from the order as the
+    // command read it, which is the state that device kept; any other reads as the
+    // device's does, the default (see `Uow`).
+    fn load_process(&mut self, order_id: OrderId) -> Result<RegistrationProcess, AppError> {
+        let stream = StreamId::order(order_id);
+        let placed_here = self.unit.db.stream_first_writer(&stream.key());
+        if self.db(placed_here)? != Some(self.device.as_uuid()) {
+            return Ok(RegistrationProcess::default());
+        }
+        // As the order was before this command: the device kept the state its last
+        // command on the order left, and this command's own events come next.
+        self.state::<Order>(stream)?;
+        let resumed = self
+            .before
+            .get(&stream.key())
+            .and_then(|state| state.downcast_ref::<Order>())
+            .and_then(Order::data)
+            .map(|data| RegistrationProcess::resume(order_id, data));
+        Ok(resumed.unwrap_or_default())
     }
 
     fn save_process(
@@ -319,15 +375,50 @@ impl Journal for Replay<'_, '_> {
         Ok(())
     }
 
+    /// The device's expiries that were due: those of the orders its pushed command names
+    /// (a `tick` names every order it expired), in the order it named them, where the
+    /// order, as the device placed it, is still waiting and its time has run out.
     fn due_commands(
         &mut self,
-        _now: Timestamp,
-        _limit: usize,
+        now: Timestamp,
+        limit: usize,
     ) -> Result<Vec<ScheduledCommand>, AppError> {
-        Ok(vec![])
+        let mut due = Vec::new();
+        for (i, order_id) in self.expirable.clone().into_iter().enumerate() {
+            let id = i64::try_from(i).unwrap_or(i64::MAX);
+            if due.len() == limit || self.done.contains(&id) {
+                continue;
+            }
+            let process = self.load_process(order_id)?;
+            let waiting = matches!(
+                process.stage,
+                Stage::AwaitingReservationConfirmation
+                    | Stage::ReservationConfirmationReceived
+                    | Stage::PaymentConfirmationReceived
+            );
+            let Some(expires_at) = process.reservation_expires_at.filter(|at| *at <= now) else {
+                continue;
+            };
+            if !waiting {
+                continue;
+            }
+            let payload = ExpiryPayload {
+                order_id,
+                sequence: process.expiry_sequence,
+            };
+            due.push(ScheduledCommand {
+                id,
+                due: expires_at,
+                kind: EXPIRE_REGISTRATION.into(),
+                payload: serde_json::to_value(payload)
+                    .map_err(|e| AppError::Store(e.to_string()))?,
+            });
+        }
+        Ok(due)
     }
 
-    fn mark_done(&mut self, _scheduled_id: i64) -> Result<(), AppError> {
+    fn mark_done(&mut self, scheduled_id: i64) -> Result<(), AppError> {
+        self.done.insert(scheduled_id);
         Ok(())
     }
 }

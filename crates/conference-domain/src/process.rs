@@ -163,6 +163,37 @@ pub struct Reaction {
 }
 
 impl RegistrationProcess {
+    /// The state the registration of a placed order is in, as the order shows it: what the
+    /// device that placed the order keeps after running it (the sync server, which keeps no
+    /// process state, resumes a device's registration from its order). It differs only
+    /// where a payment completed after the order had ended, which the order does not record.
+    #[must_use]
+    pub fn resume(order_id: OrderId, order: &order::OrderData) -> Self {
+        use order::OrderStatus as S;
+        let stage = match order.status {
+            S::PendingReservation => Stage::AwaitingReservationConfirmation,
+            S::PartiallyReserved | S::ReservationCompleted => {
+                Stage::ReservationConfirmationReceived
+            }
+            S::Confirmed => Stage::Completed,
+            S::Expired => Stage::Expired,
+            S::Cancelled => Stage::Cancelled,
+        };
+        Self {
+            stage,
+            order_id: Some(order_id),
+            conference_id: Some(order.conference_id),
+            holder: Some(order.holder),
+            allow_override: order.allow_override,
+            reservation_expires_at: Some(order.reservation_expires_at),
+            expiry_sequence: 1,
+            reserved: order.reserved.clone(),
+            promo_codes: order.promo_codes.clone(),
+            payment: order.payment,
+            payment_completed: order.payment.is_some(),
+        }
+    }
+
     fn ids(&self) -> Option<(OrderId, ConferenceId, Holder)> {
         Some((self.order_id?, self.conference_id?, self.holder?))
     }

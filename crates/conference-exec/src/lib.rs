@@ -17,5 +17,5 @@ mod usecases;
 pub use command::{Outcome, UserCommand};
 pub use error::AppError;
 pub use journal::{Journal, Recorded, ScheduledCommand};
-pub use runner::{EXPIRE_REGISTRATION, Uow, pool_policy};
+pub use runner::{EXPIRE_REGISTRATION, ExpiryPayload, Uow, pool_policy};
 pub use usecases::run;

@@ -24,10 +24,11 @@ pub const EXPIRE_REGISTRATION: &str = "expire_registration";
 /// A cascade longer than this is a bug (a loop between reactors), not a workload.
 const MAX_CASCADE_STEPS: usize = 10_000;
 
+/// What a scheduled expiry carries: the order, and which of its expiries is the live one.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct ExpiryPayload {
-    order_id: OrderId,
-    sequence: u32,
+pub struct ExpiryPayload {
+    pub order_id: OrderId,
+    pub sequence: u32,
 }
 
 pub struct Uow<J> {
@@ -227,16 +228,7 @@ impl<J: Journal> Uow<J> {
         Ok(match order.data() {
             Some(data) if data.was_confirmed => RegistrationProcess {
                 stage: Stage::Completed,
-                order_id: Some(order_id),
-                conference_id: Some(data.conference_id),
-                holder: Some(data.holder),
-                allow_override: data.allow_override,
-                reservation_expires_at: Some(data.reservation_expires_at),
-                expiry_sequence: 1,
-                reserved: data.reserved.clone(),
-                promo_codes: data.promo_codes.clone(),
-                payment: data.payment,
-                payment_completed: data.payment.is_some(),
+                ..RegistrationProcess::resume(order_id, data)
             },
             _ => stored,
         })

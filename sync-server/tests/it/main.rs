@@ -2,6 +2,7 @@
 //! with a temporary database, and drives it with reqwest and real device stores.
 mod api;
 mod auth;
+mod authority;
 mod cli;
 mod devices;
 mod helpers;

@@ -1,0 +1,665 @@
+//! The server as the authority (DESIGN.md §7): devices with valid tokens send hand-made
+//! pushes, and every one is refused with a stable code, with nothing of it stored; honest
+//! devices' commands, replayed by the server with the code the device ran, are taken as
+//! they were written, including step-by-step orders and sales at a price an organizer
+//! changed while the door was offline.
+use crate::helpers::{
+    Local, TestDevice, TestServer, ctx, door_with_allotment, of_type, organizer_with_conference,
+    spawn_sync_server,
+};
+use conference_app::conference_protocol::sync::{
+    PulledEvent, PushCommand, PushRequest, PushResponse, PushStatus, WireEvent, raw_payload,
+};
+use conference_app::{PaymentInput, SaleInput};
+use conference_sync_server::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A published conference (Full at 120, 100 seats, code EARLY 15 %) and its organizer.
+struct Venue {
+    server: TestServer,
+    organizer: Local,
+}
+
+impl Venue {
+    async fn new() -> Self {
+        let server = spawn_sync_server().await;
+        let mut organizer =
+            organizer_with_conference(&server, "devconf", &[("Full", "120", 100)]).await;
+        organizer.add_promo_code("devconf", "EARLY", "15");
+        all_applied(&server.push_pending(&mut organizer).await);
+        Self { server, organizer }
+    }
+
+    /// A door with ten seats of its own, its grant received and pushed.
+    async fn door(&self) -> Local {
+        let mut door =
+            door_with_allotment(&self.server, &self.organizer, &[], "devconf", "Full", 10).await;
+        all_applied(&self.server.push_pending(&mut door).await);
+        door
+    }
+
+    fn conference(&self) -> String {
+        format!("conference/{}", self.organizer.conference_id("devconf"))
+    }
+
+    fn pool(&self) -> String {
+        format!("seats/{}", self.organizer.conference_id("devconf"))
+    }
+
+    fn full(&self) -> Uuid {
+        self.organizer.seat_type_id("devconf", "Full")
+    }
+
+    /// Every event of the log, as an unscoped organizer pulls it.
+    async fn log(&self) -> Vec<PulledEvent> {
+        self.server.pull_all(&self.organizer.device).await
+    }
+
+    /// A stream's version on the server.
+    async fn version(&self, stream: &str) -> u64 {
+        self.log()
+            .await
+            .iter()
+            .filter(|e| e.event.stream == stream)
+            .map(|e| e.event.version)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Pushes `request` as `device`; the code it was refused with (the last command's
+    /// rejection, or the whole request's error). Nothing may have been stored.
+    async fn refused(&self, device: &TestDevice, request: &PushRequest) -> String {
+        // Numbered where the server expects this device to go on (earlier forgeries were
+        // refused, and the device's own store numbers as if they were not).
+        let mut request = request.clone();
+        let next = self.server.count(&format!(
+            "SELECT next_seq FROM devices WHERE device_id = {}",
+            self.server.id_literal(device.id)
+        ));
+        for (seq, command) in (next..).zip(&mut request.commands) {
+            command.device_seq = u64::try_from(seq).expect("a sequence number");
+        }
+        let request = &request;
+        let before = self.server.count("SELECT COUNT(*) FROM events");
+        let (status, body) = self.server.push(device, request).await;
+        let code = if status == StatusCode::OK {
+            let response: PushResponse = serde_json::from_value(body).expect("a push response");
+            let last = response.results.last().expect("a result");
+            assert_eq!(last.status, PushStatus::Rejected, "{response:?}");
+            last.reason.as_ref().expect("a reason").code.clone()
+        } else {
+            assert!(status.is_client_error(), "{status} {body}");
+            body["code"].as_str().expect("a code").to_string()
+        };
+        assert_eq!(
+            self.server.count("SELECT COUNT(*) FROM events"),
+            before,
+            "something of a push refused as {code} was stored"
+        );
+        code
+    }
+}
+
+fn all_applied(response: &PushResponse) {
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| r.status == PushStatus::Applied),
+        "{response:?}"
+    );
+}
+
+/// One door sale, not pushed yet, as its one command.
+fn sale(door: &mut Local) -> PushRequest {
+    door.sell("devconf", &["Full=1"], false);
+    let request = door.pending();
+    assert_eq!(request.commands.len(), 1);
+    request
+}
+
+/// An event for `command`, recorded when it ran.
+fn forged(
+    command: &PushCommand,
+    stream: &str,
+    version: u64,
+    event_type: &str,
+    payload: Value,
+) -> WireEvent {
+    WireEvent {
+        stream: stream.into(),
+        version,
+        event_type: event_type.into(),
+        schema_version: 1,
+        payload: raw_payload(&payload),
+        recorded_at: command.events[0].recorded_at.clone(),
+    }
+}
+
+/// A command of `device` the server has not seen, with no events of its own yet.
+fn command_like(template: &PushCommand, command_type: &str, command: Value) -> PushCommand {
+    PushCommand {
+        command_id: Uuid::now_v7(),
+        command_type: command_type.into(),
+        command: raw_payload(&command),
+        events: vec![],
+        reads: vec![],
+        ..template.clone()
+    }
+}
+
+const MISMATCH: &str = "events_do_not_match_command";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_door_cannot_write_the_conference_its_pool_or_its_promo_codes() {
+    let venue = Venue::new().await;
+    let conference = venue.conference();
+    let pool = venue.pool();
+    let full = venue.full();
+
+    // A sale carrying a price cut and 99,900 more seats for the seat type.
+    let mut door = venue.door().await;
+    let mut request = sale(&mut door);
+    let command = &mut request.commands[0];
+    let version = venue.version(&conference).await + 1;
+    let cut = forged(
+        command,
+        &conference,
+        version,
+        "SeatTypeUpdated",
+        json!({
+            "id": full, "name": "Full", "description": "", "price": "0.01",
+            "quantity": 100000, "previous_quantity": 100
+        }),
+    );
+    command.events.push(cut.clone());
+    assert_eq!(venue.refused(&door.device, &request).await, MISMATCH);
+    // The same as the organizer command it is: not a door's.
+    let mut request = sale(&mut door);
+    let update = command_like(
+        &request.commands[0],
+        "update_seat_type",
+        json!({
+            "type": "update_seat_type", "conference_id": door.conference_id("devconf"),
+            "seat_type_id": full, "name": null, "description": null, "price": "0.01", "quantity": 100000
+        }),
+    );
+    request.commands[0] = PushCommand {
+        events: vec![cut],
+        ..update
+    };
+    assert_eq!(
+        venue.refused(&door.device, &request).await,
+        "forbidden_command"
+    );
+
+    // Seats added to the pool, and a grant of the pool to another door.
+    let other = venue.door().await;
+    for (event_type, payload) in [
+        (
+            "AvailableSeatsChanged",
+            json!({ "seats": [{ "seat_type": full, "quantity": 50000 }] }),
+        ),
+        (
+            "SeatsAllotted",
+            json!({ "device": other.device.id, "seats": [{ "seat_type": full, "quantity": 777 }] }),
+        ),
+    ] {
+        let mut door = venue.door().await;
+        let mut request = sale(&mut door);
+        let command = &mut request.commands[0];
+        let version = venue.version(&pool).await + 1;
+        let event = forged(command, &pool, version, event_type, payload);
+        command.events.push(event);
+        assert_eq!(
+            venue.refused(&door.device, &request).await,
+            MISMATCH,
+            "{event_type}"
+        );
+    }
+
+    // A 100 % code of its own, carried by a sale or pushed as the organizer's command.
+    let promos = format!("promos/{}", door.conference_id("devconf"));
+    let early = venue
+        .log()
+        .await
+        .into_iter()
+        .find(|e| e.event.event_type == "PromoCodeAdded")
+        .expect("EARLY");
+    let mut free = early.event.payload_value();
+    free["code"] = json!("FREE100");
+    let mut door = venue.door().await;
+    let mut request = sale(&mut door);
+    let command = &mut request.commands[0];
+    let version = venue.version(&promos).await + 1;
+    let added = forged(command, &promos, version, "PromoCodeAdded", free);
+    command.events.push(added.clone());
+    assert_eq!(venue.refused(&door.device, &request).await, MISMATCH);
+    let mut request = sale(&mut door);
+    let add = command_like(&request.commands[0], "add_promo_code", json!({}));
+    request.commands[0] = PushCommand {
+        events: vec![added],
+        ..add
+    };
+    assert_eq!(
+        venue.refused(&door.device, &request).await,
+        "forbidden_command"
+    );
+
+    // Unpublishing, or creating a conference of its own.
+    for command_type in ["unpublish_conference", "create_conference"] {
+        let mut door = venue.door().await;
+        let mut request = sale(&mut door);
+        let forged = command_like(&request.commands[0], command_type, json!({}));
+        request.commands[0] = forged;
+        assert_eq!(
+            venue.refused(&door.device, &request).await,
+            "forbidden_command"
+        );
+    }
+
+    honest_devices_go_on(&venue).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seats_reach_an_allotment_only_from_the_server() {
+    let venue = Venue::new().await;
+    let full = venue.full();
+    let conference_id = venue.organizer.conference_id("devconf");
+
+    // Receiving seats nobody granted: 100,000, then 2^32 - 1.
+    for quantity in [100_000_u64, u64::from(u32::MAX)] {
+        let mut door = venue.door().await;
+        let mut request = sale(&mut door);
+        let own = format!("seats/{conference_id}/{}", door.device.id);
+        let version = venue.version(&own).await + 1;
+        let receive = command_like(
+            &request.commands[0],
+            "receive_allotment",
+            json!({
+                "type": "receive_allotment", "conference_id": conference_id,
+                "seats": [{ "seat_type": full, "quantity": quantity }]
+            }),
+        );
+        let event = forged(
+            &request.commands[0],
+            &own,
+            version,
+            "AllotmentReceived",
+            json!({
+                "seats": [{ "seat_type": full, "quantity": quantity }]
+            }),
+        );
+        request.commands[0] = PushCommand {
+            events: vec![event],
+            ..receive
+        };
+        assert_eq!(
+            venue.refused(&door.device, &request).await,
+            "grant_unknown",
+            "{quantity}"
+        );
+    }
+
+    // Another door's grant, received as this door's; and more seats than its own new
+    // grant gave.
+    let other = venue.door().await;
+    let grant_of = |events: &[PulledEvent], device: Uuid| {
+        of_type(events, "SeatsAllotted")
+            .into_iter()
+            .filter(|e| e.event.payload_value()["device"] == json!(device))
+            .map(|e| e.position)
+            .max()
+            .expect("a grant")
+    };
+    let theirs = grant_of(&venue.log().await, other.device.id);
+    let mut door = venue.door().await;
+    let (status, body) = venue
+        .server
+        .post(
+            &door.device,
+            "/v1/allotments",
+            &json!({
+                "command_id": Uuid::now_v7(),
+                "conference_id": conference_id,
+                "seats": [{ "seat_type_id": full, "quantity": 4 }]
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mine = grant_of(&venue.log().await, door.device.id);
+    let own = format!("seats/{conference_id}/{}", door.device.id);
+    let device_id = conference_app::conference_domain::DeviceId::from_uuid(door.device.id);
+    for (position, quantity) in [(theirs, 10), (mine, 5)] {
+        let mut request = sale(&mut door);
+        let version = venue.version(&own).await + 1;
+        let mut receive = command_like(
+            &request.commands[0],
+            "receive_allotment",
+            json!({
+                "type": "receive_allotment", "conference_id": conference_id,
+                "seats": [{ "seat_type": full, "quantity": quantity }]
+            }),
+        );
+        receive.command_id =
+            conference_app::command::receive_allotment_id(device_id, position).as_uuid();
+        let event = forged(
+            &request.commands[0],
+            &own,
+            version,
+            "AllotmentReceived",
+            json!({
+                "seats": [{ "seat_type": full, "quantity": quantity }]
+            }),
+        );
+        request.commands[0] = PushCommand {
+            events: vec![event],
+            ..receive
+        };
+        assert_eq!(
+            venue.refused(&door.device, &request).await,
+            "grant_unknown",
+            "{position}"
+        );
+    }
+
+    // Seats returned from another door's allotment.
+    let mut door = venue.door().await;
+    door.app
+        .return_allotment(&ctx(2), "devconf", &["Full=3".into()])
+        .expect("return");
+    let mut request = door.pending();
+    let theirs = format!("seats/{conference_id}/{}", other.device.id);
+    let version = venue.version(&theirs).await + 1;
+    for (i, event) in request.commands[0].events.iter_mut().enumerate() {
+        event.stream = theirs.clone();
+        event.version = version + i as u64;
+    }
+    assert_eq!(venue.refused(&door.device, &request).await, MISMATCH);
+
+    honest_devices_go_on(&venue).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn orders_are_what_their_commands_make_them() {
+    let venue = Venue::new().await;
+
+    // A confirmed 50-seat order with no payment and no reservation.
+    let mut door = venue.door().await;
+    let mut request = sale(&mut door);
+    let template = request.commands[0].clone();
+    let placed = template
+        .events
+        .iter()
+        .find(|e| e.event_type == "OrderPlaced")
+        .expect("placed")
+        .clone();
+    let order_id = placed.stream.trim_start_matches("order/").to_string();
+    let mut big = placed.payload_value();
+    big["seats"][0]["quantity"] = json!(50);
+    let confirm = command_like(
+        &template,
+        "confirm_order",
+        json!({
+            "type": "confirm_order", "order_id": order_id
+        }),
+    );
+    request.commands[0] = PushCommand {
+        events: vec![
+            WireEvent {
+                payload: raw_payload(&big),
+                ..placed.clone()
+            },
+            forged(&template, &placed.stream, 2, "OrderConfirmed", json!({})),
+        ],
+        ..confirm
+    };
+    assert_eq!(venue.refused(&door.device, &request).await, MISMATCH);
+
+    // A sale appended to another door's order.
+    let mut other = venue.door().await;
+    let theirs = other.sell("devconf", &["Full=1"], false);
+    all_applied(&venue.server.push_pending(&mut other).await);
+    let stream = format!("order/{theirs}");
+    let version = venue.version(&stream).await;
+    let mut door = venue.door().await;
+    let mut request = sale(&mut door);
+    let command = &mut request.commands[0];
+    let mine = command.events[0].stream.clone();
+    for event in &mut command.events {
+        if event.stream == mine {
+            event.stream = stream.clone();
+            event.version += version;
+        }
+    }
+    let code = venue.refused(&door.device, &request).await;
+    // Its seat assignments now name an order the server never saw.
+    assert!(
+        [MISMATCH, "stream_conflict", "unknown_conference"].contains(&code.as_str()),
+        "{code}"
+    );
+
+    // Every single field of a sale's events changed on its own.
+    type Change = fn(&mut WireEvent);
+    let changes: [(&str, Change); 6] = [
+        ("stream", |e| e.stream = format!("order/{}", Uuid::now_v7())),
+        ("version", |e| e.version += 1),
+        ("event type", |e| e.event_type = "OrderUpdated".into()),
+        ("schema version", |e| e.schema_version += 1),
+        ("payload", |e| {
+            let mut payload = e.payload_value();
+            payload["access_code"] = json!("ZZZZZZ");
+            e.payload = raw_payload(&payload);
+        }),
+        ("recorded at", |e| {
+            e.recorded_at = "2020-01-01T00:00:00Z".into()
+        }),
+    ];
+    for (what, change) in changes {
+        let mut door = venue.door().await;
+        let mut request = sale(&mut door);
+        change(&mut request.commands[0].events[0]);
+        let code = venue.refused(&door.device, &request).await;
+        assert!(
+            [
+                MISMATCH,
+                "stream_conflict",
+                "unknown_event",
+                "invalid_event",
+                "unknown_conference"
+            ]
+            .contains(&code.as_str()),
+            "{what}: {code}"
+        );
+    }
+
+    // The back office cancelling a sale and adding seats to the pool with it.
+    let office = venue.server.add_device("office", Role::BackOffice, &[]);
+    let mut desk = Local::new(&office, true);
+    desk.apply(venue.log().await);
+    desk.app
+        .cancel(&ctx(3), &theirs.to_string(), None)
+        .expect("cancel");
+    let mut request = desk.pending();
+    let pool = venue.pool();
+    let version = venue.version(&pool).await + 1;
+    let event = forged(
+        &request.commands[0],
+        &pool,
+        version,
+        "AvailableSeatsChanged",
+        json!({
+            "seats": [{ "seat_type": venue.full(), "quantity": 1000 }]
+        }),
+    );
+    request.commands[0].events.push(event);
+    assert_eq!(venue.refused(&office, &request).await, MISMATCH);
+
+    honest_devices_go_on(&venue).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organizer_cannot_push_what_the_rules_refuse() {
+    let mut venue = Venue::new().await;
+    // A second EARLY (before replay it made every device's sync fail forever).
+    let original = venue
+        .organizer
+        .pending_all()
+        .commands
+        .into_iter()
+        .find(|c| c.command_type == "add_promo_code")
+        .expect("EARLY");
+    let promos = format!("promos/{}", venue.organizer.conference_id("devconf"));
+    let version = venue.version(&promos).await;
+    let next_seq = original.device_seq + 1;
+    let mut again = PushCommand {
+        command_id: Uuid::now_v7(),
+        device_seq: next_seq,
+        reads: vec![],
+        ..original
+    };
+    again.events[0].version = version + 1;
+    let request = PushRequest {
+        commands: vec![again],
+    };
+    let device = venue.organizer.device.clone();
+    assert_eq!(venue.refused(&device, &request).await, MISMATCH);
+
+    // Prices below zero and beyond what money can hold.
+    for (price, honest) in [("-500", "130"), ("79228162514264337593543950335", "131")] {
+        venue
+            .organizer
+            .app
+            .update_seat_type(&ctx(2), "devconf", "Full", None, None, Some(honest), None)
+            .expect("a price change");
+        let mut request = venue.organizer.pending();
+        let command = &mut request.commands[0];
+        let mut text = command.command_value();
+        text["price"] = json!(price);
+        command.command = raw_payload(&text);
+        let mut payload = command.events[0].payload_value();
+        payload["price"] = json!(price);
+        command.events[0].payload = raw_payload(&payload);
+        // Refused by the replay, or, once the device's store is ahead of the server (its
+        // earlier forgery was refused), by the rebase: with the rule's own code.
+        let code = venue.refused(&device, &request).await;
+        assert!(
+            [MISMATCH, "price_out_of_range"].contains(&code.as_str()),
+            "{price}: {code}"
+        );
+    }
+    honest_devices_go_on(&venue).await;
+}
+
+/// After any of the above, honest devices sync and sell as before, and the organizer
+/// sees its prices, seats and codes as it left them.
+async fn honest_devices_go_on(venue: &Venue) {
+    let mut door = venue.door().await;
+    door.sell("devconf", &["Full=2"], false);
+    all_applied(&venue.server.push_pending(&mut door).await);
+
+    let device = venue
+        .server
+        .add_device("late organizer", Role::Organizer, &[]);
+    let mut late = Local::new(&device, true);
+    let log = venue.log().await;
+    late.apply(log.clone());
+    let conference = late.app.conference("devconf").expect("the conference");
+    assert_eq!(conference.seat_types.len(), 1);
+    assert_eq!(conference.seat_types[0].price, "120.00");
+    assert_eq!(conference.seat_types[0].quantity, 100);
+    assert_eq!(of_type(&log, "PromoCodeAdded").len(), 1, "EARLY only");
+    assert!(of_type(&log, "AvailableSeatsChanged").iter().all(|e| {
+        e.device_id == venue.server.server_device_id() || e.device_id == venue.organizer.device.id
+    }));
+}
+
+/// An order placed, paid, updated, cancelled and expired step by step, a door selling at
+/// a price the organizer changed meanwhile, and a back office cancelling a door's sale:
+/// every command the server replays comes out as the device wrote it.
+#[tokio::test(flavor = "multi_thread")]
+async fn honest_commands_replay_exactly() {
+    let mut venue = Venue::new().await;
+    let mut door = venue.door().await;
+    let cash = PaymentInput {
+        method: "cash".into(),
+        tendered: None,
+        reference: None,
+    };
+    let placed = door
+        .app
+        .place_order(&ctx(1), "devconf", &["Full=2".into()], &["EARLY".into()])
+        .expect("place");
+    all_applied(&venue.server.push_pending(&mut door).await);
+    door.app
+        .assign_registrant(
+            &ctx(2),
+            &placed.id.to_string(),
+            "Grace",
+            "Hopper",
+            "grace@example.com",
+        )
+        .expect("registrant");
+    door.app
+        .pay(&ctx(3), &placed.id.to_string(), &cash)
+        .expect("pay");
+    all_applied(&venue.server.push_pending(&mut door).await);
+
+    let second = door
+        .app
+        .place_order(&ctx(4), "devconf", &["Full=3".into()], &[])
+        .expect("place");
+    door.app
+        .update_order(
+            &ctx(5),
+            &second.id.to_string(),
+            &["Full=1".into()],
+            &["EARLY".into()],
+        )
+        .expect("update");
+    door.app
+        .cancel(&ctx(6), &second.id.to_string(), None)
+        .expect("cancel");
+    door.app
+        .place_order(&ctx(7), "devconf", &["Full=1".into()], &[])
+        .expect("place");
+    let expired = door.app.tick(&ctx(60)).expect("tick");
+    assert_eq!(expired.expired_orders.len(), 1);
+    all_applied(&venue.server.push_pending(&mut door).await);
+
+    // The door has read Full at 120; the organizer raises it to 150, and the door, not
+    // having pulled, sells at 120.
+    venue
+        .organizer
+        .app
+        .update_seat_type(&ctx(8), "devconf", "Full", None, None, Some("150"), None)
+        .expect("a price rise");
+    all_applied(&venue.server.push_pending(&mut venue.organizer).await);
+    let sold = door
+        .app
+        .sell(
+            &ctx(9),
+            &SaleInput {
+                slug: "devconf".into(),
+                seats: vec!["Full=1".into()],
+                promo_codes: vec!["EARLY".into()],
+                registrant: None,
+                payment: Some(cash.clone()),
+                allow_override: false,
+            },
+        )
+        .expect("sell");
+    assert_eq!(sold.total, "102.00");
+    all_applied(&venue.server.push_pending(&mut door).await);
+
+    // The back office cancels that sale: the door's seats go back to its allotment.
+    let office = venue.server.add_device("office", Role::BackOffice, &[]);
+    let mut desk = Local::new(&office, true);
+    desk.apply(venue.log().await);
+    desk.app
+        .cancel(&ctx(10), &sold.id.to_string(), None)
+        .expect("cancel");
+    all_applied(&venue.server.push_pending(&mut desk).await);
+}
