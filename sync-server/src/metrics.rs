@@ -15,6 +15,8 @@ pub(crate) struct Stats {
     pub events_stored: u64,
     pub reconciliation_items: u64,
     pub allotments: u64,
+    /// Time spent replaying pushed commands (DESIGN.md §7), in ns.
+    pub replay_ns: u64,
 }
 
 #[derive(Debug, Default)]
@@ -33,6 +35,8 @@ pub struct Metrics {
     /// Time the writer spent in transactions (running jobs and committing, and the WAL
     /// checkpoints it runs itself after a commit), in ns.
     writer_busy_ns: AtomicU64,
+    /// Time the writer spent replaying pushed commands, in ns (part of `writer_busy_ns`).
+    replay_ns: AtomicU64,
     /// Responses by status class: 1xx … 5xx.
     responses: [AtomicU64; 5],
     head: AtomicI64,
@@ -53,6 +57,7 @@ impl Metrics {
         add(&self.events_stored, stats.events_stored);
         add(&self.reconciliation_items, stats.reconciliation_items);
         add(&self.allotments, stats.allotments);
+        add(&self.replay_ns, stats.replay_ns);
     }
 
     pub(crate) fn pulled(&self) {
@@ -162,6 +167,17 @@ impl Metrics {
             "conference_sync_writer_busy_seconds_total {:.6}",
             busy.as_secs_f64()
         );
+        let replay = Duration::from_nanos(get(&self.replay_ns));
+        let _ = writeln!(
+            out,
+            "# HELP conference_sync_replay_seconds_total Time the writer spent replaying pushed commands with the domain code to check their events (part of the writer's busy time)."
+        );
+        let _ = writeln!(out, "# TYPE conference_sync_replay_seconds_total counter");
+        let _ = writeln!(
+            out,
+            "conference_sync_replay_seconds_total {:.6}",
+            replay.as_secs_f64()
+        );
         let _ = writeln!(
             out,
             "# HELP conference_sync_head_position The newest position in the global log."
@@ -187,6 +203,7 @@ mod tests {
             pushes: 2,
             commands_applied: 3,
             events_stored: 7,
+            replay_ns: 2_000_000,
             ..Stats::default()
         });
         metrics.responded(200);
@@ -203,5 +220,9 @@ mod tests {
         assert!(text.contains("# TYPE conference_sync_head_position gauge"));
         assert!(text.contains("conference_sync_head_position 7"));
         assert!(text.contains("conference_sync_writer_busy_seconds_total 1.500250"));
+        assert!(
+            text.contains("conference_sync_replay_seconds_total 0.002000"),
+            "{text}"
+        );
     }
 }

@@ -384,6 +384,7 @@ fn attempt(
             check_grant(unit, device, body, *conference_id, seats)?;
         }
         let owns_pool = replay::ran_as_pool_owner(events, &user_command);
+        let began = std::time::Instant::now();
         let replayed = replay::replay(
             unit,
             device.id,
@@ -401,7 +402,9 @@ fn attempt(
                 e.code()
             )),
         })?;
-        if let Some(difference) = replay::difference(&replayed.recorded, events, body, now) {
+        let difference = replay::difference(&replayed.recorded, events, body, now);
+        unit.stats.replay_ns += u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        if let Some(difference) = difference {
             return Err(mismatch(difference));
         }
         rights::check(unit, device, &replayed.recorded)?;

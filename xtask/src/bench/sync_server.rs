@@ -511,6 +511,8 @@ impl ServerProcess {
             commits: value("conference_sync_write_batches_total")?,
             writer_busy: metric(&text, "conference_sync_writer_busy_seconds_total")
                 .map(Duration::from_secs_f64),
+            replay: metric(&text, "conference_sync_replay_seconds_total")
+                .map(Duration::from_secs_f64),
         })
     }
 }
@@ -532,14 +534,21 @@ fn checkpoint(servers: &[ServerProcess]) -> Checkpoint {
         })
         .flatten();
     // Older servers do not say how busy their writer was: then it is left out.
-    let writer_busy = servers
+    let metrics: Vec<Option<ServerMetrics>> = servers.iter().map(|s| s.metrics().ok()).collect();
+    let writer_busy = metrics
         .iter()
-        .map(|s| s.metrics().ok()?.writer_busy)
+        .map(|m| m.as_ref()?.writer_busy)
+        .sum::<Option<Duration>>();
+    // Servers before the replay (issue 12) do not say how long it took.
+    let replay = metrics
+        .iter()
+        .map(|m| m.as_ref()?.replay)
         .sum::<Option<Duration>>();
     Checkpoint {
         server,
         devices: usage("self"),
         writer_busy,
+        replay,
     }
 }
 
@@ -557,6 +566,8 @@ struct ServerMetrics {
     commits: i64,
     /// Time its writer spent in transactions so far.
     writer_busy: Option<Duration>,
+    /// Of that, the time it spent replaying pushed commands.
+    replay: Option<Duration>,
 }
 
 /// The value of an unlabelled metric in the Prometheus text.
@@ -598,6 +609,8 @@ struct Checkpoint {
     devices: Option<Usage>,
     /// The servers' writers' time in transactions so far (from `/metrics`).
     writer_busy: Option<Duration>,
+    /// Of that, the time spent replaying pushed commands.
+    replay: Option<Duration>,
 }
 
 /// A process's CPU time (user and system, all threads) and peak RSS so far.
@@ -1145,6 +1158,7 @@ impl SyncRun {
         let [start, pushed, _] = &self.ingest.checkpoints;
         cpu_row(table, "", "clients", start, pushed);
         writer_row(table, "", start, pushed, self.ingest.push_phase);
+        replay_row(table, start, pushed, events);
     }
 
     fn report_baseline(&self, table: &mut Table, events: u64, ingest: f64) {
@@ -1273,6 +1287,32 @@ fn writer_row(table: &mut Table, label: &str, from: &Checkpoint, to: &Checkpoint
             "",
         );
     }
+}
+
+/// The writer's time replaying pushed commands (the server checking that each command
+/// produces the events pushed), per event stored, next to its whole busy time per event.
+fn replay_row(table: &mut Table, from: &Checkpoint, to: &Checkpoint, events: u64) {
+    let (Some(replay), Some(busy)) = (
+        to.replay
+            .zip(from.replay)
+            .map(|(to, from)| to.saturating_sub(from)),
+        to.writer_busy
+            .zip(from.writer_busy)
+            .map(|(to, from)| to.saturating_sub(from)),
+    ) else {
+        return;
+    };
+    let per_event = |d: Duration| d.as_secs_f64() * 1e6 / events.max(1) as f64;
+    table.row(
+        "replay of pushed commands / writer busy, per event",
+        &format!(
+            "{:.1} µs / {:.1} µs ({:.0} %)",
+            per_event(replay),
+            per_event(busy),
+            100.0 * replay.as_secs_f64() / busy.as_secs_f64().max(1e-9)
+        ),
+        "",
+    );
 }
 
 fn secs(duration: Duration) -> String {
