@@ -81,7 +81,7 @@ pub fn document() -> Value {
             "/v1/push": {
                 "post": {
                     "summary": "Push this device's commands, in device order",
-                    "description": "Known command ids return their stored result. Unknown ones must continue the device sequence. Matching stream versions store the events as sent (applied); on a mismatch organizer commands are re-run on the server (rebased) and others rejected (stream_conflict). The whole request is one transaction.",
+                    "description": "Known command ids return their stored result. Unknown ones must continue the device sequence. The server replays every command with the domain code, reading each stream at the version the command read (`reads`), at the time it ran (`now`): when its written streams continue the server's and the same events come out, they are stored as sent (applied); events the command does not produce are rejected (`events_do_not_match_command`), as are writes the device's role may not make to a stream (`forbidden_stream`) and seats received without a grant of the server's pool (`grant_unknown`). On a version mismatch organizer commands are re-run on the server's newest state (rebased) and others rejected (`stream_conflict`). A rejected command's reason has one of these codes, or a domain rule's (`slug_taken`, `quantity_below_taken`, …), `bad_command`, `unknown_event`, `invalid_event`, `unknown_conference`, `read_version_unknown`; the back office's queue gets an item naming the device. The whole request is one transaction.",
                     "security": bearer,
                     "requestBody": { "required": true, "content": { "application/json": { "schema": schema("PushRequest") } } },
                     "responses": common_errors(json!({
@@ -214,8 +214,14 @@ fn schemas() -> Value {
                 "command_id": uuid,
                 "command_type": { "type": "string" },
                 "command": { "type": "object", "description": "The user command, tagged by `type`." },
-                "events": { "type": "array", "items": schema("WireEvent") }
+                "events": { "type": "array", "items": schema("WireEvent") },
+                "now": { "type": "string", "format": "date-time", "description": "When the command ran on the device; the server replays it at that time (else at its events' recorded_at)." },
+                "reads": { "type": "array", "items": schema("StreamRead"), "description": "Every stream the command read or wrote, at the version the device had before it ran." }
             }
+        },
+        "StreamRead": {
+            "type": "object", "additionalProperties": false, "required": ["stream", "version"],
+            "properties": { "stream": { "type": "string" }, "version": { "type": "integer", "minimum": 0 } }
         },
         "PushRequest": {
             "type": "object", "additionalProperties": false, "required": ["commands"],

@@ -1,16 +1,18 @@
 //! A seeded random simulation: an organizer and three doors going on- and offline, selling
-//! from their allotments (sometimes past them by override), taking and returning seats,
-//! syncing through injected faults. Run for a fixed set of seeds, so every CI run explores
+//! from their allotments (sometimes past them by override, sometimes with promo codes),
+//! placing, paying and cancelling orders step by step, taking and returning seats, and the
+//! organizer changing prices while doors are offline, syncing through injected faults. Run for a fixed set of seeds, so every CI run explores
 //! the same schedules and a failure names the seed that reproduces it.
 //!
 //! After every schedule: all devices converge on the same log and the same orders; no seat
 //! type sells more seats than it has unless overrides were used; every command was taken by
-//! the server once or refused with a reason that the device shows.
+//! the server once, and the server, replaying each with the domain code (DESIGN.md §7),
+//! refused none of them: no false refusals.
 use crate::faults::{Fault, Faulty};
 use crate::server::Server;
 use crate::sync::{Device, organizer};
-use conference_app::Ctx;
 use conference_app::http::HttpTransport;
+use conference_app::{Ctx, PaymentInput};
 
 /// The fixed budget: this many schedules of this many steps.
 const SEEDS: [u64; 10] = [
@@ -71,25 +73,100 @@ fn run(seed: u64) {
         })
         .collect();
     let seat_types = ["Full", "Student", "Speaker"];
+    let codes = ["TENOFF", "FIFTY", "STUDENTFREE"];
     let mut sales = 0;
     let mut overrides = 0;
+    // Orders each door placed and has not cancelled, newest last.
+    let mut placed: Vec<Vec<String>> = vec![Vec::new(); doors.len()];
+    let now = || Ctx::new(chrono::Utc::now());
+    let cash = PaymentInput {
+        method: "cash".into(),
+        tendered: None,
+        reference: None,
+    };
+    // What a door may be refused locally: nothing left in its allotment, or a promo code
+    // that does not apply (used up, another seat type, not alone).
+    let refused_locally = |code: &str| code == "allotment_exhausted" || code.starts_with("promo_");
     for step in 0..STEPS {
         let which = usize::try_from(rng.below(3)).unwrap();
         let door = &mut doors[which];
         let seat = seat_types[usize::try_from(rng.below(3)).unwrap()];
-        match rng.below(10) {
+        match rng.below(13) {
             0 => door.online = !door.online,
             1..=4 => {
                 let allow_override = rng.chance(25);
-                match door.device.sell(&format!("{seat}=1"), allow_override) {
-                    Ok(_) => {
+                let code = rng
+                    .chance(30)
+                    .then(|| codes[usize::try_from(rng.below(3)).unwrap()]);
+                let promo: Vec<&str> = code.into_iter().collect();
+                match door
+                    .device
+                    .sell_with(&format!("{seat}=1"), &promo, allow_override)
+                {
+                    Ok(order) => {
                         sales += 1;
                         overrides += u32::from(allow_override);
+                        placed[which].push(order.id.to_string());
                     }
                     Err(e) => assert!(
-                        matches!(e.code(), "allotment_exhausted"),
+                        refused_locally(e.code()),
                         "seed {seed} step {step}: a sale failed with {e:?}"
                     ),
+                }
+            }
+            9 => {
+                // Step by step: place, then pay or cancel.
+                match door
+                    .device
+                    .app
+                    .place_order(&now(), "demo", &[format!("{seat}=1")], &[])
+                {
+                    Ok(order) => {
+                        sales += 1;
+                        let id = order.id.to_string();
+                        if order.total == "0.00" {
+                            door.device.app.confirm(&now(), &id).expect("confirm");
+                        } else if rng.chance(70) {
+                            door.device.app.pay(&now(), &id, &cash).expect("pay");
+                        } else {
+                            door.device.app.cancel(&now(), &id, None).expect("cancel");
+                            continue;
+                        }
+                        placed[which].push(id);
+                    }
+                    Err(e) => assert!(
+                        refused_locally(e.code()),
+                        "seed {seed} step {step}: placing failed with {e:?}"
+                    ),
+                }
+            }
+            10 => {
+                // A refund at the door: its newest order is cancelled.
+                if let Some(id) = placed[which].pop() {
+                    door.device
+                        .app
+                        .cancel(&now(), &id, Some("changed their mind"))
+                        .unwrap_or_else(|e| panic!("seed {seed} step {step}: cancel: {e}"));
+                }
+            }
+            11 => {
+                // The organizer reprices Full while the doors may be offline; doors that
+                // have not synced go on selling at the price they read.
+                let price = 80 + rng.below(70);
+                organizer
+                    .app
+                    .update_seat_type(
+                        &now(),
+                        "demo",
+                        "Full",
+                        None,
+                        None,
+                        Some(&price.to_string()),
+                        None,
+                    )
+                    .unwrap_or_else(|e| panic!("seed {seed} step {step}: reprice: {e}"));
+                if rng.chance(50) {
+                    organizer.sync();
                 }
             }
             5 | 6 if door.online => {
@@ -180,6 +257,12 @@ fn run(seed: u64) {
             status.rejections
         );
     }
+    let status = organizer.app.status().unwrap();
+    assert!(
+        status.rejections.is_empty(),
+        "seed {seed}: organizer: {:?}",
+        status.rejections
+    );
     let seats = organizer.app.seats("demo").unwrap();
     for row in &seats.seat_types {
         let quantity = i64::from(row.quantity);
