@@ -5,7 +5,7 @@ use crate::device::{self, Device};
 use crate::error::ApiError;
 use crate::pull::{self, PullParams};
 use crate::state::AppState;
-use crate::{allot, openapi, push, reconciliation, wire};
+use crate::{allot, openapi, push, reconciliation, replay, wire};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
@@ -226,12 +226,25 @@ async fn push_commands(
     ApiJson(body): ApiJson<wire::PushBody>,
 ) -> Result<Json<PushResponse>, ApiError> {
     let span = tracing::info_span!("push", device = %device.id, commands = body.commands.len());
-    // Decoding needs no database: it happens here, so the one writer thread only writes.
-    let request = wire::prepare(body);
+    // Decoding needs no database, and replaying the commands (DESIGN.md §7) reads history
+    // that never changes: both happen here, so the one writer thread mostly writes.
+    let mut request = wire::prepare(body);
+    let device_id = device.id;
+    let server_device = state.server_device_id();
+    let metrics = state.clone();
+    let request = state
+        .read(move |db| {
+            let began = std::time::Instant::now();
+            replay::ahead_of_writer(db, server_device, device_id, &mut request.commands);
+            metrics.metrics().replayed(began.elapsed());
+            Ok(request)
+        })
+        .await?;
     let (response, request) = state
         .write(move |unit| {
             let _entered = span.enter();
-            push::push(unit, &device, &request).map(|response| (response, request))
+            let mut request = request;
+            push::push(unit, &device, &mut request).map(|response| (response, request))
         })
         .await?;
     // The request comes back to be freed here, off the writer thread.

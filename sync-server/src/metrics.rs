@@ -17,6 +17,10 @@ pub(crate) struct Stats {
     pub allotments: u64,
     /// Time spent replaying pushed commands (DESIGN.md §7), in ns.
     pub replay_ns: u64,
+    /// Commands whose replay ahead of the writer the writer took.
+    pub replays_ahead: u64,
+    /// Commands the writer replayed itself.
+    pub replays_writer: u64,
 }
 
 #[derive(Debug, Default)]
@@ -35,8 +39,10 @@ pub struct Metrics {
     /// Time the writer spent in transactions (running jobs and committing, and the WAL
     /// checkpoints it runs itself after a commit), in ns.
     writer_busy_ns: AtomicU64,
-    /// Time the writer spent replaying pushed commands, in ns (part of `writer_busy_ns`).
+    /// Time spent replaying pushed commands, ahead of the writer and on it, in ns.
     replay_ns: AtomicU64,
+    replays_ahead: AtomicU64,
+    replays_writer: AtomicU64,
     /// Responses by status class: 1xx … 5xx.
     responses: [AtomicU64; 5],
     head: AtomicI64,
@@ -58,6 +64,8 @@ impl Metrics {
         add(&self.reconciliation_items, stats.reconciliation_items);
         add(&self.allotments, stats.allotments);
         add(&self.replay_ns, stats.replay_ns);
+        add(&self.replays_ahead, stats.replays_ahead);
+        add(&self.replays_writer, stats.replays_writer);
     }
 
     pub(crate) fn pulled(&self) {
@@ -73,6 +81,12 @@ impl Metrics {
     pub(crate) fn writer_busy(&self, took: Duration) {
         let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         self.writer_busy_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// Time spent replaying a request's commands ahead of the writer.
+    pub(crate) fn replayed(&self, took: Duration) {
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.replay_ns.fetch_add(ns, Ordering::Relaxed);
     }
 
     pub(crate) fn responded(&self, status: u16) {
@@ -127,6 +141,14 @@ impl Metrics {
             &[("", get(&self.allotments))],
         );
         counter(
+            "conference_sync_replays_total",
+            "Pushed commands replayed, by where: ahead of the writer (on the request's thread) or by the writer itself (after an earlier command of the request was not applied, or for devices that do not say what they read).",
+            &[
+                ("{where=\"ahead\"}", get(&self.replays_ahead)),
+                ("{where=\"writer\"}", get(&self.replays_writer)),
+            ],
+        );
+        counter(
             "conference_sync_pulls_total",
             "Pull requests answered.",
             &[("", get(&self.pulls))],
@@ -170,7 +192,7 @@ impl Metrics {
         let replay = Duration::from_nanos(get(&self.replay_ns));
         let _ = writeln!(
             out,
-            "# HELP conference_sync_replay_seconds_total Time the writer spent replaying pushed commands with the domain code to check their events (part of the writer's busy time)."
+            "# HELP conference_sync_replay_seconds_total Time spent replaying pushed commands with the domain code to check their events: ahead of the writer on the request's own thread, and on the writer for what it must replay itself."
         );
         let _ = writeln!(out, "# TYPE conference_sync_replay_seconds_total counter");
         let _ = writeln!(

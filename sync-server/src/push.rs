@@ -23,11 +23,11 @@
 //! while it assumed a stream new might have been judged otherwise (rebased, or rejected
 //! naming that stream too). Either way the request is taken again in careful mode, which
 //! looks every stream up, so the answer is the same as if nothing had been assumed.
-use crate::device::{Device, current_command_type};
+use crate::device::Device;
 use crate::error::{ApiError, DbError};
 use crate::follow;
 use crate::log::{self, Appended, Author, NewEvent, Refusal, Rejection, Stored, Unit};
-use crate::replay::{self, Failed, Reads};
+use crate::replay::{self, Ahead, Failed, Reads};
 use crate::rights;
 use crate::store::CommandInsert;
 use crate::wire::{CommandBody, Decoded, Prepared, PreparedCommand};
@@ -81,7 +81,7 @@ impl From<DbError> for Halt {
 pub(crate) fn push(
     unit: &mut Unit<'_>,
     device: &Device,
-    request: &Prepared,
+    request: &mut Prepared,
 ) -> Result<PushResponse, ApiError> {
     unit.db.savepoint("push")?;
     let stats = unit.stats;
@@ -115,13 +115,16 @@ pub(crate) fn push(
 fn take(
     unit: &mut Unit<'_>,
     device: &Device,
-    request: &Prepared,
+    request: &mut Prepared,
     mode: Mode,
 ) -> Result<PushResponse, Halt> {
     let mut next_seq = unit.db.device_next_seq(device.id)?;
     let mut allowed = device.allowed_ids(&mut *unit.db)?;
     let mut results = Vec::with_capacity(request.commands.len());
-    for command in &request.commands {
+    // Whether every command so far was applied here as pushed: replays ahead of the
+    // writer that built on earlier commands of the request hold only then.
+    let mut all_applied = true;
+    for command in &mut request.commands {
         let body = &command.body;
         let span = tracing::info_span!(
             "command",
@@ -133,6 +136,7 @@ fn take(
         if let Some(known) = stored_result(unit, device.id, body.command_id)? {
             unit.stats.commands_known += 1;
             results.push(known);
+            all_applied = false;
             continue;
         }
         if body.device_seq != next_seq {
@@ -151,7 +155,13 @@ fn take(
             )
             .into());
         }
-        let result = run_command(unit, device, &mut allowed, command, mode)?;
+        let ahead = command
+            .ahead
+            .take()
+            .filter(|a| mode == Mode::Fast && !a.unsettled && (all_applied || !a.used_earlier));
+        let body = &command.body;
+        let result = run_command(unit, device, &mut allowed, command, ahead, mode)?;
+        all_applied &= result.status == PushStatus::Applied;
         record(unit, device, body, &result)?;
         next_seq += 1;
         results.push(result);
@@ -201,6 +211,7 @@ fn run_command(
     device: &Device,
     allowed: &mut Allowed,
     command: &PreparedCommand,
+    ahead: Option<Ahead>,
     mode: Mode,
 ) -> Result<PushResult, Halt> {
     let body = &command.body;
@@ -208,7 +219,7 @@ fn run_command(
     if mode == Mode::Careful {
         unit.db.savepoint("command")?;
     }
-    let outcome = attempt(unit, device, allowed, command, mode);
+    let outcome = attempt(unit, device, allowed, command, ahead, mode);
     // A rejection judged on a stream assumed new is judged again with it looked up.
     let assumed_new = mode == Mode::Fast && body.events.iter().any(|e| e.version == 1);
     let undo = |unit: &mut Unit<'_>| -> Result<(), Halt> {
@@ -355,6 +366,7 @@ fn attempt(
     device: &Device,
     allowed: &mut Allowed,
     command: &PreparedCommand,
+    ahead: Option<Ahead>,
     mode: Mode,
 ) -> Result<(PushStatus, Vec<i64>), Refusal> {
     let body = &command.body;
@@ -362,7 +374,10 @@ fn attempt(
         .decoded
         .as_ref()
         .map_err(|rejection| Refusal::Reject(rejection.clone()))?;
-    let user_command = read_command(body)?;
+    let user_command = command
+        .command
+        .as_ref()
+        .map_err(|rejection| Refusal::Reject(rejection.clone()))?;
     let conferences = event_conferences(unit, device, allowed, events)?;
     let conflicts = conflicts(unit, events, body, mode == Mode::Fast)?;
     if conflicts.is_empty() {
@@ -375,26 +390,38 @@ fn attempt(
                 ),
             ));
         }
-        let now = command_time(body)?;
+        let now = command.now.clone().map_err(Refusal::Reject)?;
         if let UserCommand::ReceiveAllotment {
             conference_id,
             seats,
-        } = &user_command
+        } = user_command
         {
             check_grant(unit, device, body, *conference_id, seats)?;
         }
-        let owns_pool = replay::ran_as_pool_owner(events, &user_command);
-        let began = std::time::Instant::now();
-        let replayed = replay::replay(
-            unit,
-            device.id,
-            body,
-            &user_command,
-            now,
-            owns_pool,
-            Reads::AsTheDeviceRead,
-        )
-        .map_err(|failed| match failed {
+        let replayed = match ahead {
+            Some(ahead) => {
+                unit.stats.replays_ahead += 1;
+                ahead.outcome
+            }
+            None => {
+                unit.stats.replays_writer += 1;
+                let began = std::time::Instant::now();
+                let owns_pool = replay::ran_as_pool_owner(events, user_command);
+                let replayed = replay::replay(
+                    unit,
+                    device.id,
+                    body,
+                    user_command,
+                    now,
+                    owns_pool,
+                    Reads::AsTheDeviceRead,
+                );
+                unit.stats.replay_ns +=
+                    u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                replayed
+            }
+        };
+        let replayed = replayed.map_err(|failed| match failed {
             Failed::Db(e) => Refusal::from(e),
             Failed::Refused(e) => mismatch(format!(
                 "the server refuses the command where the device says it ran: {} ({})",
@@ -402,9 +429,7 @@ fn attempt(
                 e.code()
             )),
         })?;
-        let difference = replay::difference(&replayed.recorded, events, body, now);
-        unit.stats.replay_ns += u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        if let Some(difference) = difference {
+        if let Some(difference) = replay::difference(&replayed.recorded, events, body, now) {
             return Err(mismatch(difference));
         }
         rights::check(unit, device, &replayed.recorded)?;
@@ -439,7 +464,8 @@ fn attempt(
         Ok((PushStatus::Applied, positions))
     } else if user_command.organizer_command().is_some() {
         tracing::info!(streams = conflicts.len(), "stream moved on; rebasing");
-        let stored = rebase(unit, device, allowed.as_ref(), body, &user_command)?;
+        let now = command.now.clone().map_err(Refusal::Reject)?;
+        let stored = rebase(unit, device, allowed.as_ref(), body, user_command, now)?;
         let appended: Vec<Appended<'_>> = stored
             .iter()
             .map(|s| Appended {
@@ -467,48 +493,6 @@ fn attempt(
             detail: Some(serde_json::json!({ "conflicts": conflicts })),
         }))
     }
-}
-
-/// The pushed command, read with this build's command types.
-fn read_command(body: &CommandBody) -> Result<UserCommand, Refusal> {
-    let command: UserCommand = serde_json::from_str(body.command.get()).map_err(|e| {
-        Refusal::reject(
-            "bad_command",
-            format!("The server cannot read the command to run it: {e}"),
-        )
-    })?;
-    if command.name() != current_command_type(&body.command_type) {
-        return Err(Refusal::reject(
-            "bad_command",
-            format!(
-                "The command is a `{}`, but was pushed as `{}`",
-                command.name(),
-                body.command_type
-            ),
-        ));
-    }
-    Ok(command)
-}
-
-/// When the command ran: its `now`, or (from devices that did not send it) the time its
-/// events were recorded at. Every pushed event must carry that time.
-fn command_time(body: &CommandBody) -> Result<Timestamp, Refusal> {
-    let text = body
-        .now
-        .as_deref()
-        .or_else(|| body.events.first().map(|e| e.recorded_at.as_str()));
-    let Some(text) = text else {
-        // No time and no event: a command that changed nothing; any time replays it.
-        return Ok(Timestamp::UNIX_EPOCH);
-    };
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .map_err(|_| {
-            Refusal::reject(
-                "invalid_command",
-                format!("The command's time `{text}` is not an RFC 3339 time"),
-            )
-        })
 }
 
 /// The conference of every pushed event (`None` where the server cannot tell), after
@@ -610,6 +594,7 @@ fn rebase(
     allowed: Option<&HashSet<Uuid>>,
     body: &CommandBody,
     command: &UserCommand,
+    now: Timestamp,
 ) -> Result<Vec<Stored>, Refusal> {
     let Some(organizer) = command.organizer_command() else {
         return Err(Refusal::reject(
@@ -631,7 +616,6 @@ fn rebase(
             )));
         }
     }
-    let now = command_time(body)?;
     let replayed = replay::replay(unit, device.id, body, command, now, false, Reads::Newest)
         .map_err(|failed| match failed {
             Failed::Db(e) => Refusal::from(e),

@@ -9,8 +9,10 @@
 //! when the device names none, and keeps what the command appends in memory: nothing is
 //! written until the events are judged.
 use crate::error::DbError;
-use crate::log::Unit;
-use crate::wire::{CommandBody, Decoded, EventBody};
+use crate::log::{StateCache, Unit};
+use crate::metrics::Stats;
+use crate::store::Db;
+use crate::wire::{CommandBody, Decoded, EventBody, PreparedCommand};
 use conference_domain::aggregate::{Aggregate, DomainEvent, IntoDomainEvent};
 use conference_domain::order::Order;
 use conference_domain::process::{RegistrationProcess, Stage};
@@ -65,6 +67,47 @@ impl Replayed {
     }
 }
 
+/// A command replayed ahead of the writer, on a reading connection (see [`ahead`]).
+pub(crate) struct Ahead {
+    pub outcome: Result<Replayed, Failed>,
+    /// It read what earlier commands of the same request wrote: it holds only if the
+    /// writer applies every one of them as pushed.
+    pub used_earlier: bool,
+    /// It read something that may still change before the writer takes it (a stream at
+    /// the newest version, as devices that send no `reads` ask, or at a version the log
+    /// did not have yet): the writer replays it itself.
+    pub unsettled: bool,
+}
+
+/// What the commands of one request wrote, as their replays ahead of the writer have it,
+/// for the later commands of the request to read.
+#[derive(Default)]
+pub(crate) struct Carry {
+    states: HashMap<Vec<u8>, (u64, Box<dyn Any + Send>)>,
+    /// Streams started by the request's commands (all the pushing device's).
+    started: HashSet<Vec<u8>>,
+}
+
+impl Carry {
+    /// Takes a command's replay as what its streams will be once the writer applies it.
+    fn take(&mut self, replayed: &mut Replayed) {
+        for (key, (version, state)) in replayed.states.drain() {
+            let wrote = replayed
+                .recorded
+                .iter()
+                .filter(|r| r.stream.key() == key)
+                .map(|r| r.version)
+                .collect::<Vec<_>>();
+            if wrote.last() == Some(&version) {
+                if wrote.first() == Some(&1) {
+                    self.started.insert(key.clone());
+                }
+                self.states.insert(key, (version, state));
+            }
+        }
+    }
+}
+
 /// Runs `command` for `device` at `now` on the server's log, and returns the events it
 /// produced without storing any.
 pub(crate) fn replay(
@@ -76,16 +119,90 @@ pub(crate) fn replay(
     owns_pool: bool,
     reads: Reads,
 ) -> Result<Replayed, Failed> {
+    run(unit, device, body, command, now, owns_pool, reads, None).outcome
+}
+
+/// Replays a request's commands ahead of the writer, on a reading connection (the HTTP
+/// handler's turn, not the single writer's), and leaves each verdict in its command. A
+/// stream read at the version the device read is history that never changes, so the
+/// writer can take a verdict as it is, as long as the command read nothing newer
+/// (`unsettled`) and the earlier commands it builds on were applied as pushed
+/// (`used_earlier`); otherwise it replays the command itself.
+pub(crate) fn ahead_of_writer(
+    db: &mut dyn Db,
+    server_device: Uuid,
+    device: Uuid,
+    commands: &mut [PreparedCommand],
+) {
+    let mut cache = StateCache::default();
+    let mut unit = Unit {
+        db,
+        cache: &mut cache,
+        server_device,
+        now: crate::db::now_text(),
+        stats: Stats::default(),
+    };
+    ahead(&mut unit, device, commands);
+}
+
+fn ahead(unit: &mut Unit<'_>, device: Uuid, commands: &mut [PreparedCommand]) {
+    let mut carry = Carry::default();
+    for prepared in commands {
+        let (Ok(command), Ok(now), Ok(events)) =
+            (&prepared.command, &prepared.now, &prepared.decoded)
+        else {
+            continue;
+        };
+        let owns_pool = ran_as_pool_owner(events, command);
+        let mut ahead = run(
+            unit,
+            device,
+            &prepared.body,
+            command,
+            *now,
+            owns_pool,
+            Reads::AsTheDeviceRead,
+            Some(&mut carry),
+        );
+        // Only what the writer will apply is what later commands build on.
+        if let Ok(replayed) = &mut ahead.outcome
+            && difference(&replayed.recorded, events, &prepared.body, *now).is_none()
+        {
+            carry.take(replayed);
+        }
+        prepared.ahead = Some(ahead);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    unit: &mut Unit<'_>,
+    device: Uuid,
+    body: &CommandBody,
+    command: &UserCommand,
+    now: Timestamp,
+    owns_pool: bool,
+    reads: Reads,
+    carry: Option<&mut Carry>,
+) -> Ahead {
     let mut pinned = HashMap::new();
     if reads == Reads::AsTheDeviceRead {
         for read in &body.reads {
-            let stream = StreamId::parse(&read.stream).map_err(|e| {
-                Failed::Refused(AppError::invalid(
-                    "invalid_read",
-                    format!("The command names a stream it read that does not exist: {e}"),
-                ))
-            })?;
-            pinned.insert(stream.key(), read.version);
+            match StreamId::parse(&read.stream) {
+                Ok(stream) => {
+                    pinned.insert(stream.key(), read.version);
+                }
+                Err(e) => {
+                    return Ahead {
+                        outcome: Err(Failed::Refused(AppError::invalid(
+                            "invalid_read",
+                            format!("The command names a stream it read that does not exist: {e}"),
+                        ))),
+                        used_earlier: false,
+                        unsettled: false,
+                    };
+                }
+            }
         }
     }
     let journal = Replay {
@@ -100,21 +217,38 @@ pub(crate) fn replay(
         db_failure: None,
         expirable: expirable(body, command),
         done: HashSet::new(),
+        carry,
+        used_earlier: false,
+        unsettled: false,
     };
     let mut uow = Uow::new(journal, owns_pool);
     let outcome = conference_exec::run(&mut uow, command);
     let journal = match uow.finish() {
         Ok(journal) => journal,
-        Err(error) => return Err(Failed::Refused(error)),
+        // The replay's journal keeps nothing, so finishing cannot fail; if it did, the
+        // writer judges the command itself.
+        Err(error) => {
+            return Ahead {
+                outcome: Err(Failed::Refused(error)),
+                used_earlier: true,
+                unsettled: true,
+            };
+        }
     };
-    if let Some(failure) = journal.db_failure {
-        return Err(Failed::Db(failure));
+    let (used_earlier, unsettled) = (journal.used_earlier, journal.unsettled);
+    let outcome = match (journal.db_failure, outcome) {
+        (Some(failure), _) => Err(Failed::Db(failure)),
+        (None, Err(error)) => Err(Failed::Refused(error)),
+        (None, Ok(_)) => Ok(Replayed {
+            recorded: journal.recorded,
+            states: journal.states,
+        }),
+    };
+    Ahead {
+        outcome,
+        used_earlier,
+        unsettled,
     }
-    outcome.map_err(Failed::Refused)?;
-    Ok(Replayed {
-        recorded: journal.recorded,
-        states: journal.states,
-    })
 }
 
 /// The orders a pushed `tick` expired: the order streams its events name, in order.
@@ -235,6 +369,10 @@ struct Replay<'u, 'c> {
     /// them ran.
     expirable: Vec<OrderId>,
     done: HashSet<i64>,
+    /// What earlier commands of the request wrote, when replaying ahead of the writer.
+    carry: Option<&'u mut Carry>,
+    used_earlier: bool,
+    unsettled: bool,
 }
 
 impl Replay<'_, '_> {
@@ -256,22 +394,44 @@ impl Replay<'_, '_> {
                 .ok_or_else(|| AppError::Store(format!("{stream} was loaded as another kind")))?;
             return Ok((state, *version));
         }
-        let newest = self.unit.load::<A>(stream);
-        let (state, newest) = self.db(newest)?;
-        let (state, version) = match self.pinned.get(&key).copied() {
-            Some(read) if read < newest => {
-                let older = self.unit.load_at::<A>(stream, read);
-                (self.db(older)?, read)
+        let pin = self.pinned.get(&key).copied();
+        let ahead = self.carry.is_some();
+        if ahead && pin.is_none() {
+            // The newest may move on before the writer takes the command.
+            self.unsettled = true;
+        }
+        let earlier = self.carry.as_deref().and_then(|carry| {
+            let (version, state) = carry.states.get(&key)?;
+            let state = state.downcast_ref::<A>()?.clone();
+            pin.is_none_or(|pin| pin == *version)
+                .then_some((state, *version))
+        });
+        let (state, version) = if let Some(earlier) = earlier {
+            self.used_earlier = true;
+            earlier
+        } else {
+            let newest = self.unit.load::<A>(stream);
+            let (state, newest) = self.db(newest)?;
+            match pin {
+                Some(read) if read < newest => {
+                    let older = self.unit.load_at::<A>(stream, read);
+                    (self.db(older)?, read)
+                }
+                Some(read) if read > newest => {
+                    if ahead {
+                        // Written by an earlier command of the request that this replay
+                        // did not take, or by a request the writer has not committed yet.
+                        self.unsettled = true;
+                    }
+                    return Err(AppError::rejected(
+                        "read_version_unknown",
+                        format!(
+                            "The command read {stream} at version {read}, but the server has only {newest} (an earlier command of this device may have been refused)"
+                        ),
+                    ));
+                }
+                _ => (state, newest),
             }
-            Some(read) if read > newest => {
-                return Err(AppError::rejected(
-                    "read_version_unknown",
-                    format!(
-                        "The command read {stream} at version {read}, but the server has only {newest} (an earlier command of this device may have been refused)"
-                    ),
-                ));
-            }
-            _ => (state, newest),
         };
         self.before.insert(key.clone(), Box::new(state.clone()));
         self.states.insert(key, (version, Box::new(state.clone())));
@@ -333,8 +493,18 @@ impl Journal for Replay<'_, '_> {
     // device's does, the default (see `Uow`).
     fn load_process(&mut self, order_id: OrderId) -> Result<RegistrationProcess, AppError> {
         let stream = StreamId::order(order_id);
-        let placed_here = self.unit.db.stream_first_writer(&stream.key());
-        if self.db(placed_here)? != Some(self.device.as_uuid()) {
+        let started_earlier = self
+            .carry
+            .as_deref()
+            .is_some_and(|carry| carry.started.contains(&stream.key()));
+        let placed_here = if started_earlier {
+            self.used_earlier = true;
+            true
+        } else {
+            let writer = self.unit.db.stream_first_writer(&stream.key());
+            self.db(writer)? == Some(self.device.as_uuid())
+        };
+        if !placed_here {
             return Ok(RegistrationProcess::default());
         }
         // As the order was before this command: the device kept the state its last

@@ -8,9 +8,13 @@
 //! server re-runs it. Decoding the events with this build's domain code needs nothing
 //! from the database, so the handler does it on its own task ([`prepare`]) and the single
 //! writer thread only checks and writes.
+use crate::device::current_command_type;
 use crate::log::Rejection;
+use crate::replay::Ahead;
+use conference_domain::Timestamp;
 use conference_domain::aggregate::DomainEvent;
 use conference_domain::stream::StreamId;
+use conference_exec::UserCommand;
 use conference_protocol::sync::StreamRead;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -64,12 +68,28 @@ pub(crate) struct Prepared {
     pub commands: Vec<PreparedCommand>,
 }
 
-#[derive(Debug)]
 pub(crate) struct PreparedCommand {
     pub body: CommandBody,
     /// Its events, one for each of `body.events`, or why the server cannot take them. Used
     /// only if the command is new: a known command id answers with its stored result.
     pub decoded: Result<Vec<Decoded>, Rejection>,
+    /// The command itself, read with this build's command types.
+    pub command: Result<UserCommand, Rejection>,
+    /// When it ran on the device.
+    pub now: Result<Timestamp, Rejection>,
+    /// Its replay ahead of the writer, if the handler got to it (see `replay::ahead`).
+    pub ahead: Option<Ahead>,
+}
+
+impl std::fmt::Debug for PreparedCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedCommand")
+            .field("body", &self.body)
+            .field("decoded", &self.decoded)
+            .field("command", &self.command)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An event of a pushed command, read with this build's domain code.
@@ -79,7 +99,7 @@ pub(crate) struct Decoded {
     pub event: DomainEvent,
 }
 
-/// Decodes every command's events; nothing here reads the database.
+/// Decodes every command and its events; nothing here reads the database.
 pub(crate) fn prepare(body: PushBody) -> Prepared {
     Prepared {
         commands: body
@@ -87,10 +107,55 @@ pub(crate) fn prepare(body: PushBody) -> Prepared {
             .into_iter()
             .map(|body| PreparedCommand {
                 decoded: decode(&body.events),
+                command: read_command(&body),
+                now: command_time(&body),
+                ahead: None,
                 body,
             })
             .collect(),
     }
+}
+
+/// The pushed command, read with this build's command types.
+fn read_command(body: &CommandBody) -> Result<UserCommand, Rejection> {
+    let command: UserCommand = serde_json::from_str(body.command.get()).map_err(|e| {
+        Rejection::new(
+            "bad_command",
+            format!("The server cannot read the command to run it: {e}"),
+        )
+    })?;
+    if command.name() != current_command_type(&body.command_type) {
+        return Err(Rejection::new(
+            "bad_command",
+            format!(
+                "The command is a `{}`, but was pushed as `{}`",
+                command.name(),
+                body.command_type
+            ),
+        ));
+    }
+    Ok(command)
+}
+
+/// When the command ran: its `now`, or (from devices that did not send it) the time its
+/// events were recorded at.
+fn command_time(body: &CommandBody) -> Result<Timestamp, Rejection> {
+    let text = body
+        .now
+        .as_deref()
+        .or_else(|| body.events.first().map(|e| e.recorded_at.as_str()));
+    let Some(text) = text else {
+        // No time and no event: a command that changed nothing; any time replays it.
+        return Ok(Timestamp::UNIX_EPOCH);
+    };
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| {
+            Rejection::new(
+                "invalid_command",
+                format!("The command's time `{text}` is not an RFC 3339 time"),
+            )
+        })
 }
 
 fn decode(events: &[EventBody]) -> Result<Vec<Decoded>, Rejection> {

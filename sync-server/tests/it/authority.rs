@@ -663,3 +663,62 @@ async fn honest_commands_replay_exactly() {
         .expect("cancel");
     all_applied(&venue.server.push_pending(&mut desk).await);
 }
+
+/// The server replays a request's commands on the request's own thread, ahead of the
+/// single writer, and the writer takes those verdicts: here every sale of a door's push.
+/// When the writer must take a request again command by command (a rejected command that
+/// started new streams), it replays the commands itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_are_replayed_ahead_of_the_writer() {
+    let venue = Venue::new().await;
+    let mut door = venue.door().await;
+    let replays = |text: &str, place: &str| -> u64 {
+        let name = format!("conference_sync_replays_total{{where=\"{place}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&name)?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+    };
+    let metrics = || async {
+        reqwest::get(venue.server.url("/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    };
+    let before = metrics().await;
+    for _ in 0..3 {
+        door.sell("devconf", &["Full=1"], false);
+    }
+    all_applied(&venue.server.push_pending(&mut door).await);
+    let after = metrics().await;
+    assert_eq!(replays(&after, "ahead") - replays(&before, "ahead"), 3);
+    assert_eq!(replays(&after, "writer"), replays(&before, "writer"));
+
+    // A forged sale, then one that builds on the allotment the forged one wrote on the
+    // device: the first is rejected, so the second's allotment version is not the
+    // server's (a stream conflict); the writer took the request again and replayed.
+    let mut request = sale(&mut door);
+    let conference = venue.conference();
+    let version = venue.version(&conference).await + 1;
+    let command = &mut request.commands[0];
+    let extra = forged(
+        command,
+        &conference,
+        version,
+        "ConferenceUnpublished",
+        json!({}),
+    );
+    command.events.push(extra);
+    let honest = sale(&mut door);
+    request.commands.extend(honest.commands);
+    let response = venue.server.push_ok(&door.device, &request).await;
+    assert_eq!(response.results[0].status, PushStatus::Rejected);
+    assert_eq!(
+        response.results[1].status,
+        PushStatus::Rejected,
+        "{response:?}"
+    );
+    let last = metrics().await;
+    assert_eq!(replays(&last, "writer") - replays(&after, "writer"), 1);
+}
