@@ -231,12 +231,20 @@ async fn push_commands(
     let mut request = wire::prepare(body);
     let device_id = device.id;
     let server_device = state.server_device_id();
-    let metrics = state.clone();
+    let shared = state.clone();
     let request = state
         .read(move |db| {
             let began = std::time::Instant::now();
-            replay::ahead_of_writer(db, server_device, device_id, &mut request.commands);
-            metrics.metrics().replayed(began.elapsed());
+            let mut cache = shared.replay_cache(device_id);
+            replay::ahead_of_writer(
+                db,
+                &mut cache,
+                server_device,
+                device_id,
+                &mut request.commands,
+            );
+            shared.keep_replay_cache(device_id, cache);
+            shared.metrics().replayed(began.elapsed());
             Ok(request)
         })
         .await?;

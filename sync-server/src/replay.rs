@@ -130,14 +130,14 @@ pub(crate) fn replay(
 /// (`used_earlier`); otherwise it replays the command itself.
 pub(crate) fn ahead_of_writer(
     db: &mut dyn Db,
+    cache: &mut StateCache,
     server_device: Uuid,
     device: Uuid,
     commands: &mut [PreparedCommand],
 ) {
-    let mut cache = StateCache::default();
     let mut unit = Unit {
         db,
-        cache: &mut cache,
+        cache,
         server_device,
         now: crate::db::now_text(),
         stats: Stats::default(),
@@ -433,7 +433,10 @@ impl Replay<'_, '_> {
                 _ => (state, newest),
             }
         };
-        self.before.insert(key.clone(), Box::new(state.clone()));
+        if stream.kind == StreamKind::Order {
+            // What `load_process` resumes a registration from.
+            self.before.insert(key.clone(), Box::new(state.clone()));
+        }
         self.states.insert(key, (version, Box::new(state.clone())));
         Ok((state, version))
     }

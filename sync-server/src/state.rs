@@ -1,10 +1,11 @@
 //! What every request shares: the writer, a few reading connections, the metrics, the head
 //! position (for the live feed) and the shutdown signal.
 use crate::error::{ApiError, DbError};
-use crate::log::Unit;
+use crate::log::{StateCache, Unit};
 use crate::metrics::Metrics;
 use crate::store::{self, Conn, Database, Db, OpenReader};
 use crate::writer::Writer;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -79,7 +80,14 @@ struct Inner {
     pages: Arc<Semaphore>,
     /// Hears of other instances' commits (PostgreSQL); stops when dropped.
     listening: Mutex<Option<store::Listening>>,
+    /// Aggregate states that replays ahead of the writer built from committed events, per
+    /// device (a device pushes one request at a time, and its next one reads the same
+    /// streams: its allotment, its conference and promo codes).
+    replay_caches: Mutex<HashMap<Uuid, StateCache>>,
 }
+
+/// Devices whose replay states are kept at most; past that, the cache starts over.
+const REPLAY_CACHES: usize = 256;
 
 /// Moves the head forward (never back: instances may report out of order), for the feed
 /// and the metrics.
@@ -135,6 +143,7 @@ impl AppState {
                 server_device,
                 pages: Arc::new(Semaphore::new(PAGES_IN_FLIGHT)),
                 listening: Mutex::new(Some(listening)),
+                replay_caches: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -180,6 +189,26 @@ impl AppState {
         // Reading connections close with the pool.
         if let Ok(mut idle) = self.inner.readers.idle.lock() {
             idle.clear();
+        }
+    }
+
+    /// The replay states kept for `device` (empty the first time); give them back with
+    /// [`AppState::keep_replay_cache`].
+    pub(crate) fn replay_cache(&self, device: Uuid) -> StateCache {
+        self.inner
+            .replay_caches
+            .lock()
+            .ok()
+            .and_then(|mut caches| caches.remove(&device))
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn keep_replay_cache(&self, device: Uuid, cache: StateCache) {
+        if let Ok(mut caches) = self.inner.replay_caches.lock() {
+            if caches.len() >= REPLAY_CACHES {
+                caches.clear();
+            }
+            caches.insert(device, cache);
         }
     }
 
