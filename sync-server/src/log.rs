@@ -324,6 +324,17 @@ impl Unit<'_> {
         Ok(state)
     }
 
+    /// The cached state of `stream` if it is exactly at `version`, without asking the
+    /// database (a replay reading history the cache already holds).
+    pub(crate) fn cached_at<A: Aggregate + Send + 'static>(
+        &self,
+        stream: StreamId,
+        version: u64,
+    ) -> Option<A> {
+        let (at, state) = self.cache.states.get(&stream.key())?;
+        (*at == version).then(|| state.downcast_ref::<A>().cloned())?
+    }
+
     /// Keeps a state built elsewhere (a replay) for the next command on its stream.
     pub(crate) fn keep_state(&mut self, key: Vec<u8>, version: u64, state: Box<dyn Any + Send>) {
         self.cache.states.insert(key, (version, state));

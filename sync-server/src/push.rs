@@ -398,10 +398,10 @@ fn attempt(
         {
             check_grant(unit, device, body, *conference_id, seats)?;
         }
-        let replayed = match ahead {
+        let (replayed, judged) = match ahead {
             Some(ahead) => {
                 unit.stats.replays_ahead += 1;
-                ahead.outcome
+                (ahead.outcome, Some(ahead.difference))
             }
             None => {
                 unit.stats.replays_writer += 1;
@@ -418,7 +418,7 @@ fn attempt(
                 );
                 unit.stats.replay_ns +=
                     u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                replayed
+                (replayed, None)
             }
         };
         let replayed = replayed.map_err(|failed| match failed {
@@ -429,7 +429,9 @@ fn attempt(
                 e.code()
             )),
         })?;
-        if let Some(difference) = replay::difference(&replayed.recorded, events, body, now) {
+        let difference =
+            judged.unwrap_or_else(|| replay::difference(&replayed.recorded, events, body, now));
+        if let Some(difference) = difference {
             return Err(mismatch(difference));
         }
         rights::check(unit, device, &replayed.recorded)?;

@@ -70,6 +70,8 @@ impl Replayed {
 /// A command replayed ahead of the writer, on a reading connection (see [`ahead`]).
 pub(crate) struct Ahead {
     pub outcome: Result<Replayed, Failed>,
+    /// How the replayed events differ from the pushed ones, when the replay ran through.
+    pub difference: Option<String>,
     /// It read what earlier commands of the same request wrote: it holds only if the
     /// writer applies every one of them as pushed.
     pub used_earlier: bool,
@@ -165,10 +167,11 @@ fn ahead(unit: &mut Unit<'_>, device: Uuid, commands: &mut [PreparedCommand]) {
             Some(&mut carry),
         );
         // Only what the writer will apply is what later commands build on.
-        if let Ok(replayed) = &mut ahead.outcome
-            && difference(&replayed.recorded, events, &prepared.body, *now).is_none()
-        {
-            carry.take(replayed);
+        if let Ok(replayed) = &mut ahead.outcome {
+            ahead.difference = difference(&replayed.recorded, events, &prepared.body, *now);
+            if ahead.difference.is_none() {
+                carry.take(replayed);
+            }
         }
         prepared.ahead = Some(ahead);
     }
@@ -194,6 +197,7 @@ fn run(
                 }
                 Err(e) => {
                     return Ahead {
+                        difference: None,
                         outcome: Err(Failed::Refused(AppError::invalid(
                             "invalid_read",
                             format!("The command names a stream it read that does not exist: {e}"),
@@ -229,6 +233,7 @@ fn run(
         // writer judges the command itself.
         Err(error) => {
             return Ahead {
+                difference: None,
                 outcome: Err(Failed::Refused(error)),
                 used_earlier: true,
                 unsettled: true,
@@ -246,6 +251,7 @@ fn run(
     };
     Ahead {
         outcome,
+        difference: None,
         used_earlier,
         unsettled,
     }
@@ -409,6 +415,11 @@ impl Replay<'_, '_> {
         let (state, version) = if let Some(earlier) = earlier {
             self.used_earlier = true;
             earlier
+        } else if pin == Some(0) {
+            // Nothing before version 0: a stream the command starts.
+            (A::default(), 0)
+        } else if let Some(state) = pin.and_then(|pin| self.unit.cached_at::<A>(stream, pin)) {
+            (state, pin.unwrap_or_default())
         } else {
             let newest = self.unit.load::<A>(stream);
             let (state, newest) = self.db(newest)?;
@@ -496,6 +507,19 @@ impl Journal for Replay<'_, '_> {
     // device's does, the default (see `Uow`).
     fn load_process(&mut self, order_id: OrderId) -> Result<RegistrationProcess, AppError> {
         let stream = StreamId::order(order_id);
+        // As the order was before this command: the device kept the state its last
+        // command on the order left, and this command's own events come next.
+        self.state::<Order>(stream)?;
+        let before = self
+            .before
+            .get(&stream.key())
+            .and_then(|state| state.downcast_ref::<Order>())
+            .and_then(Order::data)
+            .cloned();
+        let Some(before) = before else {
+            // Not placed before this command: its registration starts here.
+            return Ok(RegistrationProcess::default());
+        };
         let started_earlier = self
             .carry
             .as_deref()
@@ -507,19 +531,11 @@ impl Journal for Replay<'_, '_> {
             let writer = self.unit.db.stream_first_writer(&stream.key());
             self.db(writer)? == Some(self.device.as_uuid())
         };
-        if !placed_here {
-            return Ok(RegistrationProcess::default());
-        }
-        // As the order was before this command: the device kept the state its last
-        // command on the order left, and this command's own events come next.
-        self.state::<Order>(stream)?;
-        let resumed = self
-            .before
-            .get(&stream.key())
-            .and_then(|state| state.downcast_ref::<Order>())
-            .and_then(Order::data)
-            .map(|data| RegistrationProcess::resume(order_id, data));
-        Ok(resumed.unwrap_or_default())
+        Ok(if placed_here {
+            RegistrationProcess::resume(order_id, &before)
+        } else {
+            RegistrationProcess::default()
+        })
     }
 
     fn save_process(
