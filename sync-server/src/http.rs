@@ -232,6 +232,7 @@ async fn push_commands(
     let device_id = device.id;
     let server_device = state.server_device_id();
     let shared = state.clone();
+    let turn = state.replay_turn().await?;
     let request = state
         .read(move |db| {
             let began = std::time::Instant::now();
@@ -248,6 +249,7 @@ async fn push_commands(
             Ok(request)
         })
         .await?;
+    drop(turn);
     let (response, request) = state
         .write(move |unit| {
             let _entered = span.enter();

@@ -27,7 +27,7 @@ use crate::device::Device;
 use crate::error::{ApiError, DbError};
 use crate::follow;
 use crate::log::{self, Appended, Author, NewEvent, Refusal, Rejection, Stored, Unit};
-use crate::replay::{self, Ahead, Failed, Reads};
+use crate::replay::{self, Ahead, Failed, Reads, Written};
 use crate::rights;
 use crate::store::CommandInsert;
 use crate::wire::{CommandBody, Decoded, Prepared, PreparedCommand};
@@ -398,10 +398,10 @@ fn attempt(
         {
             check_grant(unit, device, body, *conference_id, seats)?;
         }
-        let (replayed, judged) = match ahead {
+        let (written, judged) = match ahead {
             Some(ahead) => {
                 unit.stats.replays_ahead += 1;
-                (ahead.outcome, Some(ahead.difference))
+                (ahead.outcome, ahead.difference)
             }
             None => {
                 unit.stats.replays_writer += 1;
@@ -416,12 +416,21 @@ fn attempt(
                     owns_pool,
                     Reads::AsTheDeviceRead,
                 );
+                let judged = replayed
+                    .as_ref()
+                    .ok()
+                    .and_then(|r| replay::difference(&r.recorded, events, body, now));
+                let written = replayed.map(|replayed| {
+                    let written = Written::of(&replayed.recorded);
+                    replayed.keep_states(unit);
+                    written
+                });
                 unit.stats.replay_ns +=
                     u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                (replayed, None)
+                (written, judged)
             }
         };
-        let replayed = replayed.map_err(|failed| match failed {
+        let written = written.map_err(|failed| match failed {
             Failed::Db(e) => Refusal::from(e),
             Failed::Refused(e) => mismatch(format!(
                 "the server refuses the command where the device says it ran: {} ({})",
@@ -429,12 +438,10 @@ fn attempt(
                 e.code()
             )),
         })?;
-        let difference =
-            judged.unwrap_or_else(|| replay::difference(&replayed.recorded, events, body, now));
-        if let Some(difference) = difference {
+        if let Some(difference) = judged {
             return Err(mismatch(difference));
         }
-        rights::check(unit, device, &replayed.recorded)?;
+        rights::check(unit, device, &written)?;
         check_pool_cuts(unit, events.iter().map(|e| (e.stream, &e.event)))?;
         let author = Author {
             command_id: body.command_id,
@@ -461,7 +468,6 @@ fn attempt(
             });
         }
         let positions = unit.insert_all(&news)?;
-        replayed.keep_states(unit);
         follow::follow_ups(unit, &appended, body.command_id, device.id)?;
         Ok((PushStatus::Applied, positions))
     } else if user_command.organizer_command().is_some() {
@@ -626,7 +632,7 @@ fn rebase(
                 Refusal::reject(&body.code, body.message)
             }
         })?;
-    rights::check(unit, device, &replayed.recorded)?;
+    rights::check(unit, device, &Written::of(&replayed.recorded))?;
     check_pool_cuts(unit, replayed.recorded.iter().map(|r| (r.stream, &r.event)))?;
     let author = Author {
         command_id: body.command_id,

@@ -16,6 +16,7 @@ use crate::wire::{CommandBody, Decoded, EventBody, PreparedCommand};
 use conference_domain::aggregate::{Aggregate, DomainEvent, IntoDomainEvent};
 use conference_domain::order::Order;
 use conference_domain::process::{RegistrationProcess, Stage};
+use conference_domain::seats;
 use conference_domain::stream::{Holder, StreamId, StreamKind};
 use conference_domain::upcast;
 use conference_domain::{CommandId, DeviceId, OrderId, Timestamp};
@@ -45,6 +46,34 @@ pub(crate) enum Failed {
     Db(DbError),
 }
 
+/// An event a replay appended, as write rights judge it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Written {
+    pub stream: StreamId,
+    pub version: u64,
+    /// Seats leaving a device's allotment because an order on it was cancelled.
+    pub gives_back: bool,
+}
+
+impl Written {
+    pub(crate) fn of(recorded: &[Recorded]) -> Vec<Self> {
+        recorded
+            .iter()
+            .map(|r| Self {
+                stream: r.stream,
+                version: r.version,
+                gives_back: matches!(
+                    r.event,
+                    DomainEvent::Seats(
+                        seats::Event::SeatsReservationCancelled(_)
+                            | seats::Event::CommittedSeatsReleased(_)
+                    )
+                ),
+            })
+            .collect()
+    }
+}
+
 /// What a replay appended, in order, and the states it left the streams in.
 pub(crate) struct Replayed {
     pub recorded: Vec<Recorded>,
@@ -69,7 +98,9 @@ impl Replayed {
 
 /// A command replayed ahead of the writer, on a reading connection (see [`ahead`]).
 pub(crate) struct Ahead {
-    pub outcome: Result<Replayed, Failed>,
+    /// What the replay wrote, in brief (the events themselves stay with the request's
+    /// thread, which frees them), or why it did not run through.
+    pub outcome: Result<Vec<Written>, Failed>,
     /// How the replayed events differ from the pushed ones, when the replay ran through.
     pub difference: Option<String>,
     /// It read what earlier commands of the same request wrote: it holds only if the
@@ -121,7 +152,9 @@ pub(crate) fn replay(
     owns_pool: bool,
     reads: Reads,
 ) -> Result<Replayed, Failed> {
-    run(unit, device, body, command, now, owns_pool, reads, None).outcome
+    Replay::new(unit, device, body, command, now, reads)
+        .run(command, owns_pool)
+        .0
 }
 
 /// Replays a request's commands ahead of the writer, on a reading connection (the HTTP
@@ -156,104 +189,31 @@ fn ahead(unit: &mut Unit<'_>, device: Uuid, commands: &mut [PreparedCommand]) {
             continue;
         };
         let owns_pool = ran_as_pool_owner(events, command);
-        let mut ahead = run(
+        let mut replay = Replay::new(
             unit,
             device,
             &prepared.body,
             command,
             *now,
-            owns_pool,
             Reads::AsTheDeviceRead,
-            Some(&mut carry),
         );
-        // Only what the writer will apply is what later commands build on.
-        if let Ok(replayed) = &mut ahead.outcome {
-            ahead.difference = difference(&replayed.recorded, events, &prepared.body, *now);
-            if ahead.difference.is_none() {
-                carry.take(replayed);
+        replay.carry = Some(&mut carry);
+        let (outcome, used_earlier, unsettled) = replay.run(command, owns_pool);
+        let mut difference_found = None;
+        let outcome = outcome.map(|mut replayed| {
+            // Only what the writer will apply is what later commands build on.
+            difference_found = difference(&replayed.recorded, events, &prepared.body, *now);
+            if difference_found.is_none() {
+                carry.take(&mut replayed);
             }
-        }
-        prepared.ahead = Some(ahead);
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run(
-    unit: &mut Unit<'_>,
-    device: Uuid,
-    body: &CommandBody,
-    command: &UserCommand,
-    now: Timestamp,
-    owns_pool: bool,
-    reads: Reads,
-    carry: Option<&mut Carry>,
-) -> Ahead {
-    let mut pinned = HashMap::new();
-    if reads == Reads::AsTheDeviceRead {
-        for read in &body.reads {
-            match StreamId::parse(&read.stream) {
-                Ok(stream) => {
-                    pinned.insert(stream.key(), read.version);
-                }
-                Err(e) => {
-                    return Ahead {
-                        difference: None,
-                        outcome: Err(Failed::Refused(AppError::invalid(
-                            "invalid_read",
-                            format!("The command names a stream it read that does not exist: {e}"),
-                        ))),
-                        used_earlier: false,
-                        unsettled: false,
-                    };
-                }
-            }
-        }
-    }
-    let journal = Replay {
-        unit,
-        now,
-        device: DeviceId::from_uuid(device),
-        command_id: CommandId::from_uuid(body.command_id),
-        pinned,
-        states: HashMap::new(),
-        before: HashMap::new(),
-        recorded: Vec::new(),
-        db_failure: None,
-        expirable: expirable(body, command),
-        done: HashSet::new(),
-        carry,
-        used_earlier: false,
-        unsettled: false,
-    };
-    let mut uow = Uow::new(journal, owns_pool);
-    let outcome = conference_exec::run(&mut uow, command);
-    let journal = match uow.finish() {
-        Ok(journal) => journal,
-        // The replay's journal keeps nothing, so finishing cannot fail; if it did, the
-        // writer judges the command itself.
-        Err(error) => {
-            return Ahead {
-                difference: None,
-                outcome: Err(Failed::Refused(error)),
-                used_earlier: true,
-                unsettled: true,
-            };
-        }
-    };
-    let (used_earlier, unsettled) = (journal.used_earlier, journal.unsettled);
-    let outcome = match (journal.db_failure, outcome) {
-        (Some(failure), _) => Err(Failed::Db(failure)),
-        (None, Err(error)) => Err(Failed::Refused(error)),
-        (None, Ok(_)) => Ok(Replayed {
-            recorded: journal.recorded,
-            states: journal.states,
-        }),
-    };
-    Ahead {
-        outcome,
-        difference: None,
-        used_earlier,
-        unsettled,
+            Written::of(&replayed.recorded)
+        });
+        prepared.ahead = Some(Ahead {
+            outcome,
+            difference: difference_found,
+            used_earlier,
+            unsettled,
+        });
     }
 }
 
@@ -364,6 +324,8 @@ struct Replay<'u, 'c> {
     command_id: CommandId,
     /// The version each stream is read at; a stream not named is read at the newest.
     pinned: HashMap<Vec<u8>, u64>,
+    /// A stream named in `reads` that does not parse.
+    bad_read: Option<String>,
     /// Every stream this replay touched: its version and state (an `A`).
     states: HashMap<Vec<u8>, (u64, Box<dyn Any + Send>)>,
     /// The same streams as they were before the command.
@@ -381,7 +343,76 @@ struct Replay<'u, 'c> {
     unsettled: bool,
 }
 
-impl Replay<'_, '_> {
+impl<'u, 'c> Replay<'u, 'c> {
+    fn new(
+        unit: &'u mut Unit<'c>,
+        device: Uuid,
+        body: &CommandBody,
+        command: &UserCommand,
+        now: Timestamp,
+        reads: Reads,
+    ) -> Self {
+        let mut pinned = HashMap::new();
+        let mut bad_read = None;
+        if reads == Reads::AsTheDeviceRead {
+            for read in &body.reads {
+                match StreamId::parse(&read.stream) {
+                    Ok(stream) => {
+                        pinned.insert(stream.key(), read.version);
+                    }
+                    Err(e) => bad_read = Some(e.to_string()),
+                }
+            }
+        }
+        Self {
+            unit,
+            now,
+            device: DeviceId::from_uuid(device),
+            command_id: CommandId::from_uuid(body.command_id),
+            pinned,
+            bad_read,
+            states: HashMap::new(),
+            before: HashMap::new(),
+            recorded: Vec::new(),
+            db_failure: None,
+            expirable: expirable(body, command),
+            done: HashSet::new(),
+            carry: None,
+            used_earlier: false,
+            unsettled: false,
+        }
+    }
+
+    /// Runs the command and everything it causes; what came out, and whether it built on
+    /// earlier commands of the request and read something that may still change.
+    fn run(self, command: &UserCommand, owns_pool: bool) -> (Result<Replayed, Failed>, bool, bool) {
+        if let Some(e) = &self.bad_read {
+            let refused = AppError::invalid(
+                "invalid_read",
+                format!("The command names a stream it read that does not exist: {e}"),
+            );
+            return (Err(Failed::Refused(refused)), false, false);
+        }
+        let mut uow = Uow::new(self, owns_pool);
+        let outcome = conference_exec::run(&mut uow, command);
+        let journal = match uow.finish() {
+            Ok(journal) => journal,
+            // The replay's journal keeps nothing, so finishing cannot fail; if it did, the
+            // writer judges the command itself.
+            Err(error) => return (Err(Failed::Refused(error)), true, true),
+        };
+        let (used_earlier, unsettled) = (journal.used_earlier, journal.unsettled);
+        let outcome = match (journal.db_failure, outcome) {
+            (Some(failure), _) => Err(Failed::Db(failure)),
+            (None, Err(error)) => Err(Failed::Refused(error)),
+            (None, Ok(_)) => Ok(Replayed {
+                recorded: journal.recorded,
+                states: journal.states,
+            }),
+        };
+        (outcome, used_earlier, unsettled)
+    }
+
     fn db<T>(&mut self, result: Result<T, DbError>) -> Result<T, AppError> {
         result.map_err(|e| {
             let message = e.to_string();

@@ -15,16 +15,14 @@
 use crate::device::{Device, Role};
 use crate::error::DbError;
 use crate::log::{Refusal, Rejection, Unit};
+use crate::replay::Written;
 use conference_domain::ConferenceId;
-use conference_domain::aggregate::DomainEvent;
-use conference_domain::seats;
 use conference_domain::stream::{Holder, StreamId, StreamKind};
-use conference_exec::Recorded;
 
 pub(crate) fn check(
     unit: &mut Unit<'_>,
     device: &Device,
-    recorded: &[Recorded],
+    recorded: &[Written],
 ) -> Result<(), Refusal> {
     let mut seen: Vec<StreamId> = Vec::new();
     for event in recorded {
@@ -42,8 +40,7 @@ pub(crate) fn check(
             }
             (StreamKind::Seats, Holder::Device(holder)) => {
                 holder.as_uuid() == device.id
-                    || (device.role != Role::Door
-                        && events.into_iter().all(|r| gives_back(&r.event)))
+                    || (device.role != Role::Door && events.into_iter().all(|r| r.gives_back))
             }
             (StreamKind::Order | StreamKind::Payment | StreamKind::Assignments, _) => {
                 starts
@@ -63,16 +60,6 @@ pub(crate) fn check(
         }
     }
     Ok(())
-}
-
-/// Seats leaving a device's allotment because an order on it was cancelled.
-fn gives_back(event: &DomainEvent) -> bool {
-    matches!(
-        event,
-        DomainEvent::Seats(
-            seats::Event::SeatsReservationCancelled(_) | seats::Event::CommittedSeatsReleased(_)
-        )
-    )
 }
 
 /// Whether `device` still owns the pool it writes: it created the conference, and nobody

@@ -78,12 +78,20 @@ struct Inner {
     server_device: Uuid,
     /// Turns for pull pages in flight.
     pages: Arc<Semaphore>,
+    /// Turns to replay a request's commands ahead of the writer: one fewer than the
+    /// machine has cores (at least one), so the single writer keeps a core of its own.
+    replays: Arc<Semaphore>,
     /// Hears of other instances' commits (PostgreSQL); stops when dropped.
     listening: Mutex<Option<store::Listening>>,
     /// Aggregate states that replays ahead of the writer built from committed events, per
     /// device (a device pushes one request at a time, and its next one reads the same
     /// streams: its allotment, its conference and promo codes).
     replay_caches: Mutex<HashMap<Uuid, StateCache>>,
+}
+
+/// Replays ahead of the writer at once on a machine with `cores` cores.
+fn replay_turns(cores: usize) -> usize {
+    cores.saturating_sub(1).max(1)
 }
 
 /// Devices whose replay states are kept at most; past that, the cache starts over.
@@ -142,6 +150,9 @@ impl AppState {
                 shutdown,
                 server_device,
                 pages: Arc::new(Semaphore::new(PAGES_IN_FLIGHT)),
+                replays: Arc::new(Semaphore::new(replay_turns(
+                    std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+                ))),
                 listening: Mutex::new(Some(listening)),
                 replay_caches: Mutex::new(HashMap::new()),
             }),
@@ -212,6 +223,14 @@ impl AppState {
         }
     }
 
+    /// A turn to replay a request ahead of the writer; hold it while replaying.
+    pub(crate) async fn replay_turn(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        Arc::clone(&self.inner.replays)
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::Unavailable("The server is shutting down; try again".into()))
+    }
+
     /// A turn to read a pull page and send it; hold it until the page is sent.
     pub(crate) async fn page_turn(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         Arc::clone(&self.inner.pages)
@@ -248,5 +267,15 @@ impl AppState {
         F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
     {
         self.inner.writer.run(f).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replays_leave_the_writer_a_core() {
+        assert_eq!(super::replay_turns(1), 1);
+        assert_eq!(super::replay_turns(2), 1);
+        assert_eq!(super::replay_turns(8), 7);
     }
 }
