@@ -13,12 +13,17 @@ use crate::log::Rejection;
 use crate::replay::Ahead;
 use conference_domain::Timestamp;
 use conference_domain::aggregate::DomainEvent;
+use conference_domain::limits;
 use conference_domain::stream::StreamId;
 use conference_exec::UserCommand;
 use conference_protocol::sync::StreamRead;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
+
+/// The largest event payload the server takes, in bytes (a sale's largest event, its
+/// totals, is well under 2 KiB).
+pub(crate) const MAX_EVENT_PAYLOAD: usize = 16 * 1024;
 
 /// `PushRequest`.
 #[derive(Debug, Deserialize)]
@@ -182,6 +187,15 @@ fn decode(events: &[EventBody]) -> Result<Vec<Decoded>, Rejection> {
                 ),
             ));
         }
+        if wire.payload.get().len() > MAX_EVENT_PAYLOAD {
+            return Err(Rejection::new(
+                "invalid_event",
+                format!(
+                    "Event {i} of the command has a payload of {} bytes; an event takes at most {MAX_EVENT_PAYLOAD}",
+                    wire.payload.get().len()
+                ),
+            ));
+        }
         let event = DomainEvent::decode_text(
             stream.kind,
             &wire.event_type,
@@ -193,6 +207,9 @@ fn decode(events: &[EventBody]) -> Result<Vec<Decoded>, Rejection> {
                 "unknown_event",
                 format!("The server cannot read event {i} of the command ({e}); it stays on the device until the server is upgraded"),
             )
+        })?;
+        limits::check(&event).map_err(|e| {
+            Rejection::new("invalid_event", format!("Event {i} of the command: {e}"))
         })?;
         out.push(Decoded { stream, event });
     }

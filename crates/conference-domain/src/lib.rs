@@ -13,6 +13,7 @@ pub mod assignments;
 pub mod conference;
 pub mod discounts;
 pub mod ids;
+pub mod limits;
 pub mod money;
 pub mod order;
 pub mod payment;

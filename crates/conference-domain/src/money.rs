@@ -112,6 +112,11 @@ impl Money {
     pub fn times(self, quantity: u32) -> Self {
         Self(self.0 * Decimal::from(quantity))
     }
+    /// `self` × `quantity`, or `None` where the product is beyond what a decimal holds.
+    #[must_use]
+    pub fn checked_times(self, quantity: u32) -> Option<Self> {
+        self.0.checked_mul(Decimal::from(quantity)).map(Self)
+    }
     #[must_use]
     pub fn is_zero(&self) -> bool {
         self.0.is_zero()

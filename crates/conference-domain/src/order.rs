@@ -226,7 +226,7 @@ pub enum Error {
     )]
     OrderNotFreeOfCharge(Money),
     #[error("the order could not be priced: {0}")]
-    Pricing(#[from] pricing::UnpricedSeatType),
+    Pricing(#[from] pricing::PricingError),
 }
 
 fn check_seats(seats: &[SeatQuantity]) -> Result<(), Error> {

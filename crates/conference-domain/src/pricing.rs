@@ -56,9 +56,16 @@ pub struct Totals {
     pub is_free_of_charge: bool,
 }
 
+/// Why an order could not be priced.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("seat type {0} has no price in this conference")]
-pub struct UnpricedSeatType(pub SeatTypeId);
+pub enum PricingError {
+    #[error("seat type {0} has no price in this conference")]
+    UnpricedSeatType(SeatTypeId),
+    /// A price times a quantity beyond what money holds: never from prices the domain
+    /// accepts, but a price list is only as good as the events it was folded from.
+    #[error("the order's total is beyond what money can hold")]
+    TotalOutOfRange,
+}
 
 fn describe(discount: &PromoCodeDefinition) -> String {
     match &discount.discount {
@@ -74,7 +81,7 @@ pub fn price(
     list: &PriceList,
     seats: &[SeatQuantity],
     discounts: &[PromoCodeDefinition],
-) -> Result<Totals, UnpricedSeatType> {
+) -> Result<Totals, PricingError> {
     let minor = list.minor_units;
     let mut lines = Vec::new();
     // What is left of each seat line after the discounts applied so far.
@@ -84,8 +91,12 @@ pub fn price(
             .seat_types
             .iter()
             .find(|t| t.id == s.seat_type)
-            .ok_or(UnpricedSeatType(s.seat_type))?;
-        let total = priced.price.times(s.quantity).round(minor);
+            .ok_or(PricingError::UnpricedSeatType(s.seat_type))?;
+        let total = priced
+            .price
+            .checked_times(s.quantity)
+            .ok_or(PricingError::TotalOutOfRange)?
+            .round(minor);
         lines.push(OrderLine {
             kind: LineKind::Seat,
             description: priced.name.clone(),
@@ -97,13 +108,24 @@ pub fn price(
         });
         left.push((priced.id, total, total.amount()));
     }
+    // Every sum below is bounded by the seat lines' amounts together: if those fit in a
+    // decimal, nothing after can overflow.
+    lines.iter().try_fold(Decimal::ZERO, |sum, line| {
+        sum.checked_add(line.total.amount().abs())
+            .ok_or(PricingError::TotalOutOfRange)
+    })?;
     for discount in discounts {
         let mut cut = Decimal::ZERO;
         match &discount.discount {
             DiscountKind::Percent(p) => {
                 for (seat_type, line_total, rest) in &mut left {
                     if discount.scope.covers(*seat_type) {
-                        let off = (line_total.amount() * *p / Decimal::ONE_HUNDRED).min(*rest);
+                        let off = line_total
+                            .amount()
+                            .checked_mul(*p)
+                            .ok_or(PricingError::TotalOutOfRange)?
+                            / Decimal::ONE_HUNDRED;
+                        let off = off.min(*rest);
                         *rest -= off;
                         cut += off;
                     }

@@ -395,7 +395,10 @@ impl Aggregate for SeatsAvailability {
     fn apply(&mut self, event: &Event) {
         let add = |remaining: &mut BTreeMap<SeatTypeId, i64>, changes: &[SeatDelta]| {
             for c in changes {
-                *remaining.entry(c.seat_type).or_insert(0) += c.quantity;
+                // Events are facts and folding never fails: a change past what an i64
+                // holds (never one the domain writes) stops at the edge, not in a panic.
+                let left = remaining.entry(c.seat_type).or_insert(0);
+                *left = left.saturating_add(c.quantity);
             }
         };
         match event {

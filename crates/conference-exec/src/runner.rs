@@ -87,19 +87,17 @@ impl<J: Journal> Uow<J> {
         self.journal.now()
     }
 
-    /// Runs one command against one aggregate, then everything it causes.
-    pub fn exec<A>(
-        &mut self,
-        stream: StreamId,
-        command: &A::Command,
-    ) -> Result<Vec<Recorded>, AppError>
+    /// Runs one command against one aggregate, then everything it causes; how many events
+    /// the command itself recorded.
+    pub fn exec<A>(&mut self, stream: StreamId, command: &A::Command) -> Result<usize, AppError>
     where
         A: Aggregate,
         A::Event: IntoDomainEvent,
     {
         let recorded = self.journal.execute::<A>(stream, command)?;
-        self.cascade(recorded.clone())?;
-        Ok(recorded)
+        let count = recorded.len();
+        self.cascade(recorded)?;
+        Ok(count)
     }
 
     /// Runs one command without reacting to its events (for the cascade itself).

@@ -191,7 +191,7 @@ pub fn run<J: Journal>(uow: &mut Uow<J>, command: &UserCommand) -> Result<Outcom
                 },
             );
             match returned {
-                Ok(events) if events.is_empty() => return Err(nothing()),
+                Ok(0) => return Err(nothing()),
                 Ok(_) => {}
                 // A seat type the allotment never had: there is nothing of it to give back.
                 Err(AppError::Rejected { code, .. }) if code == "unknown_seat_type" => {

@@ -556,12 +556,21 @@ fn apply_one(
     let position = tx.last_insert_rowid();
     // An event this build cannot read is kept as it is (never dropped); it only skips the
     // read models until an upgrade can read it.
-    match DomainEvent::decode_text(
+    // An event that carries values the domain never writes (a server that misbehaves) is
+    // kept the same way, so it can never make this device's arithmetic fail.
+    let decoded = DomainEvent::decode_text(
         stream.kind,
         &pulled.event.event_type,
         pulled.event.schema_version,
         pulled.event.payload.get(),
-    ) {
+    )
+    .map_err(|e| e.to_string())
+    .and_then(|event| {
+        conference_domain::limits::check(&event)
+            .map(|()| event)
+            .map_err(|e| e.to_string())
+    });
+    match decoded {
         Ok(event) => {
             let recorded = StoredEvent {
                 position,

@@ -571,8 +571,6 @@ impl Local {
             .id
     }
 
-    /// Records seats the pool granted to this device (what its sync does on pulling the
-    /// grant).
     /// Seats join this device's allotment as if the server had granted them (a command id
     /// of no grant: the server refuses it once it checks).
     pub fn receive(&mut self, slug: &str, seat_type: &str, quantity: u32) {
@@ -677,7 +675,8 @@ pub async fn door_with_allotment(
     let mut local = Local::new(&door, true);
     let pulled = server.pull_all(&door).await;
     let grant = of_type(&pulled, "SeatsAllotted")
-        .last()
+        .into_iter()
+        .rfind(|e| e.event.payload_value()["device"] == serde_json::json!(door.id))
         .expect("the grant")
         .position;
     local.apply(pulled);

@@ -7,6 +7,7 @@ mod assignments;
 mod conference;
 mod discounts;
 mod flow;
+mod limits;
 mod order;
 mod payment;
 mod pricing;

@@ -2,9 +2,7 @@
 use crate::support::*;
 use conference_domain::discounts::{DiscountKind, PromoCodeDefinition, Scope};
 use conference_domain::order::*;
-use conference_domain::pricing::{
-    LineKind, OrderLine, PriceList, PricedSeatType, UnpricedSeatType,
-};
+use conference_domain::pricing::{LineKind, OrderLine, PriceList, PricedSeatType, PricingError};
 use conference_domain::{Holder, Money, SeatQuantity, SeatTypeId};
 use std::collections::BTreeSet;
 
@@ -680,7 +678,7 @@ fn every_rule_is_refused_with_its_error() {
             "mark seats the price list lacks",
             pending,
             mark(&[(seat_c(), 1)], vec![]),
-            Error::Pricing(UnpricedSeatType(seat_c())),
+            Error::Pricing(PricingError::UnpricedSeatType(seat_c())),
         ),
     ];
     let mut covered = BTreeSet::new();

@@ -294,7 +294,7 @@ fn an_unpriced_seat_type_is_an_error() {
             &seats(&[(seat_a(), 1), (seat_c(), 1)]),
             &[]
         ),
-        Err(UnpricedSeatType(seat_c()))
+        Err(PricingError::UnpricedSeatType(seat_c()))
     );
     let empty = price(&conference_prices(), &[], &[]).unwrap();
     assert_eq!((empty.total, empty.lines.len()), (Money::ZERO, 0));
@@ -329,4 +329,42 @@ fn rounded_cuts_never_show_more_discount_than_the_order() {
         (total.as_str(), discounts),
         ("0.00", vec!["-5.01".to_string(), "-5.00".to_string()])
     );
+}
+
+#[test]
+fn prices_beyond_what_money_holds_are_an_error_never_a_panic() {
+    // What a misbehaving server could put in a price list: the largest decimal.
+    let absurd = "79228162514264337593543950335";
+    assert_eq!(
+        price(
+            &list(2, &[(seat_a(), absurd)]),
+            &seats(&[(seat_a(), 3)]),
+            &[]
+        ),
+        Err(PricingError::TotalOutOfRange)
+    );
+    // Two lines that fit one by one but not together.
+    let half = "50000000000000000000000000000";
+    assert_eq!(
+        price(
+            &list(0, &[(seat_a(), half), (seat_b(), half)]),
+            &seats(&[(seat_a(), 1), (seat_b(), 1)]),
+            &[]
+        ),
+        Err(PricingError::TotalOutOfRange)
+    );
+    // A percentage no code could have, on a line that fits.
+    let huge = percent("HUGE", Decimal::MAX, Scope::All);
+    assert_eq!(
+        price(&conference_prices(), &seats(&[(seat_a(), 1)]), &[huge]),
+        Err(PricingError::TotalOutOfRange)
+    );
+    // At the largest price the domain accepts, a full house still prices.
+    let dear = price(
+        &list(2, &[(seat_a(), "50000")]),
+        &seats(&[(seat_a(), 100_000)]),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(dear.total, money("5000000000"));
 }
