@@ -167,6 +167,15 @@ pub async fn header(shared: State<'_, Arc<Shared>>) -> Reply<HeaderView> {
                     recorded_at: r.recorded_at,
                 })
                 .collect(),
+            set_aside: status
+                .set_aside
+                .into_iter()
+                .map(|x| conference_desktop_ipc::SetAsideView {
+                    server_position: x.server_position,
+                    event_type: x.event_type,
+                    reason: x.reason,
+                })
+                .collect(),
         })
     })
     .await

@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod faults;
 mod helpers;
+mod poison;
 mod proxy;
 mod server;
 mod server_migrate;

@@ -345,6 +345,16 @@ fn header(props: &HeaderProps) -> Html {
                     <button id="rejections-read" onclick={Callback::from(move |_| on_read.emit(()))}>{ "Mark as read" }</button>
                 </div>
             }
+            if !h.set_aside.is_empty() {
+                <div class="banner warning set-aside" id="set-aside" role="status">
+                    <strong>{ format!("{} event(s) from the sync server are kept but not shown; sales and sync go on. Tell the server's admin:", h.set_aside.len()) }</strong>
+                    <ul>
+                        { for h.set_aside.iter().map(|x| html! {
+                            <li>{ format!("{} (position {}): {}", x.event_type, x.server_position, x.reason) }</li>
+                        }) }
+                    </ul>
+                </div>
+            }
         </header>
     }
 }

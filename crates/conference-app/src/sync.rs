@@ -85,6 +85,9 @@ pub struct StatusView {
     pub pulled_position: i64,
     pub allotments: Vec<AllotmentView>,
     pub rejections: Vec<conference_store::sync::Rejection>,
+    /// Events from the server this device keeps but does not show, and why.
+    #[serde(default)]
+    pub set_aside: Vec<conference_store::sync::SetAside>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,6 +275,7 @@ impl App {
             pulled_position: state.map_or(0, |s| s.pulled_after),
             allotments,
             rejections: self.store().rejections(false)?,
+            set_aside: self.store().set_aside()?,
         })
     }
 }

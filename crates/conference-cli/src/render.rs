@@ -352,7 +352,30 @@ pub fn status(s: &conference_app::sync::StatusView) -> String {
             );
         }
     }
+    if !s.set_aside.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} event(s) from the sync server are kept but not shown; sync goes on (tell the server's admin):",
+            s.set_aside.len()
+        );
+        for x in &s.set_aside {
+            let _ = writeln!(
+                out,
+                "  position {}: {} on {}: {}",
+                x.server_position,
+                x.event_type,
+                x.stream,
+                printable(&x.reason)
+            );
+        }
+    }
     out
+}
+
+/// Text from elsewhere (a server's event) with its control characters left out, so it
+/// cannot move the cursor or recolour the terminal.
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
 }
 
 pub fn reconciliation(

@@ -321,8 +321,19 @@ pub(crate) fn replay_read_models(
     let mut stmt = tx.prepare(log::SELECT_EVENTS_FROM)?;
     let mut rows = stmt.query([0])?;
     while let Some(row) = rows.next()? {
-        let recorded = log::read_event_row(row)?;
-        if only.is_none_or(|model| model.takes(&recorded.event)) {
+        // What was never shown (an event pulled from the server that this build cannot
+        // read, or with values out of range: see `sync::set_aside`) is not shown now.
+        let recorded = match log::read_event_row(row) {
+            Ok(recorded) if conference_domain::limits::check(&recorded.event).is_ok() => {
+                Some(recorded)
+            }
+            Ok(_) | Err(StoreError::Corrupt { .. }) if is_pulled(row)? => None,
+            Ok(recorded) => Some(recorded),
+            Err(error) => return Err(error),
+        };
+        if let Some(recorded) = recorded
+            && only.is_none_or(|model| model.takes(&recorded.event))
+        {
             projector.project(tx, &recorded)?;
         }
         done += 1;
@@ -334,6 +345,12 @@ pub(crate) fn replay_read_models(
     }
     projector.flush(tx)?;
     Ok(done)
+}
+
+/// Whether an event row came from the server (it has a server position), not from this
+/// device's own commands.
+fn is_pulled(row: &rusqlite::Row<'_>) -> Result<bool> {
+    Ok(row.get::<_, Option<i64>>(9)?.is_some())
 }
 
 fn read_device(conn: &Connection) -> Result<Option<DeviceInfo>> {

@@ -18,7 +18,7 @@ pub struct Loaded<A> {
     pub version: u64,
 }
 
-pub(crate) const SELECT_EVENTS_FROM: &str = "SELECT position, stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at FROM events WHERE position > ?1 ORDER BY position";
+pub(crate) const SELECT_EVENTS_FROM: &str = "SELECT position, stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at, server_position FROM events WHERE position > ?1 ORDER BY position";
 
 /// A snapshot is written once a stream has grown this many events past its last one, so
 /// loading folds at most this many events whatever the stream's length.

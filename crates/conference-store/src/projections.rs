@@ -1,5 +1,7 @@
 //! Read models, updated from each event inside the transaction that records it, and
-//! rebuildable from the log with the same code.
+//! rebuildable from the log with the same code. A creation seen twice (a conference, a
+//! seat type, a promo code, an order: never from this device's own domain code, but a
+//! server can send anything) keeps the first: a repeat never fails the projection.
 use crate::{Recorded, Result, format_time};
 use conference_domain::PaymentId;
 use conference_domain::aggregate::DomainEvent;
@@ -164,7 +166,7 @@ impl Projector {
                     .execute([order])?;
             }
             for (seat_type, quantity) in pending.rows {
-                conn.prepare_cached("INSERT INTO rm_pending_reservations (order_id, seat_type_id, quantity) VALUES (?1, ?2, ?3)")?
+                conn.prepare_cached("INSERT INTO rm_pending_reservations (order_id, seat_type_id, quantity) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?
                     .execute(params![order, seat_type, quantity])?;
             }
         }
@@ -235,7 +237,7 @@ fn project_conference(
             let d = &e.details;
             conn.prepare_cached(
                 "INSERT INTO rm_conferences (id, slug, name, description, location, start_at, end_at, owner_name, owner_email, currency, publication)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'draft')",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'draft') ON CONFLICT DO NOTHING",
             )?
             .execute(params![
                 id,
@@ -270,7 +272,7 @@ fn project_conference(
         E::SeatTypeCreated(e) => {
             let s = &e.seat_type;
             conn.prepare_cached(
-                "INSERT INTO rm_seat_types (id, conference_id, name, description, price, quantity, created_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO rm_seat_types (id, conference_id, name, description, price, quantity, created_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
             )?
             .execute(params![s.id.as_uuid(), id, s.name, s.description, s.price.to_string(), s.quantity, position])?;
         }
@@ -386,7 +388,7 @@ fn project_promos(
         E::PromoCodeAdded(e) => {
             let d = &e.definition;
             conn.prepare_cached(
-                "INSERT INTO rm_promo_codes (conference_id, code, definition, max_uses, created_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO rm_promo_codes (conference_id, code, definition, max_uses, created_seq) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
             )?
             .execute(params![
                 conference,
@@ -815,7 +817,8 @@ impl OrderRow {
         };
         let sql = if self.new {
             "INSERT INTO rm_orders (id, conference_id, access_code, status, total, is_free_of_charge, promo_codes, registrant_first, registrant_last, registrant_email, expires_at, placed_at, updated_at, device_id, holder, allow_override, payment_id, cancel_reason, seats, lines, assignments, payment_method, payment_status, payment_amount, payment_tendered, payment_change, payment_reference, payment_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
+             ON CONFLICT DO NOTHING"
         } else {
             "UPDATE rm_orders SET conference_id = ?2, access_code = ?3, status = ?4, total = ?5, is_free_of_charge = ?6, promo_codes = ?7, registrant_first = ?8, registrant_last = ?9, registrant_email = ?10, expires_at = ?11, placed_at = ?12, updated_at = ?13, device_id = ?14, holder = ?15, allow_override = ?16, payment_id = ?17, cancel_reason = ?18, seats = ?19, lines = ?20, assignments = ?21, payment_method = ?22, payment_status = ?23, payment_amount = ?24, payment_tendered = ?25, payment_change = ?26, payment_reference = ?27, payment_reason = ?28
              WHERE id = ?1"

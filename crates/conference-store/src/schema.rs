@@ -8,15 +8,17 @@ const SYNC: &str = include_str!("../../../migrations/local/0002_sync.sql");
 const PAYMENTS_ON_ORDERS: &str =
     include_str!("../../../migrations/local/0003_payments_on_orders.sql");
 const OUTBOX_READS: &str = include_str!("../../../migrations/local/0004_outbox_reads.sql");
+const SET_ASIDE: &str = include_str!("../../../migrations/local/0005_set_aside.sql");
 
 /// Every migration's SQL, in order; `PRAGMA user_version` counts how many a store has.
-pub(crate) const LOCAL: &[&str] = &[INITIAL, SYNC, PAYMENTS_ON_ORDERS, OUTBOX_READS];
+pub(crate) const LOCAL: &[&str] = &[INITIAL, SYNC, PAYMENTS_ON_ORDERS, OUTBOX_READS, SET_ASIDE];
 
 const MIGRATIONS: &[M<'static>] = &[
     M::up(INITIAL),
     M::up(SYNC),
     M::up(PAYMENTS_ON_ORDERS),
     M::up(OUTBOX_READS),
+    M::up(SET_ASIDE),
 ];
 
 /// Two processes opening a new store at once (the desktop app and the CLI) can both see

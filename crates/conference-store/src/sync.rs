@@ -36,6 +36,17 @@ pub struct Rejection {
     pub seen: bool,
 }
 
+/// An event pulled from the server that this device keeps (when it could) but does not
+/// show, and why.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SetAside {
+    pub server_position: i64,
+    pub stream: String,
+    pub event_type: String,
+    pub reason: String,
+    pub set_aside_at: String,
+}
+
 /// What applying a pull did.
 #[derive(Debug, Default)]
 pub struct Applied {
@@ -47,6 +58,8 @@ pub struct Applied {
     pub confirmed: usize,
     /// Whether tentative events were replaced, so the read models were rebuilt.
     pub rebuilt: bool,
+    /// Events set aside: kept, or not even that, but not shown (see `set_aside`).
+    pub set_aside: usize,
 }
 
 /// device_seq, command id, command type, command JSON, first and last event position.
@@ -389,7 +402,21 @@ impl Store {
         let mut applied = Applied::default();
         let mut projector = projections::Projector::default();
         for pulled in &page.events {
-            apply_one(&tx, pulled, &mut applied, &mut projector)?;
+            // Each event on its own: one this device cannot take is set aside with why,
+            // and the page goes on (nothing a server sends stops a device's sync).
+            tx.execute_batch("SAVEPOINT pulled")?;
+            let taken = applied.inserted.len();
+            match apply_one(&tx, pulled, &mut applied, &mut projector) {
+                Ok(()) => tx.execute_batch("RELEASE pulled")?,
+                Err(error) if sets_aside(&error) => {
+                    tx.execute_batch("ROLLBACK TO pulled; RELEASE pulled")?;
+                    applied.inserted.truncate(taken);
+                    applied.inserted_at.truncate(taken);
+                    set_aside(&tx, pulled, &error.to_string())?;
+                    applied.set_aside += 1;
+                }
+                Err(error) => return Err(error),
+            }
         }
         projector.flush(&tx)?;
         for outcome in &page.outcomes {
@@ -435,6 +462,25 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Events pulled from the server that this device does not show, oldest first.
+    pub fn set_aside(&self) -> Result<Vec<SetAside>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT server_position, stream, event_type, reason, set_aside_at FROM set_aside ORDER BY server_position",
+            )?
+            .query_map([], |r| {
+                Ok(SetAside {
+                    server_position: r.get(0)?,
+                    stream: r.get(1)?,
+                    event_type: r.get(2)?,
+                    reason: r.get(3)?,
+                    set_aside_at: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+
     pub fn mark_rejections_seen(&mut self) -> Result<usize> {
         Ok(self
             .conn
@@ -450,6 +496,35 @@ impl Store {
             |r| r.get(0),
         )?)
     }
+}
+
+/// Whether an error taking one pulled event is about that event (it contradicts this
+/// store's log, or breaks a constraint), not about the store (a full disk, a lock): the
+/// event is set aside and the page goes on.
+fn sets_aside(error: &StoreError) -> bool {
+    match error {
+        StoreError::Corrupt { .. } | StoreError::Conflict(_) => true,
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+            e.code == rusqlite::ErrorCode::ConstraintViolation
+        }
+        _ => false,
+    }
+}
+
+/// Notes a pulled event this device does not show, and why.
+fn set_aside(tx: &rusqlite::Transaction<'_>, pulled: &PulledEvent, reason: &str) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO set_aside (server_position, stream, event_type, reason, set_aside_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![
+        pulled.position,
+        pulled.event.stream,
+        pulled.event.event_type,
+        reason,
+        crate::format_time(chrono::Utc::now())
+    ])?;
+    Ok(())
 }
 
 fn remove_events(tx: &rusqlite::Transaction<'_>, positions: &[i64]) -> Result<()> {
@@ -588,7 +663,9 @@ fn apply_one(
             applied.inserted_at.push(pulled.position);
         }
         Err(e) => {
-            tracing::warn!(position = pulled.position, error = %e, "kept an event this build cannot read")
+            tracing::warn!(position = pulled.position, error = %e, "kept an event this build cannot show");
+            set_aside(tx, pulled, &e)?;
+            applied.set_aside += 1;
         }
     }
     Ok(())

@@ -204,6 +204,17 @@ pub struct HeaderView {
     pub last_error: Option<String>,
     /// Rejections nobody has read yet.
     pub rejections: Vec<RejectionView>,
+    /// Events from the sync server this device keeps but does not show.
+    #[serde(default)]
+    pub set_aside: Vec<SetAsideView>,
+}
+
+/// An event from the sync server this device does not show, and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetAsideView {
+    pub server_position: i64,
+    pub event_type: String,
+    pub reason: String,
 }
 
 /// Server settings, as typed.
