@@ -385,8 +385,9 @@ fn a_unit_of_work_whose_append_failed_part_way_cannot_be_committed() {
         .expect("place");
     let order_id = OrderId::from_uuid(placed.id);
     // `append` trusts its events (rules are `execute`'s job), so an event the read models
-    // cannot take fails the append after earlier rows went in: creating a seat type a
-    // second time collides with its read-model row.
+    // cannot take fails the append after earlier rows went in. The read models take a
+    // seat type created twice (they keep the first), so this test makes its read-model
+    // table refuse rows on this connection.
     let (stream, created) = app
         .store_mut()
         .events_after(0, 1_000)
@@ -421,6 +422,13 @@ fn a_unit_of_work_whose_append_failed_part_way_cannot_be_committed() {
     };
     let price_before = price(app.store_mut().reader());
 
+    app.store_mut()
+        .reader()
+        .execute_batch(
+            "CREATE TEMP TRIGGER refuse_seat_types BEFORE INSERT ON rm_seat_types
+             BEGIN SELECT RAISE(ABORT, 'this read model takes no row now'); END",
+        )
+        .unwrap();
     let command_id = new_command_id();
     let mut tx = app.store_mut().begin(command_id, minute(6)).unwrap();
     let error = tx
@@ -450,6 +458,10 @@ fn a_unit_of_work_whose_append_failed_part_way_cannot_be_committed() {
     tx.push_outbox("UpdateSeatType", &serde_json::json!({}))
         .unwrap();
     assert!(matches!(tx.commit(), Err(StoreError::Poisoned)));
+    app.store_mut()
+        .reader()
+        .execute_batch("DROP TRIGGER refuse_seat_types")
+        .unwrap();
     assert_eq!(event_count(&ts.path), events_before);
     assert_eq!(read_models(&ts.path), models_before);
     assert_eq!(price(app.store_mut().reader()), price_before);

@@ -703,7 +703,8 @@ mod tests {
         };
         store.apply_pull(&page(vec![])).expect("an empty page");
         assert_eq!(synchronous(&store), FULL);
-        // A page the store cannot take fails, and leaves the store durable too.
+        // A page with an event the store cannot take sets it aside, and leaves the store
+        // durable too.
         let unreadable = PulledEvent {
             position: 1,
             device_id: Uuid::from_u128(1),
@@ -717,7 +718,14 @@ mod tests {
                 recorded_at: "2026-11-27T00:00:00.000000Z".into(),
             },
         };
-        assert!(store.apply_pull(&page(vec![unreadable])).is_err());
+        let applied = store
+            .apply_pull(&page(vec![unreadable]))
+            .expect("set aside");
+        assert_eq!(applied.set_aside, 1);
+        assert_eq!(synchronous(&store), FULL);
+        // Work that fails leaves it durable.
+        let failed = store.server_told(|_| -> Result<()> { Err(StoreError::NotInitialized) });
+        assert!(failed.is_err());
         assert_eq!(synchronous(&store), FULL);
         // And so does a panic inside.
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
