@@ -7,8 +7,13 @@ use conference_domain::discounts::{
     self, DiscountKind, PromoCodeAdded, PromoCodeDefinition, Scope,
 };
 use conference_domain::limits::{MAX_MONEY, check};
-use conference_domain::order::{self, OrderPlaced, OrderTotalsCalculated};
-use conference_domain::payment::{self, PaymentCompleted, PaymentMethod};
+use conference_domain::order::{
+    self, OrderPartiallyReserved, OrderPlaced, OrderReservationCompleted, OrderTotalsCalculated,
+    OrderUpdated,
+};
+use conference_domain::payment::{
+    self, PaymentCompleted, PaymentInitiated, PaymentMethod, PaymentRefunded,
+};
 use conference_domain::pricing::{LineKind, OrderLine};
 use conference_domain::seats::{self, AllotmentReceived, AvailableSeatsChanged, SeatsAllotted};
 use conference_domain::stream::Holder;
@@ -119,6 +124,24 @@ fn what_the_domain_writes_passes() {
             }
             .into(),
         ),
+        seats_event(
+            AvailableSeatsChanged {
+                seats: vec![delta(seat_a(), 2), delta(seat_b(), -3)],
+            }
+            .into(),
+        ),
+        DomainEvent::Payment(payment::Event::PaymentInitiated(PaymentInitiated {
+            order_id: order_id(),
+            conference_id: conference_id(),
+            amount: money("85.00"),
+            method: PaymentMethod::Card,
+            description: String::new(),
+        })),
+        DomainEvent::Payment(payment::Event::PaymentRefunded(PaymentRefunded {
+            order_id: order_id(),
+            amount: money("85.00"),
+            reason: "cancelled".into(),
+        })),
         DomainEvent::Order(order::Event::OrderPlaced(OrderPlaced {
             conference_id: conference_id(),
             seats: seats(&[(seat_a(), 2)]),
@@ -202,6 +225,49 @@ fn amounts_and_counts_the_domain_never_writes_are_refused() {
                 }
                 .into(),
             ),
+        ),
+        (
+            "an update to too many seats",
+            DomainEvent::Order(order::Event::OrderUpdated(OrderUpdated {
+                seats: seats(&[(seat_a(), 100_001)]),
+                promo_codes: vec![],
+            })),
+        ),
+        (
+            "too many seats held for an order",
+            DomainEvent::Order(order::Event::OrderPartiallyReserved(
+                OrderPartiallyReserved {
+                    reservation_expiration: at(15),
+                    seats: seats(&[(seat_a(), 100_001)]),
+                },
+            )),
+        ),
+        (
+            "too many seats reserved for an order",
+            DomainEvent::Order(order::Event::OrderReservationCompleted(
+                OrderReservationCompleted {
+                    reservation_expiration: at(15),
+                    seats: seats(&[(seat_a(), 100_001)]),
+                },
+            )),
+        ),
+        (
+            "a negative payment started",
+            DomainEvent::Payment(payment::Event::PaymentInitiated(PaymentInitiated {
+                order_id: order_id(),
+                conference_id: conference_id(),
+                amount: money("-1"),
+                method: PaymentMethod::Card,
+                description: String::new(),
+            })),
+        ),
+        (
+            "a refund past the limit",
+            DomainEvent::Payment(payment::Event::PaymentRefunded(PaymentRefunded {
+                order_id: order_id(),
+                amount: money(&beyond),
+                reason: "cancelled".into(),
+            })),
         ),
         (
             "an order of too many seats",

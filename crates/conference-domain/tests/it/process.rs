@@ -656,3 +656,82 @@ fn a_v1_process_state_without_holder_override_or_codes_loads_as_a_pool_registrat
         serde_json::from_value(text).unwrap();
     assert_eq!(back, fresh);
 }
+
+/// The sync server keeps no process state: it resumes the registration of an order the
+/// pushing device placed from the order, at every stage the order can be in.
+#[test]
+fn a_registration_resumes_from_its_order() {
+    use conference_domain::order::{OrderData, OrderStatus};
+    let data = |status: OrderStatus, payment: Option<PaymentId>| OrderData {
+        conference_id: conference_id(),
+        holder: Holder::Device(device()),
+        allow_override: true,
+        access_code: access_code(),
+        seats: seats(&[(seat_a(), 3)]),
+        reserved: seats(&[(seat_a(), 2)]),
+        promo_codes: vec![code("EARLY")],
+        reservation_expires_at: at(15),
+        status,
+        totals: None,
+        registrant: None,
+        payment,
+        was_confirmed: status == OrderStatus::Confirmed,
+    };
+    for (status, stage) in [
+        (
+            OrderStatus::PendingReservation,
+            Stage::AwaitingReservationConfirmation,
+        ),
+        (
+            OrderStatus::PartiallyReserved,
+            Stage::ReservationConfirmationReceived,
+        ),
+        (
+            OrderStatus::ReservationCompleted,
+            Stage::ReservationConfirmationReceived,
+        ),
+        (OrderStatus::Confirmed, Stage::Completed),
+        (OrderStatus::Expired, Stage::Expired),
+        (OrderStatus::Cancelled, Stage::Cancelled),
+    ] {
+        let paid = (status == OrderStatus::Confirmed).then(payment_id);
+        let resumed = RegistrationProcess::resume(order_id(), &data(status, paid));
+        assert_eq!(
+            resumed,
+            RegistrationProcess {
+                stage,
+                order_id: Some(order_id()),
+                conference_id: Some(conference_id()),
+                holder: Some(Holder::Device(device())),
+                allow_override: true,
+                reservation_expires_at: Some(at(15)),
+                expiry_sequence: 1,
+                reserved: seats(&[(seat_a(), 2)]),
+                promo_codes: vec![code("EARLY")],
+                payment: paid,
+                payment_completed: paid.is_some(),
+            },
+            "{status:?}"
+        );
+    }
+    // Resumed where the order waits for payment, a payment confirms it as it would have
+    // for the device that placed it.
+    let waiting =
+        RegistrationProcess::resume(order_id(), &data(OrderStatus::ReservationCompleted, None));
+    let completed = payment::Event::PaymentCompleted(payment::PaymentCompleted {
+        order_id: order_id(),
+        method: PaymentMethod::Cash,
+        amount: money("100"),
+        tendered: None,
+        change: None,
+        reference: None,
+    });
+    let reaction = waiting.react(&Input::Payment(payment_id(), &completed));
+    assert_eq!(
+        reaction.commands,
+        vec![Output::ConfirmOrder {
+            order_id: order_id(),
+            basis: ConfirmationBasis::Paid(payment_id()),
+        }]
+    );
+}
