@@ -447,6 +447,49 @@ async fn orders_are_what_their_commands_make_them() {
         "{code}"
     );
 
+    // A door given only devconf appending a devconf sale to an order of another
+    // conference (before replay, the organizer's sync then failed forever).
+    let mut organizer = Local::new(&venue.organizer.device, true);
+    organizer.apply(venue.log().await);
+    let mut other_organizer = Local::new(
+        &venue
+            .server
+            .add_device("other organizer", Role::Organizer, &[]),
+        true,
+    );
+    other_organizer.create_conference("other", &[("Full", "80", 50)]);
+    all_applied(&venue.server.push_pending(&mut other_organizer).await);
+    let mut seller =
+        door_with_allotment(&venue.server, &other_organizer, &[], "other", "Full", 2).await;
+    let sold = seller.sell("other", &["Full=1"], false);
+    all_applied(&venue.server.push_pending(&mut seller).await);
+    let foreign = format!("order/{sold}");
+    let version = venue.version(&foreign).await;
+    let mut scoped = door_with_allotment(
+        &venue.server,
+        &organizer,
+        &["devconf"],
+        "devconf",
+        "Full",
+        2,
+    )
+    .await;
+    all_applied(&venue.server.push_pending(&mut scoped).await);
+    let mut request = sale(&mut scoped);
+    let command = &mut request.commands[0];
+    let mine = command.events[0].stream.clone();
+    for event in &mut command.events {
+        if event.stream == mine {
+            event.stream = foreign.clone();
+            event.version += version;
+        }
+    }
+    let code = venue.refused(&scoped.device, &request).await;
+    assert!(
+        [MISMATCH, "forbidden_conference", "unknown_conference"].contains(&code.as_str()),
+        "{code}"
+    );
+
     // An event padded past what any event holds.
     let mut door = venue.door().await;
     let mut request = sale(&mut door);

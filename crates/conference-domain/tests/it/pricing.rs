@@ -368,3 +368,26 @@ fn prices_beyond_what_money_holds_are_an_error_never_a_panic() {
     .unwrap();
     assert_eq!(dear.total, money("5000000000"));
 }
+
+#[test]
+fn a_later_code_applies_only_to_what_earlier_codes_left_of_a_line() {
+    // A (100) takes 80 off for A only; then 50 % off everything finds 20 of A left (not
+    // 100) and 25 of B: 150 - 80 - 45 = 25.
+    let totals = price(
+        &conference_prices(),
+        &seats(&[(seat_a(), 1), (seat_b(), 1)]),
+        &[
+            amount("EIGHTY", "80", Scope::SeatTypes(vec![seat_a()])),
+            percent("HALF", dec!(50), Scope::All),
+        ],
+    )
+    .unwrap();
+    assert_eq!(totals.total, money("25.00"));
+}
+
+#[test]
+fn money_saturates_at_zero_when_taken_away() {
+    assert_eq!(money("5").saturating_sub(money("3")), money("2"));
+    assert_eq!(money("3").saturating_sub(money("5")), Money::ZERO);
+    assert_eq!(money("3").saturating_sub(money("3")), Money::ZERO);
+}
