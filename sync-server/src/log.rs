@@ -177,6 +177,35 @@ pub(crate) fn event_conference(
     stream_conference(db, stream)
 }
 
+/// Folds the events of `stream` after version `from` up to version `to` into `state`.
+fn fold<A: Aggregate>(
+    db: &mut dyn Db,
+    stream: StreamId,
+    state: &mut A,
+    from: u64,
+    to: u64,
+) -> Result<(), DbError> {
+    let mut at = from;
+    db.stream_events_after(
+        &stream.key(),
+        from,
+        &mut |event_type, schema_version, payload| {
+            at += 1;
+            if at > to {
+                return Ok(());
+            }
+            let event = conference_domain::aggregate::decode_event_text::<A::Event>(
+                event_type,
+                schema_version,
+                payload,
+            )
+            .map_err(|e| DbError::corrupt(format!("an event of {stream}"), e))?;
+            state.apply(&event);
+            Ok(())
+        },
+    )
+}
+
 impl Unit<'_> {
     /// Appends one event and keeps the conference bookkeeping. A conference taking a slug
     /// another conference has is refused here, whichever path the event came by.
@@ -274,22 +303,7 @@ impl Unit<'_> {
             _ => (Box::default(), 0),
         };
         if from < version {
-            self.db.stream_events_after(
-                &key,
-                from,
-                &mut |event_type, schema_version, payload| {
-                    let payload = serde_json::from_str(payload)
-                        .map_err(|e| DbError::corrupt(format!("an event of {stream}"), e))?;
-                    let event = conference_domain::aggregate::decode_event::<A::Event>(
-                        event_type,
-                        schema_version,
-                        payload,
-                    )
-                    .map_err(|e| DbError::corrupt(format!("an event of {stream}"), e))?;
-                    state.apply(&event);
-                    Ok(())
-                },
-            )?;
+            fold(&mut *self.db, stream, &mut *state, from, u64::MAX)?;
         }
         let answer = look(&state);
         self.cache.states.insert(key, (version, state));
@@ -303,24 +317,8 @@ impl Unit<'_> {
         stream: StreamId,
         version: u64,
     ) -> Result<A, DbError> {
-        let key = stream.key();
         let mut state = A::default();
-        let mut at = 0;
-        self.db
-            .stream_events_after(&key, 0, &mut |event_type, schema_version, payload| {
-                at += 1;
-                if at > version {
-                    return Ok(());
-                }
-                let event = conference_domain::aggregate::decode_event_text::<A::Event>(
-                    event_type,
-                    schema_version,
-                    payload,
-                )
-                .map_err(|e| DbError::corrupt(format!("an event of {stream}"), e))?;
-                state.apply(&event);
-                Ok(())
-            })?;
+        fold(&mut *self.db, stream, &mut state, 0, version)?;
         Ok(state)
     }
 

@@ -175,31 +175,23 @@ impl Metrics {
             "HTTP responses by status class.",
             &classes,
         );
-        let busy = Duration::from_nanos(get(&self.writer_busy_ns));
-        let _ = writeln!(
-            out,
-            "# HELP conference_sync_writer_busy_seconds_total Time the single writer spent in transactions (jobs, commits and its own WAL checkpoints); near 1 s per second means writes queue."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE conference_sync_writer_busy_seconds_total counter"
-        );
-        let _ = writeln!(
-            out,
-            "conference_sync_writer_busy_seconds_total {:.6}",
-            busy.as_secs_f64()
-        );
-        let replay = Duration::from_nanos(get(&self.replay_ns));
-        let _ = writeln!(
-            out,
-            "# HELP conference_sync_replay_seconds_total Time spent replaying pushed commands with the domain code to check their events: ahead of the writer on the request's own thread, and on the writer for what it must replay itself."
-        );
-        let _ = writeln!(out, "# TYPE conference_sync_replay_seconds_total counter");
-        let _ = writeln!(
-            out,
-            "conference_sync_replay_seconds_total {:.6}",
-            replay.as_secs_f64()
-        );
+        for (name, help, ns) in [
+            (
+                "conference_sync_writer_busy_seconds_total",
+                "Time the single writer spent in transactions (jobs, commits and its own WAL checkpoints); near 1 s per second means writes queue.",
+                &self.writer_busy_ns,
+            ),
+            (
+                "conference_sync_replay_seconds_total",
+                "Time spent replaying pushed commands with the domain code to check their events: ahead of the writer on the request's own thread, and on the writer for what it must replay itself.",
+                &self.replay_ns,
+            ),
+        ] {
+            let seconds = Duration::from_nanos(get(ns)).as_secs_f64();
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {seconds:.6}");
+        }
         let _ = writeln!(
             out,
             "# HELP conference_sync_head_position The newest position in the global log."

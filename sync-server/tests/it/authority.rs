@@ -152,6 +152,17 @@ fn command_like(template: &PushCommand, command_type: &str, command: Value) -> P
 
 const MISMATCH: &str = "events_do_not_match_command";
 
+/// A sale's order events moved onto `stream`, after its `version` events.
+fn onto(sale: &mut PushCommand, stream: &str, version: u64) {
+    let order = sale.events[0].stream.clone();
+    for event in &mut sale.events {
+        if event.stream == order {
+            event.stream = stream.into();
+            event.version += version;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_door_cannot_write_the_conference_its_pool_or_its_promo_codes() {
     let venue = Venue::new().await;
@@ -432,14 +443,7 @@ async fn orders_are_what_their_commands_make_them() {
     let version = venue.version(&stream).await;
     let mut door = venue.door().await;
     let mut request = sale(&mut door);
-    let command = &mut request.commands[0];
-    let mine = command.events[0].stream.clone();
-    for event in &mut command.events {
-        if event.stream == mine {
-            event.stream = stream.clone();
-            event.version += version;
-        }
-    }
+    onto(&mut request.commands[0], &stream, version);
     let code = venue.refused(&door.device, &request).await;
     // Its seat assignments now name an order the server never saw.
     assert!(
@@ -476,14 +480,7 @@ async fn orders_are_what_their_commands_make_them() {
     .await;
     all_applied(&venue.server.push_pending(&mut scoped).await);
     let mut request = sale(&mut scoped);
-    let command = &mut request.commands[0];
-    let mine = command.events[0].stream.clone();
-    for event in &mut command.events {
-        if event.stream == mine {
-            event.stream = foreign.clone();
-            event.version += version;
-        }
-    }
+    onto(&mut request.commands[0], &foreign, version);
     let code = venue.refused(&scoped.device, &request).await;
     assert!(
         [MISMATCH, "forbidden_conference", "unknown_conference"].contains(&code.as_str()),
