@@ -4,8 +4,8 @@
 //! they were written, including step-by-step orders and sales at a price an organizer
 //! changed while the door was offline.
 use crate::helpers::{
-    Local, TestDevice, TestServer, ctx, door_with_allotment, of_type, organizer_with_conference,
-    spawn_sync_server,
+    Local, TestDevice, TestServer, all_applied, ctx, door_with_allotment, of_type,
+    organizer_with_conference, spawn_sync_server,
 };
 use conference_app::conference_protocol::sync::{
     PulledEvent, PushCommand, PushRequest, PushResponse, PushStatus, WireEvent, raw_payload,
@@ -102,16 +102,6 @@ impl Venue {
     }
 }
 
-fn all_applied(response: &PushResponse) {
-    assert!(
-        response
-            .results
-            .iter()
-            .all(|r| r.status == PushStatus::Applied),
-        "{response:?}"
-    );
-}
-
 /// One door sale, not pushed yet, as its one command.
 fn sale(door: &mut Local) -> PushRequest {
     door.sell("devconf", &["Full=1"], false);
@@ -151,6 +141,35 @@ fn command_like(template: &PushCommand, command_type: &str, command: Value) -> P
 }
 
 const MISMATCH: &str = "events_do_not_match_command";
+
+/// A `receive_allotment` of `quantity` seats of `seat_type` on the allotment stream `own`
+/// at `version`, in place of `request`'s one command.
+fn receive(
+    request: &mut PushRequest,
+    conference_id: Uuid,
+    seat_type: Uuid,
+    quantity: u64,
+    own: &str,
+    version: u64,
+) {
+    let seats = json!([{ "seat_type": seat_type, "quantity": quantity }]);
+    let command = command_like(
+        &request.commands[0],
+        "receive_allotment",
+        json!({ "type": "receive_allotment", "conference_id": conference_id, "seats": seats }),
+    );
+    let event = forged(
+        &request.commands[0],
+        own,
+        version,
+        "AllotmentReceived",
+        json!({ "seats": seats }),
+    );
+    request.commands[0] = PushCommand {
+        events: vec![event],
+        ..command
+    };
+}
 
 /// A sale's order events moved onto `stream`, after its `version` events.
 fn onto(sale: &mut PushCommand, stream: &str, version: u64) {
@@ -286,27 +305,7 @@ async fn seats_reach_an_allotment_only_from_the_server() {
         let mut request = sale(&mut door);
         let own = format!("seats/{conference_id}/{}", door.device.id);
         let version = venue.version(&own).await + 1;
-        let receive = command_like(
-            &request.commands[0],
-            "receive_allotment",
-            json!({
-                "type": "receive_allotment", "conference_id": conference_id,
-                "seats": [{ "seat_type": full, "quantity": quantity }]
-            }),
-        );
-        let event = forged(
-            &request.commands[0],
-            &own,
-            version,
-            "AllotmentReceived",
-            json!({
-                "seats": [{ "seat_type": full, "quantity": quantity }]
-            }),
-        );
-        request.commands[0] = PushCommand {
-            events: vec![event],
-            ..receive
-        };
+        receive(&mut request, conference_id, full, quantity, &own, version);
         // An allotment past what a seat type holds is refused where it is read.
         let expected = if quantity > 100_000 {
             "invalid_event"
@@ -352,29 +351,9 @@ async fn seats_reach_an_allotment_only_from_the_server() {
     for (position, quantity) in [(theirs, 10), (mine, 5)] {
         let mut request = sale(&mut door);
         let version = venue.version(&own).await + 1;
-        let mut receive = command_like(
-            &request.commands[0],
-            "receive_allotment",
-            json!({
-                "type": "receive_allotment", "conference_id": conference_id,
-                "seats": [{ "seat_type": full, "quantity": quantity }]
-            }),
-        );
-        receive.command_id =
+        receive(&mut request, conference_id, full, quantity, &own, version);
+        request.commands[0].command_id =
             conference_app::command::receive_allotment_id(device_id, position).as_uuid();
-        let event = forged(
-            &request.commands[0],
-            &own,
-            version,
-            "AllotmentReceived",
-            json!({
-                "seats": [{ "seat_type": full, "quantity": quantity }]
-            }),
-        );
-        request.commands[0] = PushCommand {
-            events: vec![event],
-            ..receive
-        };
         assert_eq!(
             venue.refused(&door.device, &request).await,
             "grant_unknown",

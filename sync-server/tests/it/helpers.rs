@@ -684,6 +684,17 @@ pub async fn door_with_allotment(
     local
 }
 
+/// Every command of a push was applied as pushed.
+pub fn all_applied(response: &PushResponse) {
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| r.status == conference_app::conference_protocol::sync::PushStatus::Applied),
+        "{response:?}"
+    );
+}
+
 /// Events of one type in a list of pulled events.
 pub fn of_type<'a>(events: &'a [PulledEvent], event_type: &str) -> Vec<&'a PulledEvent> {
     events

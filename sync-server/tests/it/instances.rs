@@ -3,8 +3,8 @@
 //! gaps for readers, a push stored once however many instances take it, allotments that
 //! never exceed the pool, one reconciliation queue, and every instance's live feed.
 use crate::helpers::{
-    DEADLINE, Local, TestDevice, TestServer, door_with_allotment, organizer_with_conference,
-    spawn_sync_server,
+    DEADLINE, Local, TestDevice, TestServer, all_applied, door_with_allotment,
+    organizer_with_conference, spawn_sync_server,
 };
 use conference_app::conference_protocol::sync::{AllotmentResponse, PushStatus};
 use conference_sync_server::Role;
@@ -33,14 +33,7 @@ async fn several_instances_keep_one_gap_free_order_for_readers() {
             for round in 0..ROUNDS {
                 local.create_conference(&format!("conf-{i}-{round}"), &[("Full", "100", 10)]);
                 let server = if (i + round) % 2 == 0 { &a } else { &b };
-                let response = server.push_pending(&mut local).await;
-                assert!(
-                    response
-                        .results
-                        .iter()
-                        .all(|r| r.status == PushStatus::Applied),
-                    "{response:?}"
-                );
+                all_applied(&server.push_pending(&mut local).await);
             }
         }));
     }

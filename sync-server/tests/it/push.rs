@@ -1,5 +1,7 @@
 //! Pushing: the fast path, retries, gaps and events this build cannot read.
-use crate::helpers::{Local, door_with_allotment, organizer_with_conference, spawn_sync_server};
+use crate::helpers::{
+    Local, all_applied, door_with_allotment, organizer_with_conference, spawn_sync_server,
+};
 use conference_app::conference_protocol::sync::{PushRequest, PushStatus, raw_payload};
 use conference_sync_server::Role;
 use reqwest::StatusCode;
@@ -397,13 +399,7 @@ async fn a_device_pushing_v1_shapes_is_taken_and_v2_readers_read_them_upcast() {
     }
     assert_eq!(rewritten, 2);
     let response = server.push_ok(&door.device, &request).await;
-    assert!(
-        response
-            .results
-            .iter()
-            .all(|r| r.status == PushStatus::Applied),
-        "{response:?}"
-    );
+    all_applied(&response);
 
     // Stored as sent (stored events are never rewritten) ...
     let pulled = server.pull_all(&organizer.device).await;

@@ -1,8 +1,8 @@
 //! The conference pool on the server: seat types feed it, allotments draw on it, sales past
 //! an allotment are covered from it when it can, returned seats go back to it.
 use crate::helpers::{
-    Local, TestDevice, TestServer, door_with_allotment, of_type, organizer_with_conference,
-    spawn_sync_server,
+    Local, TestDevice, TestServer, all_applied, door_with_allotment, of_type,
+    organizer_with_conference, spawn_sync_server,
 };
 use conference_app::conference_protocol::sync::{AllotmentResponse, PushStatus};
 use conference_sync_server::Role;
@@ -215,14 +215,7 @@ async fn door_sells_with_override(
 ) -> (Local, Uuid) {
     let mut local = door_with_allotment(server, organizer, &[], "demo", "Full", 1).await;
     let order = local.sell("demo", seats, true);
-    let response = server.push_pending(&mut local).await;
-    assert!(
-        response
-            .results
-            .iter()
-            .all(|r| r.status == PushStatus::Applied),
-        "{response:?}"
-    );
+    all_applied(&server.push_pending(&mut local).await);
     (local, order)
 }
 
