@@ -44,6 +44,15 @@ enum Command {
         #[command(subcommand)]
         command: ReconciliationCommand,
     },
+    /// List every stored event the server would refuse if it were pushed now (a database
+    /// written before the server replayed commands may hold some); reads only.
+    Verify {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Rebuild the server's read models from the log while the server keeps serving, then
     /// switch to them atomically (run once after deploying a release that changes them).
     Migrate {
@@ -158,6 +167,33 @@ pub fn run() -> Result<()> {
                     report.replayed_at_switch,
                     report.switch_ms
                 );
+            }
+            Ok(())
+        }
+        Command::Verify { db, json } => {
+            let report = crate::verify::verify(&db.database, |read, head| {
+                eprint!("\rverifying: {read} of {head} events read");
+            })?;
+            eprintln!();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if report.findings.is_empty() {
+                println!(
+                    "All {} stored events pass the checks a push gets now.",
+                    report.events
+                );
+            } else {
+                println!(
+                    "{} of {} stored events would be refused if pushed now:",
+                    report.findings.len(),
+                    report.events
+                );
+                for f in &report.findings {
+                    println!(
+                        "position {}\t{}\t{}\tdevice {}\t{}: {}",
+                        f.position, f.event_type, f.stream, f.device_id, f.code, f.reason
+                    );
+                }
             }
             Ok(())
         }

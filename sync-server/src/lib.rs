@@ -37,6 +37,7 @@ mod rights;
 mod state;
 pub mod store;
 mod v1;
+pub mod verify;
 mod wire;
 mod writer;
 

@@ -263,6 +263,18 @@ fn run(seed: u64) {
         "seed {seed}: organizer: {:?}",
         status.rejections
     );
+    // And the admin's `verify` finds nothing in the log to question.
+    let verify = std::process::Command::new(crate::server::server_binary())
+        .args(["verify", "--database"])
+        .arg(&server.database)
+        .output()
+        .expect("conference-sync verify");
+    let said = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "seed {seed}: {verify:?}");
+    assert!(
+        said.starts_with("All ") && said.contains("pass the checks"),
+        "seed {seed}: {said}"
+    );
     let seats = organizer.app.seats("demo").unwrap();
     for row in &seats.seat_types {
         let quantity = i64::from(row.quantity);

@@ -694,6 +694,13 @@ async fn honest_commands_replay_exactly() {
         .cancel(&ctx(10), &sold.id.to_string(), None)
         .expect("cancel");
     all_applied(&venue.server.push_pending(&mut desk).await);
+
+    // Nothing of it is what `verify` would list.
+    let database = venue.server.database.clone();
+    let report = crate::helpers::blocking(move || {
+        conference_sync_server::verify::verify(&database, |_, _| {}).expect("verify")
+    });
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
 }
 
 /// The server replays a request's commands on the request's own thread, ahead of the
@@ -753,4 +760,88 @@ async fn commands_are_replayed_ahead_of_the_writer() {
     );
     let last = metrics().await;
     assert_eq!(replays(&last, "writer") - replays(&after, "writer"), 1);
+}
+
+/// `conference-sync verify` lists the stored events a push would be refused for now: a
+/// database written before the server replayed commands may hold some. A log of honest
+/// commands has none.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_lists_what_an_older_server_stored_and_would_refuse_now() {
+    let venue = Venue::new().await;
+    let mut door = venue.door().await;
+    door.sell("devconf", &["Full=1"], false);
+    all_applied(&venue.server.push_pending(&mut door).await);
+    let database = venue.server.database.clone();
+    let verify = |database: conference_sync_server::Database| {
+        crate::helpers::blocking(move || {
+            conference_sync_server::verify::verify(&database, |_, _| {}).expect("verify")
+        })
+    };
+    let clean = verify(database.clone());
+    assert!(clean.findings.is_empty(), "{:?}", clean.findings);
+    assert_eq!(
+        clean.events,
+        u64::try_from(venue.server.count("SELECT COUNT(*) FROM events")).unwrap()
+    );
+
+    // What a server before replay stored as sent: a door's price cut, a door's own
+    // allotment of 200,000 seats, and EARLY added a second time.
+    let door_id = venue.server.id_literal(door.device.id);
+    let full = venue.full();
+    let copy = |of: &str, event_type: &str, payload: String, device: &str| {
+        format!(
+            "INSERT INTO events (position, stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
+             SELECT (SELECT MAX(position) FROM events) + 1, stream_key,
+                    (SELECT MAX(e.stream_version) FROM events e WHERE e.stream_key = events.stream_key) + 1,
+                    conference_id, '{event_type}', 1, '{payload}', command_id, {device}, recorded_at
+             FROM events WHERE {of} LIMIT 1"
+        )
+    };
+    let before = venue.server.count("SELECT MAX(position) FROM events");
+    venue.server.execute(&copy(
+        "event_type = 'SeatTypeCreated'",
+        "SeatTypeUpdated",
+        json!({
+            "id": full, "name": "Full", "description": "", "price": "0.01",
+            "quantity": 1000, "previous_quantity": 1000
+        })
+        .to_string(),
+        &door_id,
+    ));
+    venue.server.execute(&copy(
+        &format!("event_type = 'AllotmentReceived' AND device_id = {door_id}"),
+        "AllotmentReceived",
+        json!({ "seats": [{ "seat_type": full, "quantity": 200_000 }] }).to_string(),
+        &door_id,
+    ));
+    let early = venue
+        .log()
+        .await
+        .into_iter()
+        .find(|e| e.event.event_type == "PromoCodeAdded")
+        .expect("EARLY");
+    venue.server.execute(&copy(
+        "event_type = 'PromoCodeAdded'",
+        "PromoCodeAdded",
+        early.event.payload.get().to_string(),
+        &venue.server.id_literal(venue.organizer.device.id),
+    ));
+
+    let report = verify(database);
+    let found: Vec<(i64, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.position, f.code.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (before + 1, "forbidden_stream"),
+            (before + 2, "invalid_event"),
+            (before + 3, MISMATCH),
+        ],
+        "{:#?}",
+        report.findings
+    );
+    assert_eq!(report.findings[0].device_id, door.device.id);
 }

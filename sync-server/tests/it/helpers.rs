@@ -294,6 +294,25 @@ impl TestServer {
         })
     }
 
+    /// Runs `sql` straight on the server's database (SQL both backends take), as a
+    /// database written by an older release could hold.
+    pub fn execute(&self, sql: &str) {
+        blocking(|| match &self.database {
+            Database::Sqlite(path) => {
+                rusqlite::Connection::open(path)
+                    .expect("open server db")
+                    .execute_batch(sql)
+                    .expect("execute");
+            }
+            Database::Postgres(url) => {
+                postgres::Client::connect(url, postgres::NoTls)
+                    .expect("open server db")
+                    .batch_execute(sql)
+                    .expect("execute");
+            }
+        });
+    }
+
     /// An id as a SQL literal of the server's database.
     pub fn id_literal(&self, id: Uuid) -> String {
         match &self.database {
