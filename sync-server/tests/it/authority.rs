@@ -476,7 +476,7 @@ async fn orders_are_what_their_commands_make_them() {
 
     // Every single field of a sale's events changed on its own.
     type Change = fn(&mut WireEvent);
-    let changes: [(&str, Change); 6] = [
+    let changes: [(&str, Change); 7] = [
         ("stream", |e| e.stream = format!("order/{}", Uuid::now_v7())),
         ("version", |e| e.version += 1),
         ("event type", |e| e.event_type = "OrderUpdated".into()),
@@ -484,6 +484,11 @@ async fn orders_are_what_their_commands_make_them() {
         ("payload", |e| {
             let mut payload = e.payload_value();
             payload["access_code"] = json!("ZZZZZZ");
+            e.payload = raw_payload(&payload);
+        }),
+        ("a field the domain does not know", |e| {
+            let mut payload = e.payload_value();
+            payload["colour"] = json!("red");
             e.payload = raw_payload(&payload);
         }),
         ("recorded at", |e| {
