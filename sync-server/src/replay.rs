@@ -305,7 +305,7 @@ fn same_payload(ours: &Recorded, wire: &EventBody) -> bool {
         return true;
     }
     let written = ours.event.to_payload();
-    written.to_string() == wire.payload.get()
+    serde_json::to_string(&written).is_ok_and(|text| text == wire.payload.get())
         || serde_json::from_str::<serde_json::Value>(wire.payload.get()).ok() == Some(written)
 }
 
