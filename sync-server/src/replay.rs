@@ -268,9 +268,11 @@ pub(crate) fn difference(
                 ours.stream, ours.version, theirs.stream, wire.version
             ));
         }
-        let recorded_at = chrono::DateTime::parse_from_rfc3339(&wire.recorded_at)
-            .map(|t| t.with_timezone(&chrono::Utc));
-        if recorded_at != Ok(now) {
+        // A device writes both as the same text; anything else is read as a time.
+        let at_now = body.now.as_deref() == Some(wire.recorded_at.as_str())
+            || chrono::DateTime::parse_from_rfc3339(&wire.recorded_at)
+                .is_ok_and(|t| t.with_timezone(&chrono::Utc) == now);
+        if !at_now {
             return Some(format!(
                 "event {i} is recorded at {}, but the command ran at {}",
                 wire.recorded_at,
