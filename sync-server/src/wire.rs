@@ -211,6 +211,22 @@ fn decode(events: &[EventBody]) -> Result<Vec<Decoded>, Rejection> {
         limits::check(&event).map_err(|e| {
             Rejection::new("invalid_event", format!("Event {i} of the command: {e}"))
         })?;
+        let unknown = DomainEvent::unknown_fields(
+            stream.kind,
+            &wire.event_type,
+            wire.schema_version,
+            wire.payload.get(),
+        )
+        .unwrap_or_default();
+        if !unknown.is_empty() {
+            return Err(Rejection::new(
+                "invalid_event",
+                format!(
+                    "Event {i} of the command carries fields the domain does not know: {}",
+                    unknown.join(", ")
+                ),
+            ));
+        }
         out.push(Decoded { stream, event });
     }
     Ok(out)

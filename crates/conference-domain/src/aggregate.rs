@@ -49,7 +49,23 @@ pub trait EventEnvelope: Sized + Clone + std::fmt::Debug + PartialEq {
     /// Decodes the JSON text of a payload at the current schema version, without building
     /// a `serde_json::Value` first.
     fn from_payload_text(event_type: &str, payload: &str) -> Result<Self, DecodeError>;
+    /// The fields a payload at the current schema version carries that its type does not
+    /// know (decoding passes over them), as paths. Fields under a `#[serde(flatten)]` are
+    /// not seen (see [`FLATTENED`]).
+    fn unknown_fields(event_type: &str, payload: &str) -> Result<Vec<String>, DecodeError>;
 }
+
+/// The event types whose payloads flatten a part (`#[serde(flatten)]`): a field unknown to
+/// them is not reported by [`EventEnvelope::unknown_fields`], so whoever must refuse
+/// unknown fields compares their JSON whole. A test checks the list against every type.
+pub const FLATTENED: &[&str] = &[
+    "ConferenceCreated",
+    "ConferenceUpdated",
+    "SeatTypeCreated",
+    "SeatTypeUpdated",
+    "PromoCodeAdded",
+    "OrderRegistrantAssigned",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -112,6 +128,27 @@ macro_rules! events {
                             event_type: event_type.to_string(),
                             reason: e.to_string(),
                         }), )+
+                    other => Err($crate::aggregate::DecodeError::UnknownType(other.to_string())),
+                }
+            }
+
+            fn unknown_fields(
+                event_type: &str,
+                payload: &str,
+            ) -> Result<Vec<String>, $crate::aggregate::DecodeError> {
+                match event_type {
+                    $( $tag => {
+                        let mut unknown = Vec::new();
+                        let mut json = serde_json::Deserializer::from_str(payload);
+                        $crate::__serde_ignored::deserialize(&mut json, |path| {
+                            unknown.push(path.to_string())
+                        })
+                        .map(|_: $payload| unknown)
+                        .map_err(|e| $crate::aggregate::DecodeError::BadPayload {
+                            event_type: event_type.to_string(),
+                            reason: e.to_string(),
+                        })
+                    } )+
                     other => Err($crate::aggregate::DecodeError::UnknownType(other.to_string())),
                 }
             }
@@ -232,6 +269,37 @@ impl DomainEvent {
             Self::Order(e) => e.event_type(),
             Self::Payment(e) => e.event_type(),
             Self::Assignments(e) => e.event_type(),
+        }
+    }
+
+    /// The fields a payload carries that its event type does not know, when it is in the
+    /// current shape of `event_type` (an older shape is upcast, and checked by its reader).
+    pub fn unknown_fields(
+        kind: StreamKind,
+        event_type: &str,
+        version: u32,
+        payload: &str,
+    ) -> Result<Vec<String>, DecodeError> {
+        fn of<E: EventEnvelope>(
+            event_type: &str,
+            version: u32,
+            payload: &str,
+        ) -> Result<Vec<String>, DecodeError> {
+            if E::EVENT_TYPES.contains(&(event_type, version)) {
+                E::unknown_fields(event_type, payload)
+            } else {
+                Ok(vec![])
+            }
+        }
+        match kind {
+            StreamKind::Conference => of::<crate::conference::Event>(event_type, version, payload),
+            StreamKind::Seats => of::<crate::seats::Event>(event_type, version, payload),
+            StreamKind::Promos => of::<crate::discounts::Event>(event_type, version, payload),
+            StreamKind::Order => of::<crate::order::Event>(event_type, version, payload),
+            StreamKind::Payment => of::<crate::payment::Event>(event_type, version, payload),
+            StreamKind::Assignments => {
+                of::<crate::assignments::Event>(event_type, version, payload)
+            }
         }
     }
 

@@ -34,3 +34,8 @@ pub use values::*;
 
 /// A point in time, always UTC. It enters the domain as data.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// For the `events!` macro: it finds the fields a payload carries that its type does not
+/// know.
+#[doc(hidden)]
+pub use serde_ignored as __serde_ignored;

@@ -1,7 +1,9 @@
 //! The stored form of every event: frozen names and versions, and a round trip through
 //! `to_payload`/`from_payload` and through `DomainEvent::decode` (the read path).
 use crate::arb;
-use conference_domain::aggregate::{DecodeError, DomainEvent, EventEnvelope, IntoDomainEvent};
+use conference_domain::aggregate::{
+    DecodeError, DomainEvent, EventEnvelope, FLATTENED, IntoDomainEvent,
+};
 use conference_domain::{StreamKind, assignments, conference, discounts, order, payment, seats};
 use proptest::prelude::*;
 use serde_json::json;
@@ -21,8 +23,25 @@ fn round_trip<E: EventEnvelope + IntoDomainEvent>(
     let payload: serde_json::Value = serde_json::from_str(&stored).expect("stored JSON parses");
     let back = E::from_payload(event_type, payload.clone());
     prop_assert_eq!(back.as_ref(), Ok(&event), "stored as {}", stored);
-    let decoded = DomainEvent::decode(kind, event_type, version, payload);
+    let decoded = DomainEvent::decode(kind, event_type, version, payload.clone());
     prop_assert_eq!(decoded, Ok(event.clone().into_domain()));
+    // A field the type does not know is found, except under a flatten (those types are
+    // listed, so their readers compare the JSON whole), and a payload as written has none.
+    prop_assert_eq!(E::unknown_fields(event_type, &stored), Ok(vec![]));
+    if let serde_json::Value::Object(mut fields) = payload.clone() {
+        fields.insert("not_a_field".into(), json!(1));
+        let unknown = E::unknown_fields(event_type, &serde_json::Value::Object(fields).to_string());
+        if FLATTENED.contains(&event_type) {
+            prop_assert_eq!(unknown, Ok(vec![]), "{} is listed as flattened", event_type);
+        } else {
+            prop_assert_eq!(
+                unknown,
+                Ok(vec!["not_a_field".to_string()]),
+                "{}",
+                event_type
+            );
+        }
+    }
     // Any event says the same of itself (the sync server writes what its replay made).
     let domain = event.clone().into_domain();
     prop_assert_eq!(domain.schema_version(), version);
