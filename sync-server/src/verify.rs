@@ -10,12 +10,14 @@
 //! already created (a conference, a promo code, an order).
 use crate::admin::AdminError;
 use crate::device::Role;
+use crate::rights;
 use crate::store::{self, Database};
 use conference_domain::aggregate::DomainEvent;
 use conference_domain::stream::{Holder, StreamId, StreamKind};
 use conference_domain::{ConferenceId, conference, discounts, limits, order, seats};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
 use uuid::Uuid;
 
 /// A stored event the server would refuse if it were pushed now.
@@ -136,33 +138,31 @@ impl Checks {
         }
         // The server's own events (its author is no registered device) are its to write.
         let role = self.roles.get(&author).copied()?;
-        let allowed = match (stream.kind, stream.holder) {
-            (StreamKind::Conference | StreamKind::Promos, _) => role == Role::Organizer,
-            (StreamKind::Seats, Holder::Pool) => {
-                // The server grants seats on a device's request under that device's id.
-                let granted_on_request = matches!(
-                    &event,
-                    DomainEvent::Seats(seats::Event::SeatsAllotted(grant))
-                        if grant.device.as_uuid() == author
-                );
-                granted_on_request
-                    || (role == Role::Organizer && creator == Some(author) && !pool_was_taken_over)
-            }
-            (StreamKind::Seats, Holder::Device(holder)) => {
-                holder.as_uuid() == author
-                    || (role != Role::Door
-                        && matches!(
-                            event,
-                            DomainEvent::Seats(
-                                seats::Event::SeatsReservationCancelled(_)
-                                    | seats::Event::CommittedSeatsReleased(_)
-                            )
-                        ))
-            }
-            (StreamKind::Order | StreamKind::Payment | StreamKind::Assignments, _) => {
-                role != Role::Door || first == author
-            }
+        // The server grants seats on a device's request under that device's id.
+        let granted_on_request = is_pool
+            && matches!(
+                &event,
+                DomainEvent::Seats(seats::Event::SeatsAllotted(grant))
+                    if grant.device.as_uuid() == author
+            );
+        let write = rights::Write {
+            stream,
+            starts: row.stream_version == 1,
+            gives_back: matches!(
+                event,
+                DomainEvent::Seats(
+                    seats::Event::SeatsReservationCancelled(_)
+                        | seats::Event::CommittedSeatsReleased(_)
+                )
+            ),
         };
+        let mut lookups = Known {
+            first_writer: first,
+            owns_pool: creator == Some(author) && !pool_was_taken_over,
+        };
+        let allowed = granted_on_request
+            || rights::may_write(role, author, &write, &mut lookups)
+                .unwrap_or_else(|never| match never {});
         (!allowed).then(|| {
             (
                 "forbidden_stream",
@@ -195,5 +195,23 @@ impl Checks {
             }
             _ => None,
         }
+    }
+}
+
+/// What `verify` knows of a write already, having read the log in order.
+struct Known {
+    first_writer: Uuid,
+    owns_pool: bool,
+}
+
+impl rights::Lookups for Known {
+    type Error = Infallible;
+
+    fn first_writer(&mut self) -> Result<Option<Uuid>, Infallible> {
+        Ok(Some(self.first_writer))
+    }
+
+    fn owns_pool(&mut self) -> Result<bool, Infallible> {
+        Ok(self.owns_pool)
     }
 }
