@@ -8,7 +8,8 @@ use crate::helpers::{
     organizer_with_conference, spawn_sync_server,
 };
 use conference_app::conference_protocol::sync::{
-    PulledEvent, PushCommand, PushRequest, PushResponse, PushStatus, WireEvent, raw_payload,
+    PulledEvent, PushCommand, PushRequest, PushResponse, PushStatus, StreamRead, WireEvent,
+    raw_payload,
 };
 use conference_app::{PaymentInput, SaleInput};
 use conference_sync_server::Role;
@@ -128,16 +129,18 @@ fn forged(
     }
 }
 
-/// A command of `device` the server has not seen, with no events of its own yet.
-fn command_like(template: &PushCommand, command_type: &str, command: Value) -> PushCommand {
-    PushCommand {
+/// In place of `request`'s one command, a command the server has not seen: `command`
+/// pushed as `command_type`, with `events`.
+fn instead(request: &mut PushRequest, command_type: &str, command: Value, events: Vec<WireEvent>) {
+    let template = request.commands[0].clone();
+    request.commands[0] = PushCommand {
         command_id: Uuid::now_v7(),
         command_type: command_type.into(),
         command: raw_payload(&command),
-        events: vec![],
+        events,
         reads: vec![],
-        ..template.clone()
-    }
+        ..template
+    };
 }
 
 const MISMATCH: &str = "events_do_not_match_command";
@@ -153,11 +156,6 @@ fn receive(
     version: u64,
 ) {
     let seats = json!([{ "seat_type": seat_type, "quantity": quantity }]);
-    let command = command_like(
-        &request.commands[0],
-        "receive_allotment",
-        json!({ "type": "receive_allotment", "conference_id": conference_id, "seats": seats }),
-    );
     let event = forged(
         &request.commands[0],
         own,
@@ -165,10 +163,12 @@ fn receive(
         "AllotmentReceived",
         json!({ "seats": seats }),
     );
-    request.commands[0] = PushCommand {
-        events: vec![event],
-        ..command
-    };
+    instead(
+        request,
+        "receive_allotment",
+        json!({ "type": "receive_allotment", "conference_id": conference_id, "seats": seats }),
+        vec![event],
+    );
 }
 
 /// A sale's order events moved onto `stream`, after its `version` events.
@@ -208,18 +208,15 @@ async fn a_door_cannot_write_the_conference_its_pool_or_its_promo_codes() {
     assert_eq!(venue.refused(&door.device, &request).await, MISMATCH);
     // The same as the organizer command it is: not a door's.
     let mut request = sale(&mut door);
-    let update = command_like(
-        &request.commands[0],
+    instead(
+        &mut request,
         "update_seat_type",
         json!({
             "type": "update_seat_type", "conference_id": door.conference_id("devconf"),
             "seat_type_id": full, "name": null, "description": null, "price": "0.01", "quantity": 100000
         }),
+        vec![cut],
     );
-    request.commands[0] = PushCommand {
-        events: vec![cut],
-        ..update
-    };
     assert_eq!(
         venue.refused(&door.device, &request).await,
         "forbidden_command"
@@ -268,11 +265,7 @@ async fn a_door_cannot_write_the_conference_its_pool_or_its_promo_codes() {
     command.events.push(added.clone());
     assert_eq!(venue.refused(&door.device, &request).await, MISMATCH);
     let mut request = sale(&mut door);
-    let add = command_like(&request.commands[0], "add_promo_code", json!({}));
-    request.commands[0] = PushCommand {
-        events: vec![added],
-        ..add
-    };
+    instead(&mut request, "add_promo_code", json!({}), vec![added]);
     assert_eq!(
         venue.refused(&door.device, &request).await,
         "forbidden_command"
@@ -282,8 +275,7 @@ async fn a_door_cannot_write_the_conference_its_pool_or_its_promo_codes() {
     for command_type in ["unpublish_conference", "create_conference"] {
         let mut door = venue.door().await;
         let mut request = sale(&mut door);
-        let forged = command_like(&request.commands[0], command_type, json!({}));
-        request.commands[0] = forged;
+        instead(&mut request, command_type, json!({}), vec![]);
         assert_eq!(
             venue.refused(&door.device, &request).await,
             "forbidden_command"
@@ -395,23 +387,19 @@ async fn orders_are_what_their_commands_make_them() {
     let order_id = placed.stream.trim_start_matches("order/").to_string();
     let mut big = placed.payload_value();
     big["seats"][0]["quantity"] = json!(50);
-    let confirm = command_like(
-        &template,
+    let events = vec![
+        WireEvent {
+            payload: raw_payload(&big),
+            ..placed.clone()
+        },
+        forged(&template, &placed.stream, 2, "OrderConfirmed", json!({})),
+    ];
+    instead(
+        &mut request,
         "confirm_order",
-        json!({
-            "type": "confirm_order", "order_id": order_id
-        }),
+        json!({ "type": "confirm_order", "order_id": order_id }),
+        events,
     );
-    request.commands[0] = PushCommand {
-        events: vec![
-            WireEvent {
-                payload: raw_payload(&big),
-                ..placed.clone()
-            },
-            forged(&template, &placed.stream, 2, "OrderConfirmed", json!({})),
-        ],
-        ..confirm
-    };
     assert_eq!(venue.refused(&door.device, &request).await, MISMATCH);
 
     // A sale appended to another door's order.
@@ -864,4 +852,58 @@ async fn verify_lists_what_an_older_server_stored_and_would_refuse_now() {
         report.findings
     );
     assert_eq!(report.findings[0].device_id, door.device.id);
+}
+
+/// What a push says of the command besides its events — when it ran (`now`) and the
+/// versions it read (`reads`) — is checked as hard as the events.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_time_and_the_versions_a_command_claims_are_checked() {
+    let venue = Venue::new().await;
+    let conference = venue.conference();
+    let newest = venue.version(&conference).await;
+    type Claim = Box<dyn Fn(&mut PushCommand)>;
+    let pin = |stream: String, version: u64| -> Claim {
+        Box::new(move |command: &mut PushCommand| {
+            command.reads.retain(|r| r.stream != stream);
+            command.reads.push(StreamRead {
+                stream: stream.clone(),
+                version,
+            });
+        })
+    };
+    let claims: Vec<(&str, Claim, &str)> = vec![
+        (
+            "a time that is no time",
+            Box::new(|c: &mut PushCommand| c.now = Some("yesterday".into())),
+            "invalid_command",
+        ),
+        (
+            "a time its events were not recorded at",
+            Box::new(|c: &mut PushCommand| c.now = Some("2020-01-01T00:00:00Z".into())),
+            MISMATCH,
+        ),
+        (
+            "a stream that is no stream",
+            pin("nonsense".into(), 1),
+            MISMATCH,
+        ),
+        (
+            "a version of the conference the server does not have",
+            pin(conference.clone(), newest + 5),
+            MISMATCH,
+        ),
+        (
+            // Before its seat types and its publication: nothing to sell then.
+            "the conference as it was first created",
+            pin(conference.clone(), 1),
+            MISMATCH,
+        ),
+    ];
+    for (what, claim, code) in claims {
+        let mut door = venue.door().await;
+        let mut request = sale(&mut door);
+        claim(&mut request.commands[0]);
+        assert_eq!(venue.refused(&door.device, &request).await, code, "{what}");
+    }
+    honest_devices_go_on(&venue).await;
 }

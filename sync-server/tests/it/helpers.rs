@@ -657,14 +657,7 @@ pub async fn organizer_with_conference(
     let device = server.add_device("organizer", Role::Organizer, &[]);
     let mut local = Local::new(&device, true);
     local.create_conference(slug, seat_types);
-    let response = server.push_ok(&device, &local.pending()).await;
-    assert!(
-        response
-            .results
-            .iter()
-            .all(|r| r.status == conference_app::conference_protocol::sync::PushStatus::Applied),
-        "{response:?}"
-    );
+    all_applied(&server.push_ok(&device, &local.pending()).await);
     local
 }
 
