@@ -53,6 +53,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Take a stored event (one `verify` lists) out of every fold and read model, on the
+    /// server and on every device, without rewriting it: appends a marker to its stream.
+    Neutralise {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The event's position (the first column of `verify`).
+        #[arg(long)]
+        position: i64,
+        /// Why: the back office and the devices' people read it.
+        #[arg(long)]
+        reason: String,
+        /// Print what was appended as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Rebuild the server's read models from the log while the server keeps serving, then
     /// switch to them atomically (run once after deploying a release that changes them).
     Migrate {
@@ -184,7 +199,7 @@ pub fn run() -> Result<()> {
                 );
             } else {
                 println!(
-                    "{} of {} stored events would be refused if pushed now:",
+                    "{} of {} stored events would be refused if pushed now (`conference-sync neutralise --position N --reason ...` takes one out):",
                     report.findings.len(),
                     report.events
                 );
@@ -194,6 +209,35 @@ pub fn run() -> Result<()> {
                         f.position, f.event_type, f.stream, f.device_id, f.code, f.reason
                     );
                 }
+            }
+            if !report.neutralised.is_empty() {
+                println!(
+                    "{} event(s) neutralised by an admin (kept, left out of every fold): positions {}",
+                    report.neutralised.len(),
+                    report
+                        .neutralised
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(())
+        }
+        Command::Neutralise {
+            db,
+            position,
+            reason,
+            json,
+        } => {
+            let done = admin::neutralise(&db.database, position, &reason)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&done)?);
+            } else {
+                println!(
+                    "Neutralised {} at position {} ({} version {}): marker stored at position {}. Devices leave it out once they sync; it stays in the log.",
+                    done.event_type, done.position, done.stream, done.version, done.marker_position
+                );
             }
             Ok(())
         }

@@ -9,7 +9,7 @@ use crate::metrics::Stats;
 use crate::store::{Db, EventInsert, ReconciliationInsert};
 use conference_domain::aggregate::{Aggregate, DomainEvent, EventEnvelope, IntoDomainEvent};
 use conference_domain::stream::{StreamId, StreamKind};
-use conference_domain::{OrderId, conference, order, payment};
+use conference_domain::{OrderId, conference, neutralise, order, payment};
 use conference_protocol::ErrorBody;
 use std::any::Any;
 use std::collections::HashMap;
@@ -177,7 +177,9 @@ pub(crate) fn event_conference(
     stream_conference(db, stream)
 }
 
-/// Folds the events of `stream` after version `from` up to version `to` into `state`.
+/// Folds the events of `stream` after version `from` up to version `to` into `state`. A
+/// neutralisation marker among them (see `conference_domain::neutralise`) means an event
+/// before it is left out from then on: the state is folded again from the stream's start.
 fn fold<A: Aggregate>(
     db: &mut dyn Db,
     stream: StreamId,
@@ -185,13 +187,19 @@ fn fold<A: Aggregate>(
     from: u64,
     to: u64,
 ) -> Result<(), DbError> {
+    let corrupt = |e| DbError::corrupt(format!("an event of {stream}"), e);
     let mut at = from;
+    let mut marked = false;
     db.stream_events_after(
         &stream.key(),
         from,
         &mut |event_type, schema_version, payload| {
             at += 1;
-            if at > to {
+            if at > to || marked {
+                return Ok(());
+            }
+            if neutralise::is_marker(event_type) {
+                marked = true;
                 return Ok(());
             }
             let event = conference_domain::aggregate::decode_event_text::<A::Event>(
@@ -199,11 +207,38 @@ fn fold<A: Aggregate>(
                 schema_version,
                 payload,
             )
-            .map_err(|e| DbError::corrupt(format!("an event of {stream}"), e))?;
+            .map_err(corrupt)?;
             state.apply(&event);
             Ok(())
         },
-    )
+    )?;
+    if marked {
+        let mut stored: Vec<(String, u32, String)> = Vec::new();
+        db.stream_events_after(
+            &stream.key(),
+            0,
+            &mut |event_type, schema_version, payload| {
+                if (stored.len() as u64) < to {
+                    stored.push((event_type.into(), schema_version, payload.into()));
+                }
+                Ok(())
+            },
+        )?;
+        let rows: Vec<neutralise::Row<'_>> = stored
+            .iter()
+            .zip(1..)
+            .map(
+                |((event_type, schema_version, payload), version)| neutralise::Row {
+                    version,
+                    event_type,
+                    schema_version: *schema_version,
+                    payload,
+                },
+            )
+            .collect();
+        *state = neutralise::fold(&rows).map_err(corrupt)?;
+    }
+    Ok(())
 }
 
 impl Unit<'_> {

@@ -109,7 +109,7 @@ pub fn document() -> Value {
                         "400": error("A bad parameter or schema header (`bad_request`)."),
                         "403": error("The device was not given that conference (`forbidden_conference`)."),
                         "404": error("No conference has that slug (`unknown_conference`)."),
-                        "426": error("An event is newer than this device reads (`upgrade_required`).")
+                        "426": error("An event is newer than this device reads, or neutralises another and the device does not say it reads `EventNeutralised` (`upgrade_required`).")
                     }))
                 }
             },
@@ -298,7 +298,7 @@ fn schemas() -> Value {
             "required": ["id", "kind", "conference_id", "device_id", "command_id", "detail", "created_at", "resolved"],
             "properties": {
                 "id": { "type": "integer" },
-                "kind": { "enum": ["over_allotment", "promo_overuse", "rejected_command"] },
+                "kind": { "enum": ["over_allotment", "promo_overuse", "rejected_command", "event_neutralised"] },
                 "conference_id": { "type": ["string", "null"], "format": "uuid" },
                 "device_id": uuid,
                 "command_id": { "type": ["string", "null"], "format": "uuid" },

@@ -140,6 +140,16 @@ pub(crate) fn pull(
         for event in &mut events {
             for_reader(schema, event)?;
         }
+    } else if let Some(marker) = events
+        .iter()
+        .find(|e| conference_domain::neutralise::is_marker(&e.event_type))
+    {
+        // A device that says nothing of what it reads predates markers: it would keep
+        // showing the event the marker takes out.
+        return Err(ApiError::UpgradeRequired(format!(
+            "Event {} at position {} neutralises an earlier event, which this device cannot honour; upgrade the app on this device to sync",
+            marker.stream, marker.position
+        )));
     }
     let outcomes = outcomes(db, device.id, params.after)?;
     Ok(Page {

@@ -13,10 +13,11 @@ use crate::device::Role;
 use crate::rights;
 use crate::store::{self, Database};
 use conference_domain::aggregate::DomainEvent;
+use conference_domain::neutralise::{self, Neutralised};
 use conference_domain::stream::{Holder, StreamId, StreamKind};
 use conference_domain::{ConferenceId, conference, discounts, limits, order, seats};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::convert::Infallible;
 use uuid::Uuid;
 
@@ -37,7 +38,11 @@ pub struct Finding {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub events: u64,
+    /// What would be refused now and is not neutralised.
     pub findings: Vec<Finding>,
+    /// The positions of the events an admin neutralised (`conference-sync neutralise`):
+    /// stored, left out of every fold, not listed again.
+    pub neutralised: Vec<i64>,
 }
 
 const PAGE: u32 = 5_000;
@@ -62,6 +67,7 @@ pub fn verify(
         let mut report = Report {
             events: 0,
             findings: Vec::new(),
+            neutralised: Vec::new(),
         };
         let mut after = 0;
         loop {
@@ -84,6 +90,10 @@ pub fn verify(
             }
             progress(after, head);
         }
+        report.neutralised = check.neutralised.into_iter().collect();
+        report
+            .findings
+            .retain(|f| report.neutralised.binary_search(&f.position).is_err());
         Ok::<_, crate::error::DbError>(report)
     })?)
 }
@@ -99,6 +109,8 @@ struct Checks {
     conferences_created: HashSet<Vec<u8>>,
     promo_codes: HashSet<(Uuid, String)>,
     orders_placed: HashSet<Vec<u8>>,
+    /// Positions the server's markers neutralised.
+    neutralised: BTreeSet<i64>,
 }
 
 impl Checks {
@@ -111,6 +123,9 @@ impl Checks {
             .first_writer
             .entry(row.stream_key.clone())
             .or_insert(row.device_id);
+        if neutralise::is_marker(&row.event_type) {
+            return self.marker(row);
+        }
         let event = match DomainEvent::decode_text(
             stream.kind,
             &row.event_type,
@@ -169,6 +184,23 @@ impl Checks {
                 format!("a {role} device may not write {stream}"),
             )
         })
+    }
+
+    /// A neutralisation marker: the server's admin writes them, no device.
+    fn marker(&mut self, row: &store::EventRow) -> Option<(&'static str, String)> {
+        if self.roles.contains_key(&row.device_id) {
+            return Some((
+                "forbidden_stream",
+                "only the server's admin neutralises events".into(),
+            ));
+        }
+        match Neutralised::decode(row.stream_version, row.schema_version, &row.payload) {
+            Ok(marker) => {
+                self.neutralised.insert(marker.position);
+                None
+            }
+            Err(e) => Some(("invalid_event", e.to_string())),
+        }
     }
 
     /// What the event creates again, if its stream created it already.

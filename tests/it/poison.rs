@@ -132,6 +132,19 @@ fn a_device_sets_aside_what_it_cannot_take_and_goes_on_syncing() {
                 "reservation_auto_expiration": "2026-12-01T09:15:00Z"
             }),
         ),
+        // A field the domain does not write, on a valid order.
+        template(
+            &format!("order/{}", Uuid::now_v7()),
+            1,
+            "OrderPlaced",
+            json!({
+                "conference_id": conference_id,
+                "seats": [{ "seat_type": seat_type, "quantity": 1 }],
+                "access_code": "ABC123",
+                "reservation_auto_expiration": "2026-12-01T09:15:00Z",
+                "paid_in_full": true
+            }),
+        ),
         // Another event at a version this device already holds from the server.
         rewritten,
         // An event no build knows.
@@ -183,6 +196,12 @@ fn a_device_sets_aside_what_it_cannot_take_and_goes_on_syncing() {
     assert_eq!(status.set_aside.len(), poisoned - 1, "{reasons:#?}");
     assert!(
         reasons.iter().any(|r| r.contains("out of range")),
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("fields the domain does not write: paid_in_full")),
         "{reasons:#?}"
     );
     assert!(

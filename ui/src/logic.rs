@@ -388,6 +388,7 @@ pub fn reconciliation_title(kind: &str) -> String {
         "over_allotment" => "Sold beyond an allotment".into(),
         "promo_overuse" => "Promo code used past its limit".into(),
         "rejected_command" => "Command refused by the server".into(),
+        "event_neutralised" => "Event neutralised by the server's admin".into(),
         other => other.replace('_', " "),
     }
 }

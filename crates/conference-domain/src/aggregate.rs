@@ -351,6 +351,10 @@ pub fn schema_versions() -> std::collections::BTreeMap<&'static str, u32> {
         let version = reads.entry(step.from.0).or_insert(step.from.1);
         *version = (*version).max(step.from.1);
     }
+    reads.insert(
+        crate::neutralise::EVENT_TYPE,
+        crate::neutralise::SCHEMA_VERSION,
+    );
     reads
 }
 

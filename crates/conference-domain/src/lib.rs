@@ -15,6 +15,7 @@ pub mod discounts;
 pub mod ids;
 pub mod limits;
 pub mod money;
+pub mod neutralise;
 pub mod order;
 pub mod payment;
 pub mod pricing;

@@ -281,7 +281,7 @@ pub struct DeviceRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReconciliationItem {
     pub id: i64,
-    /// `over_allotment`, `promo_overuse` or `rejected_command`.
+    /// `over_allotment`, `promo_overuse`, `rejected_command` or `event_neutralised`.
     pub kind: String,
     pub conference_id: Option<Uuid>,
     pub device_id: Uuid,

@@ -19,7 +19,7 @@ pub mod sync;
 mod v1;
 
 use conference_domain::stream::StreamId;
-use conference_domain::{CommandId, DeviceId, Timestamp};
+use conference_domain::{CommandId, DeviceId, Timestamp, neutralise};
 use conference_protocol::sync::StreamRead;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -318,9 +318,19 @@ pub(crate) fn replay_read_models(
     }
     let mut done = 0;
     let mut projector = projections::Projector::default();
+    let left_out = neutralised(tx)?;
     let mut stmt = tx.prepare(log::SELECT_EVENTS_FROM)?;
     let mut rows = stmt.query([0])?;
     while let Some(row) = rows.next()? {
+        // What the server's admin neutralised is not shown, nor the marker.
+        let event_type: String = row.get(3)?;
+        if neutralise::is_marker(&event_type)
+            || left_out.contains(&(row.get::<_, Vec<u8>>(1)?, row.get::<_, u64>(2)?))
+        {
+            done += 1;
+            step(done);
+            continue;
+        }
         // What was never shown (an event pulled from the server that this build cannot
         // read, or with values out of range: see `sync::set_aside`) is not shown now.
         let recorded = match log::read_event_row(row) {
@@ -349,6 +359,25 @@ pub(crate) fn replay_read_models(
 
 /// Whether an event row came from the server (it has a server position), not from this
 /// device's own commands.
+/// The events (stream key, version) that markers in the log neutralised.
+fn neutralised(tx: &Connection) -> Result<std::collections::HashSet<(Vec<u8>, u64)>> {
+    let mut stmt = tx.prepare(
+        "SELECT stream_key, stream_version, schema_version, payload FROM events WHERE event_type = ?1",
+    )?;
+    let markers: Vec<(Vec<u8>, u64, u32, String)> = stmt
+        .query_map([neutralise::EVENT_TYPE], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(markers
+        .into_iter()
+        .filter_map(|(key, at, schema, payload)| {
+            let marker = neutralise::Neutralised::decode(at, schema, &payload).ok()?;
+            Some((key, marker.version))
+        })
+        .collect())
+}
+
 fn is_pulled(row: &rusqlite::Row<'_>) -> Result<bool> {
     Ok(row.get::<_, Option<i64>>(9)?.is_some())
 }

@@ -5,7 +5,7 @@ use conference_domain::aggregate::{
     Aggregate, DomainEvent, EventEnvelope, IntoDomainEvent, StoredEvent,
 };
 use conference_domain::stream::StreamId;
-use conference_domain::{CommandId, DeviceId};
+use conference_domain::{CommandId, DeviceId, neutralise};
 use rusqlite::{OptionalExtension, params};
 
 /// An event as stored, decoded into the domain's terms.
@@ -160,18 +160,53 @@ impl Tx<'_> {
                 "SELECT event_type, schema_version, payload FROM events WHERE stream_key = ?1 AND stream_version > ?2 ORDER BY stream_version",
             )?;
             let mut rows = stmt.query(params![key, base])?;
+            let mut marked = false;
             while let Some(row) = rows.next()? {
-                let event = decode_for::<A>(
-                    stream,
-                    &row.get::<_, String>(0)?,
-                    row.get(1)?,
-                    &row.get::<_, String>(2)?,
-                )?;
+                let event_type = row.get::<_, String>(0)?;
+                if neutralise::is_marker(&event_type) {
+                    marked = true;
+                    break;
+                }
+                let event =
+                    decode_for::<A>(stream, &event_type, row.get(1)?, &row.get::<_, String>(2)?)?;
                 state.apply(&event);
+            }
+            drop(rows);
+            if marked {
+                // The server's admin took an event of this stream out: fold it again from
+                // its start without it (and without the snapshot, which may hold it).
+                state = self.fold_without_neutralised::<A>(stream)?;
             }
         }
         self.keep_state::<A>(key, version, base, state.clone());
         Ok((Loaded { state, version }, base))
+    }
+
+    /// A stream's state from its first event, leaving out what markers neutralised.
+    fn fold_without_neutralised<A: Aggregate>(&self, stream: StreamId) -> Result<A> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT stream_version, event_type, schema_version, payload FROM events WHERE stream_key = ?1 ORDER BY stream_version",
+        )?;
+        let stored: Vec<(u64, String, u32, String)> = stmt
+            .query_map([stream.key()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<std::result::Result<_, _>>()?;
+        let rows: Vec<neutralise::Row<'_>> = stored
+            .iter()
+            .map(
+                |(version, event_type, schema_version, payload)| neutralise::Row {
+                    version: *version,
+                    event_type,
+                    schema_version: *schema_version,
+                    payload,
+                },
+            )
+            .collect();
+        neutralise::fold::<A>(&rows).map_err(|e| StoreError::Corrupt {
+            what: format!("an event of {stream}"),
+            reason: e.to_string(),
+        })
     }
 
     /// Remembers a stream's state at `version` for the rest of this unit (and, once it

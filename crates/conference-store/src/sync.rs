@@ -8,7 +8,7 @@
 use crate::{Durability, Recorded, Result, Store, StoreError, format_time, projections};
 use conference_domain::aggregate::{DomainEvent, StoredEvent};
 use conference_domain::stream::StreamId;
-use conference_domain::{CommandId, DeviceId, Timestamp};
+use conference_domain::{CommandId, DeviceId, Timestamp, neutralise};
 use conference_protocol::sync::{
     PullResponse, PulledEvent, PushCommand, PushResult, PushStatus, WireEvent,
 };
@@ -60,6 +60,9 @@ pub struct Applied {
     pub rebuilt: bool,
     /// Events set aside: kept, or not even that, but not shown (see `set_aside`).
     pub set_aside: usize,
+    /// Events the server's admin neutralised (see `conference_domain::neutralise`): left
+    /// out of the state from now on, so the read models were rebuilt.
+    pub neutralised: usize,
 }
 
 /// device_seq, command id, command type, command JSON, first and last event position.
@@ -629,6 +632,28 @@ fn apply_one(
         pulled.position
     ])?;
     let position = tx.last_insert_rowid();
+    if neutralise::is_marker(&pulled.event.event_type) {
+        // The server's admin takes an earlier event of this stream out: every load of the
+        // stream folds without it from now on, and the read models are built again.
+        return match neutralise::Neutralised::decode(
+            pulled.event.version,
+            pulled.event.schema_version,
+            pulled.event.payload.get(),
+        ) {
+            Ok(_) => {
+                tx.prepare_cached("DELETE FROM snapshots WHERE stream_key = ?1")?
+                    .execute([&key])?;
+                applied.neutralised += 1;
+                applied.rebuilt = true;
+                Ok(())
+            }
+            Err(e) => {
+                set_aside(tx, pulled, &e.to_string())?;
+                applied.set_aside += 1;
+                Ok(())
+            }
+        };
+    }
     // An event this build cannot read is kept as it is (never dropped); it only skips the
     // read models until an upgrade can read it.
     // An event that carries values the domain never writes (a server that misbehaves) is
@@ -644,6 +669,25 @@ fn apply_one(
         conference_domain::limits::check(&event)
             .map(|()| event)
             .map_err(|e| e.to_string())
+    })
+    .and_then(|event| {
+        // Fields the domain does not write are refused here as the server refuses them in
+        // a push (those under a flattened part are not seen: they are ignored, unused).
+        let unknown = DomainEvent::unknown_fields(
+            stream.kind,
+            &pulled.event.event_type,
+            pulled.event.schema_version,
+            pulled.event.payload.get(),
+        )
+        .map_err(|e| e.to_string())?;
+        if unknown.is_empty() {
+            Ok(event)
+        } else {
+            Err(format!(
+                "it carries fields the domain does not write: {}",
+                unknown.join(", ")
+            ))
+        }
     });
     match decoded {
         Ok(event) => {

@@ -102,6 +102,8 @@ pub(crate) struct EventRow {
     pub command_id: Uuid,
     pub device_id: Uuid,
     pub recorded_at: String,
+    /// The conference it was stored under (what pulls are scoped by).
+    pub conference_id: Option<Uuid>,
 }
 
 /// An event about to be appended, as stored.

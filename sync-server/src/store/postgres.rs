@@ -179,6 +179,7 @@ fn event_row(row: &Row) -> Result<EventRow, DbError> {
         command_id: row.try_get(6)?,
         device_id: row.try_get(7)?,
         recorded_at: row.try_get(8)?,
+        conference_id: row.try_get(9)?,
     })
 }
 
@@ -364,12 +365,12 @@ impl<C: GenericClient> Db for Pg<'_, C> {
         let limit = i64::from(limit);
         let rows = match conferences {
             None => self.query(
-                "SELECT position, stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at
+                "SELECT position, stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at, conference_id
                  FROM events WHERE position > $1 ORDER BY position LIMIT $2",
                 &[&after, &limit],
             )?,
             Some(ids) => self.query(
-                "SELECT position, stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at
+                "SELECT position, stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at, conference_id
                  FROM events WHERE conference_id = ANY($3) AND position > $1 ORDER BY position LIMIT $2",
                 &[&after, &limit, &ids],
             )?,

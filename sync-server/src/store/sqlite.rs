@@ -170,7 +170,7 @@ impl Db for Lite<'_> {
         limit: u32,
         conferences: Option<&[Uuid]>,
     ) -> Result<Vec<EventRow>, DbError> {
-        const COLUMNS: &str = "SELECT position, stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at FROM events";
+        const COLUMNS: &str = "SELECT position, stream_key, stream_version, event_type, schema_version, payload, command_id, device_id, recorded_at, conference_id FROM events";
         let mut values: Vec<Value> = vec![Value::Integer(after), Value::Integer(i64::from(limit))];
         let sql = match conferences {
             None => format!("{COLUMNS} WHERE position > ?1 ORDER BY position LIMIT ?2"),
@@ -197,6 +197,7 @@ impl Db for Lite<'_> {
                 command_id: row.get(6)?,
                 device_id: row.get(7)?,
                 recorded_at: row.get(8)?,
+                conference_id: row.get(9)?,
             });
         }
         Ok(out)

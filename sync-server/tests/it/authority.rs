@@ -907,3 +907,189 @@ async fn the_time_and_the_versions_a_command_claims_are_checked() {
     }
     honest_devices_go_on(&venue).await;
 }
+
+/// What `verify` lists, an admin neutralises (`conference-sync neutralise`): the event
+/// stays stored, a marker on its stream takes it out of every fold on the server and, once
+/// they pull, on every device; honest devices sell on at the state without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_neutralised_event_is_left_out_everywhere_and_stays_stored() {
+    let mut venue = Venue::new().await;
+    let mut door = venue.door().await;
+    door.sell("devconf", &["Full=1"], false);
+    all_applied(&venue.server.push_pending(&mut door).await);
+    let database = venue.server.database.clone();
+    let events = venue.server.pull_all(&venue.organizer.device).await;
+    venue.organizer.apply(events);
+    let remaining =
+        |local: &Local| local.app.seats("devconf").expect("seats").seat_types[0].remaining;
+    let honest_remaining = remaining(&venue.organizer);
+
+    // What a server before replay stored as sent: a door's price cut, 50,000 seats a door
+    // added to the pool, and a door's own allotment of 200,000 seats (which devices set
+    // aside: out of the domain's range).
+    let door_id = venue.server.id_literal(door.device.id);
+    let full = venue.full();
+    let copy = |of: &str, event_type: &str, payload: String| {
+        format!(
+            "INSERT INTO events (position, stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
+             SELECT (SELECT MAX(position) FROM events) + 1, stream_key,
+                    (SELECT MAX(e.stream_version) FROM events e WHERE e.stream_key = events.stream_key) + 1,
+                    conference_id, '{event_type}', 1, '{payload}', command_id, {door_id}, recorded_at
+             FROM events WHERE {of} LIMIT 1"
+        )
+    };
+    venue.server.execute(&copy(
+        "event_type = 'SeatTypeCreated'",
+        "SeatTypeUpdated",
+        json!({
+            "id": full, "name": "Full", "description": "", "price": "0.01",
+            "quantity": 1000, "previous_quantity": 1000
+        })
+        .to_string(),
+    ));
+    venue.server.execute(&copy(
+        "event_type = 'AvailableSeatsChanged'",
+        "AvailableSeatsChanged",
+        json!({ "seats": [{ "seat_type": full, "quantity": 50_000 }] }).to_string(),
+    ));
+    venue.server.execute(&copy(
+        &format!("event_type = 'AllotmentReceived' AND device_id = {door_id}"),
+        "AllotmentReceived",
+        json!({ "seats": [{ "seat_type": full, "quantity": 200_000 }] }).to_string(),
+    ));
+    let forged = venue
+        .server
+        .numbers("SELECT position FROM events ORDER BY position DESC LIMIT 3");
+    let (price_cut, pool, allotment) = (forged[2], forged[1], forged[0]);
+    let pull = |local: &Local| {
+        let server = &venue.server;
+        let device = local.device.clone();
+        async move { server.pull_all(&device).await }
+    };
+    let full_price = |local: &Local| {
+        local.app.conference("devconf").expect("devconf").seat_types[0]
+            .price
+            .clone()
+    };
+    let own_seats = |local: &Local| {
+        local.app.seats("devconf").expect("seats").seat_types[0].allotment_remaining
+    };
+    let events = pull(&door).await;
+    door.apply(events);
+    let events = pull(&venue.organizer).await;
+    venue.organizer.apply(events);
+    assert_eq!(full_price(&venue.organizer), "0.01");
+    assert_eq!(remaining(&venue.organizer), honest_remaining + 50_000);
+    assert_eq!(own_seats(&door), Some(9));
+
+    let stored = venue.server.count("SELECT COUNT(*) FROM events");
+    let neutralise = |position: i64| {
+        let database = database.clone();
+        crate::helpers::blocking(move || {
+            conference_sync_server::admin::neutralise(
+                &database,
+                position,
+                "forged by a stolen laptop",
+            )
+        })
+    };
+    for position in [price_cut, pool, allotment] {
+        let done = neutralise(position).expect("neutralise");
+        assert_eq!(done.position, position);
+        assert_eq!(
+            done.marker_position,
+            venue.server.count("SELECT MAX(position) FROM events")
+        );
+    }
+    // Both stay stored; a marker each was added.
+    assert_eq!(
+        venue.server.count("SELECT COUNT(*) FROM events"),
+        stored + 3
+    );
+    assert_eq!(
+        venue.server.count(&format!(
+            "SELECT COUNT(*) FROM events WHERE position IN ({price_cut}, {pool}, {allotment})"
+        )),
+        3
+    );
+    // What cannot be neutralised says why, and stores nothing.
+    let marker = venue.server.count("SELECT MAX(position) FROM events");
+    for (position, said) in [
+        (price_cut, "already neutralised"),
+        (marker, "itself a neutralisation"),
+        (marker + 1000, "No event is stored"),
+    ] {
+        let error = neutralise(position).expect_err("refused").to_string();
+        assert!(error.contains(said), "{error}");
+    }
+    assert_eq!(
+        venue.server.count("SELECT COUNT(*) FROM events"),
+        stored + 3
+    );
+    let report = crate::helpers::blocking({
+        let database = database.clone();
+        move || conference_sync_server::verify::verify(&database, |_, _| {}).expect("verify")
+    });
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_eq!(report.neutralised, vec![price_cut, pool, allotment]);
+    let items = venue.server.reconciliation(&venue.organizer.device).await;
+    assert_eq!(
+        items
+            .iter()
+            .filter(|item| item["kind"] == "event_neutralised")
+            .map(|item| item["detail"]["position"].as_i64().expect("a position"))
+            .collect::<Vec<_>>(),
+        vec![price_cut, pool, allotment]
+    );
+
+    // A device that does not say what it reads predates markers: it must upgrade.
+    let (status, body) = venue
+        .server
+        .get(&door.device, "/v1/pull?after=0&limit=500")
+        .await;
+    assert_eq!(status, StatusCode::UPGRADE_REQUIRED, "{body}");
+
+    // Devices that pull leave both out: the organizer's price is back, the door's own
+    // seats are those the server granted less the one it sold.
+    let events = pull(&door).await;
+    door.apply(events);
+    let events = pull(&venue.organizer).await;
+    venue.organizer.apply(events);
+    assert_eq!(full_price(&venue.organizer), "120.00");
+    assert_eq!(full_price(&door), "120.00");
+    assert_eq!(remaining(&venue.organizer), honest_remaining);
+    assert_eq!(own_seats(&door), Some(9));
+    // And the server replays their next commands on the same states: the door sells at
+    // 120 from its nine seats, past them only by override.
+    door.sell("devconf", &["Full=2"], false);
+    all_applied(&venue.server.push_pending(&mut door).await);
+    assert_eq!(own_seats(&door), Some(7));
+    let events = pull(&venue.organizer).await;
+    venue.organizer.apply(events);
+    let paid = venue.server.numbers(
+        "SELECT position FROM events WHERE event_type = 'OrderTotalsCalculated' ORDER BY position DESC LIMIT 1",
+    );
+    let order = venue
+        .log()
+        .await
+        .into_iter()
+        .find(|e| e.position == paid[0])
+        .expect("the last sale's totals");
+    assert_eq!(
+        order.event.payload_value()["total"],
+        json!("240.00"),
+        "{order:?}"
+    );
+    // A new door is granted seats from the pool as it is without the forged 50,000, and a
+    // new organizer device reads the conference from the whole log, markers and all.
+    let mut second = venue.door().await;
+    second.sell("devconf", &["Full=2"], false);
+    all_applied(&venue.server.push_pending(&mut second).await);
+    let device = venue
+        .server
+        .add_device("late organizer", Role::Organizer, &[]);
+    let mut late = Local::new(&device, true);
+    late.apply(venue.log().await);
+    assert_eq!(full_price(&late), "120.00");
+    assert_eq!(remaining(&late), honest_remaining - 4);
+}

@@ -246,7 +246,21 @@ impl TestServer {
         if let Some(slug) = conference {
             path.push_str(&format!("&conference={slug}"));
         }
-        let (status, body) = self.get(device, &path).await;
+        // As a device of this build pulls: saying which event versions it reads.
+        let response = self
+            .client
+            .get(self.url(&path))
+            .bearer_auth(&device.token)
+            .header(
+                conference_app::conference_protocol::sync::SCHEMA_HEADER,
+                serde_json::to_string(&conference_domain::aggregate::schema_versions())
+                    .expect("json"),
+            )
+            .send()
+            .await
+            .expect("send");
+        let status = response.status();
+        let body: Value = response.json().await.expect("a JSON body");
         assert_eq!(status, StatusCode::OK, "pull refused: {body}");
         serde_json::from_value(body).expect("a PullResponse")
     }
