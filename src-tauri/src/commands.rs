@@ -427,7 +427,7 @@ pub async fn save_server(
     form: ServerForm,
 ) -> Reply<()> {
     let saved = changing(&shared, &handle, move |app| {
-        app.connect(&form.url, &form.token)
+        app.enroll(&form.code, form.insecure_http).map(drop)
     })
     .await;
     if saved.is_ok() {

@@ -15,13 +15,13 @@ use tauri::{AppHandle, Emitter, Manager, State};
 
 /// The sync server this device talks to, trying each request a few times.
 fn transport(app: &App) -> Result<HttpTransport, AppError> {
-    let Some((url, token)) = app.sync_settings()? else {
+    let Some(link) = app.sync_settings()? else {
         return Err(AppError::invalid(
             "no_server",
-            "This device has no sync server yet; enter its address and token in Settings",
+            "This device has no sync server yet; paste the enrollment code from the server's admin in Settings",
         ));
     };
-    Ok(HttpTransport::new(&url, &token)?.with_attempts(2))
+    Ok(HttpTransport::new(&link)?.with_attempts(2))
 }
 
 /// `{slug}-orders.csv` in the downloads folder (or documents, or home) when there is one.

@@ -134,9 +134,9 @@ fn listen(shared: &Shared, heard: &mpsc::Sender<i64>) {
         let settings = shared.with_app(|app| app.sync_settings()).ok().flatten();
         let lost = match settings {
             None => None,
-            Some((url, token)) => match Feed::connect(&url, &token) {
+            Some(link) => match Feed::connect(&link) {
                 Ok(feed) => {
-                    tracing::info!(server = %url, "following the live feed");
+                    tracing::info!(server = %link.url, "following the live feed");
                     pause = FIRST_PAUSE;
                     let mut reason = "the server closed the feed".to_string();
                     for head in feed {
@@ -161,6 +161,12 @@ fn listen(shared: &Shared, heard: &mpsc::Sender<i64>) {
                         "the server refused the feed ({status} {})",
                         body.code
                     ))
+                }
+                Err(e @ SyncError::Untrusted(_)) => {
+                    // Another certificate than the one pinned: a new enrollment code may
+                    // come through Settings; look slowly.
+                    pause = MAX_PAUSE;
+                    Some(e.to_string())
                 }
                 Err(e) => Some(e.to_string()),
             },
@@ -216,12 +222,12 @@ pub fn sync_once(
             app.sync_settings()?.ok_or_else(|| {
                 AppError::invalid(
                     "no_server",
-                    "This device has no sync server yet; enter its address and token in Settings",
+                    "This device has no sync server yet; paste the enrollment code from the server's admin in Settings",
                 )
             })
         })
-        .and_then(|(url, token)| {
-            let transport = HttpTransport::new(&url, &token)?.with_attempts(attempts);
+        .and_then(|link| {
+            let transport = HttpTransport::new(&link)?.with_attempts(attempts);
             // A long catch-up shows in the header: told at each whole percent pulled.
             let mut shown = None;
             let report = conference_app::sync::sync_via_reporting(

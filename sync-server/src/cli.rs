@@ -24,6 +24,57 @@ struct DatabaseArg {
     database: Database,
 }
 
+/// Where the server's certificate comes from, or plain HTTP.
+#[derive(Args, Clone)]
+struct TlsArgs {
+    /// The server's certificate (PEM; its chain may follow). With --tls-key. Without
+    /// both, the server makes a self-signed certificate on its first start and keeps it
+    /// in --tls-dir; devices pin it through their enrollment code either way.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Where the self-signed certificate is kept (default: beside the SQLite file; the
+    /// current folder for PostgreSQL).
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<std::path::PathBuf>,
+    /// Serve plain HTTP, on a loopback address only (tests, or TLS ended by a proxy on
+    /// this machine).
+    #[arg(long, conflicts_with_all = ["tls_cert", "insecure_http"])]
+    plain_http: bool,
+    /// Serve plain HTTP on any address: every token, name and email crosses the network
+    /// readable by anyone on it. Only where the network is yours alone.
+    #[arg(long, conflicts_with = "tls_cert")]
+    insecure_http: bool,
+}
+
+/// How connections are bounded (see `Limits`).
+#[derive(Args, Clone)]
+struct LimitArgs {
+    /// Connections open at once; more are closed on arrival.
+    #[arg(long, default_value_t = crate::Limits::default().max_connections, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// Seconds a client has to finish its TLS handshake.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::Limits::default().handshake_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    handshake_timeout: u64,
+    /// Seconds a client has to send a request's head, from connecting or from the end of
+    /// its previous response (also how long an idle connection stays open).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::Limits::default().header_read_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> crate::Limits {
+        crate::Limits {
+            max_connections: self.max_connections,
+            handshake_timeout: std::time::Duration::from_secs(self.handshake_timeout),
+            header_read_timeout: std::time::Duration::from_secs(self.header_timeout),
+            ..crate::Limits::default()
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve devices until SIGTERM or Ctrl-C.
@@ -31,8 +82,12 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArg,
         /// Address to listen on; port 0 picks a free one (printed on the first line).
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, default_value = "127.0.0.1:8443")]
         listen: String,
+        #[command(flatten)]
+        tls: TlsArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Register, list and revoke devices.
     Device {
@@ -113,7 +168,20 @@ enum DeviceCommand {
         /// a new one is made otherwise.
         #[arg(long)]
         device_id: Option<uuid::Uuid>,
-        /// Print `{"device_id", "token"}`.
+        /// The address devices reach the server at, like https://10.0.0.5:8443: prints the
+        /// enrollment code (address, token and certificate fingerprint in one string, and as
+        /// a QR code) the device enrolls with (`conference enroll`).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// The server's certificate (PEM), when it serves one it was given (--tls-cert);
+        /// else the one it made in --tls-dir.
+        #[arg(long, value_name = "PEM")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// Where the server keeps the certificate it made (default: beside the SQLite
+        /// file; the current folder for PostgreSQL).
+        #[arg(long, value_name = "DIR")]
+        tls_dir: Option<std::path::PathBuf>,
+        /// Print `{"device_id", "token", "enrollment_code"}`.
         #[arg(long)]
         json: bool,
     },
@@ -159,7 +227,12 @@ pub fn run() -> Result<()> {
         )
         .init();
     match cli.command {
-        Command::Serve { db, listen } => serve(db.database, &listen),
+        Command::Serve {
+            db,
+            listen,
+            tls,
+            limits,
+        } => serve(db.database, &listen, &tls, limits.limits()),
         Command::Device { command } => device(command),
         Command::Migrate { db, json } => {
             let Some(path) = db.database.sqlite_path() else {
@@ -267,7 +340,7 @@ pub fn run() -> Result<()> {
     }
 }
 
-fn serve(database: Database, listen: &str) -> Result<()> {
+fn serve(database: Database, listen: &str, tls: &TlsArgs, limits: crate::Limits) -> Result<()> {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
     // One core is the single writer's. The async workers only speak HTTP and JSON
@@ -288,16 +361,81 @@ fn serve(database: Database, listen: &str) -> Result<()> {
             .await
             .with_context(|| format!("could not listen on {listen}"))?;
         let address = listener.local_addr()?;
+        let identity = identity(&database, address, tls)?;
         // The signal handlers go in before anyone learns the address: a SIGTERM sent right
         // after the first line must stop the server gracefully, not kill it.
         let shutdown = shutdown_signal().context("could not listen for SIGTERM and Ctrl-C")?;
         let mut stdout = std::io::stdout();
-        writeln!(stdout, "listening on http://{address}")?;
+        let mut settings = Settings::new(database);
+        settings.limits = limits;
+        match identity {
+            Some(identity) => {
+                writeln!(
+                    stdout,
+                    "listening on https://{address} certificate-sha256 {}",
+                    identity.fingerprint
+                )?;
+                if identity.created {
+                    tracing::info!(certificate = %identity.cert_path.display(), "made a self-signed certificate; devices pin it through their enrollment codes");
+                }
+                settings.tls = Some(identity.config);
+            }
+            None => writeln!(stdout, "listening on http://{address}")?,
+        }
         stdout.flush()?;
-        crate::serve(Settings::new(database), listener, shutdown)
+        crate::serve(settings, listener, shutdown)
             .await
             .context("the sync server failed")
     })
+}
+
+/// The certificate to serve with, or none for plain HTTP where the flags allow it.
+fn identity(
+    database: &Database,
+    address: std::net::SocketAddr,
+    tls: &TlsArgs,
+) -> Result<Option<crate::tls::Identity>> {
+    if tls.plain_http && !address.ip().is_loopback() {
+        anyhow::bail!(
+            "--plain-http serves only on a loopback address, and {address} is not one: serve TLS (the default), or say --insecure-http if every device's token may cross this network in clear text"
+        );
+    }
+    if tls.plain_http || tls.insecure_http {
+        if !address.ip().is_loopback() {
+            tracing::warn!(%address, "serving plain HTTP beyond this machine (--insecure-http): tokens, names and emails cross the network in clear text");
+        }
+        return Ok(None);
+    }
+    let identity = match (&tls.tls_cert, &tls.tls_key) {
+        (Some(cert), Some(key)) => crate::tls::from_files(cert, key)?,
+        _ => {
+            let dir = tls_dir_of(database, tls.tls_dir.as_deref());
+            let mut names = vec![address.ip().to_string()];
+            if let Ok(host) = std::env::var("HOSTNAME") {
+                names.push(host);
+            }
+            names.retain(|n| n != "0.0.0.0" && n != "::");
+            crate::tls::self_signed_in(&dir, &names)?
+        }
+    };
+    Ok(Some(identity))
+}
+
+/// Where the self-signed certificate is kept.
+fn tls_dir_of(database: &Database, given: Option<&std::path::Path>) -> std::path::PathBuf {
+    given.map_or_else(
+        || {
+            database
+                .sqlite_path()
+                .and_then(std::path::Path::parent)
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(
+                    || std::path::PathBuf::from("."),
+                    std::path::Path::to_path_buf,
+                )
+        },
+        std::path::Path::to_path_buf,
+    )
 }
 
 /// Async worker threads on a machine of `cores` cores: all but the writer's, at least one.
@@ -336,8 +474,32 @@ fn device(command: DeviceCommand) -> Result<()> {
             role,
             conferences,
             device_id,
+            server,
+            tls_cert,
+            tls_dir,
             json,
         } => {
+            // What the code would carry is checked before the device is registered.
+            let pin = match server.as_deref() {
+                Some(url) if url.starts_with("https://") => {
+                    let cert = tls_cert.unwrap_or_else(|| {
+                        crate::tls::self_signed_paths(&tls_dir_of(&db.database, tls_dir.as_deref()))
+                            .0
+                    });
+                    if !cert.exists() {
+                        anyhow::bail!(
+                            "No certificate at {}: start the server once (it makes its certificate there), or name the one it serves with --tls-cert",
+                            cert.display()
+                        );
+                    }
+                    Some(crate::tls::fingerprint_of(&cert)?)
+                }
+                Some(url) if url.starts_with("http://") => None,
+                Some(url) => anyhow::bail!(
+                    "--server {url}: write the address devices use, like https://10.0.0.5:8443"
+                ),
+                None => None,
+            };
             let device = admin::add_device_with_id(
                 &db.database,
                 device_id,
@@ -345,14 +507,49 @@ fn device(command: DeviceCommand) -> Result<()> {
                 role.into(),
                 &conferences,
             )?;
+            let code = server.map(|url| {
+                conference_protocol::enrollment::Enrollment {
+                    server: url.trim_end_matches('/').to_string(),
+                    token: device.token.clone(),
+                    sha256: pin,
+                }
+                .encode()
+            });
             if json {
-                println!("{}", serde_json::to_string(&device)?);
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "device_id": device.device_id,
+                        "token": device.token,
+                        "enrollment_code": code,
+                    })
+                );
             } else {
                 println!("device id: {}", device.device_id);
-                println!("token:     {}", device.token);
-                println!(
-                    "The token is shown only now; give it to the device (conference sync --token ...)."
-                );
+                match code {
+                    Some(code) => {
+                        println!(
+                            "enrollment code (shown only now; on the device: `conference enroll`, or paste it in the desktop's Settings):"
+                        );
+                        println!("{code}");
+                        if let Ok(qr) = qrcode::QrCode::new(code.as_bytes()) {
+                            use qrcode::render::unicode::Dense1x2;
+                            println!(
+                                "{}",
+                                qr.render::<Dense1x2>()
+                                    .dark_color(Dense1x2::Light)
+                                    .light_color(Dense1x2::Dark)
+                                    .build()
+                            );
+                        }
+                    }
+                    None => {
+                        println!("token:     {}", device.token);
+                        println!(
+                            "The token is shown only now. Add --server https://ADDRESS:PORT to print the enrollment code devices use (`conference enroll`)."
+                        );
+                    }
+                }
             }
         }
         DeviceCommand::List { db, json } => {

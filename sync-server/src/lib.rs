@@ -25,6 +25,7 @@ pub mod device;
 pub mod error;
 mod follow;
 mod http;
+mod listen;
 mod log;
 pub mod metrics;
 pub mod migrate;
@@ -36,6 +37,7 @@ mod replay;
 mod rights;
 mod state;
 pub mod store;
+pub mod tls;
 mod v1;
 pub mod verify;
 mod wire;
@@ -45,6 +47,7 @@ pub use db::format_time;
 pub use device::Role;
 pub use error::{ApiError, DbError};
 pub use http::{ROUTES, router};
+pub use listen::Limits;
 pub use state::{AppState, Settings};
 pub use store::{Database, prepare as prepare_database};
 
@@ -78,14 +81,22 @@ pub async fn serve(
         "serving"
     );
     let stopping = state.clone();
-    let served = axum::serve(listener, router(state.clone()))
-        .with_graceful_shutdown(async move {
+    let refused = state.metrics_handle();
+    let limits = state.settings().limits.clone();
+    let tls = state.settings().tls.clone();
+    listen::serve(
+        listener,
+        tls,
+        router(state.clone()),
+        limits,
+        move || refused.connection_refused(),
+        async move {
             shutdown.await;
             tracing::info!("shutting down: finishing requests in flight");
             stopping.begin_shutdown();
-        })
-        .await;
+        },
+    )
+    .await;
     state.close().await;
-    served?;
     Ok(())
 }

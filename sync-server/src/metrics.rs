@@ -43,6 +43,8 @@ pub struct Metrics {
     replay_ns: AtomicU64,
     replays_ahead: AtomicU64,
     replays_writer: AtomicU64,
+    /// Connections closed on arrival: the server had as many open as it takes.
+    connections_refused: AtomicU64,
     /// Responses by status class: 1xx … 5xx.
     responses: [AtomicU64; 5],
     head: AtomicI64,
@@ -96,6 +98,11 @@ impl Metrics {
 
     pub(crate) fn set_head(&self, head: i64) {
         self.head.store(head, Ordering::Relaxed);
+    }
+
+    /// A connection was closed on arrival (too many open).
+    pub(crate) fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition of every metric.
@@ -152,6 +159,11 @@ impl Metrics {
             "conference_sync_pulls_total",
             "Pull requests answered.",
             &[("", get(&self.pulls))],
+        );
+        counter(
+            "conference_sync_connections_refused_total",
+            "Connections closed on arrival because the server had --max-connections open.",
+            &[("", get(&self.connections_refused))],
         );
         counter(
             "conference_sync_write_batches_total",

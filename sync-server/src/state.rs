@@ -20,6 +20,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How often the live feed sends a keep-alive comment.
     pub keep_alive: Duration,
+    /// TLS, or plain HTTP when `None` (`conference-sync serve` decides when that is allowed).
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// How connections are bounded.
+    pub limits: crate::Limits,
 }
 
 impl Settings {
@@ -29,6 +33,8 @@ impl Settings {
             database: database.into(),
             max_body_bytes: 1024 * 1024,
             keep_alive: Duration::from_secs(15),
+            tls: None,
+            limits: crate::Limits::default(),
         }
     }
 }
@@ -167,6 +173,10 @@ impl AppState {
     #[must_use]
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    pub(crate) fn metrics_handle(&self) -> Arc<Metrics> {
+        self.inner.metrics.clone()
     }
 
     /// The device id of the events the server authors itself.

@@ -90,8 +90,7 @@ impl Transport for Faulty {
 fn door_with_allotment(server: &Server, seats: &str) -> Device {
     let mut door = door(server, "Door");
     door.sync();
-    let transport =
-        HttpTransport::new(&server.url, &door.app.sync_settings().unwrap().unwrap().1).unwrap();
+    let transport = HttpTransport::new(&door.app.sync_settings().unwrap().unwrap()).unwrap();
     door.app
         .request_allotment(
             &transport,
@@ -128,7 +127,7 @@ fn lost_duplicated_and_late_requests_change_nothing() {
     let server = Server::start(dir.path());
     let mut organizer = organizer(&server);
     let mut door = door_with_allotment(&server, "Full=8");
-    let token = door.app.sync_settings().unwrap().unwrap().1;
+    let link = door.app.sync_settings().unwrap().unwrap();
     let mut sold = Vec::new();
     for round in 0..4 {
         for _ in 0..2 {
@@ -148,12 +147,7 @@ fn lost_duplicated_and_late_requests_change_nothing() {
                 Some(Fault::LoseRequest),
             ],
         };
-        let transport = Faulty::new(
-            HttpTransport::new(&server.url, &token)
-                .unwrap()
-                .with_attempts(1),
-            plan,
-        );
+        let transport = Faulty::new(HttpTransport::new(&link).unwrap().with_attempts(1), plan);
         let failures = sync_through(&mut door, &transport);
         assert!(failures > 0 || round == 2, "round {round} injected faults");
         // A late copy of every push this round arrives again after the fact.
@@ -207,14 +201,9 @@ fn the_server_killed_mid_push_loses_nothing_acknowledged() {
             )
             .expect("assign");
     }
-    let token = door.app.sync_settings().unwrap().unwrap().1;
+    let link = door.app.sync_settings().unwrap().unwrap();
     let (tx, rx) = mpsc::channel();
-    let mut transport = Faulty::new(
-        HttpTransport::new(&server.url, &token)
-            .unwrap()
-            .with_attempts(1),
-        [],
-    );
+    let mut transport = Faulty::new(HttpTransport::new(&link).unwrap().with_attempts(1), []);
     transport.on_push = Some(tx);
     let app = std::mem::replace(
         &mut door.app,
@@ -298,9 +287,9 @@ fn a_push_too_large_for_the_server_is_split() {
     for _ in 0..10 {
         door.sell("Full=1", false).expect("sale");
     }
-    let token = door.app.sync_settings().unwrap().unwrap().1;
+    let link = door.app.sync_settings().unwrap().unwrap();
     let transport = SmallBodies {
-        inner: HttpTransport::new(&server.url, &token).unwrap(),
+        inner: HttpTransport::new(&link).unwrap(),
         max: 3,
         refused: RefCell::new(0),
     };
@@ -339,7 +328,7 @@ fn via_proxy(
 ) -> Device {
     proxy.register(&token.token, name);
     app.connect(&proxy.url, &token.token).expect("connect");
-    let transport = HttpTransport::new(&proxy.url, &token.token)
+    let transport = HttpTransport::new(&app.sync_settings().unwrap().expect("connected"))
         .expect("transport")
         .with_attempts(3);
     Device {
@@ -410,7 +399,7 @@ struct World {
 impl World {
     fn new(schedule: Schedule, doors: usize, allotment: u32) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let server = Server::start(dir.path());
+        let server = Server::start_plain(dir.path());
         let proxy = Proxy::start(&server.url, schedule);
         let token = server.add_device("Organizer", "organizer", &[]);
         let store = temp_store();

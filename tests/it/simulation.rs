@@ -63,7 +63,7 @@ fn run(seed: u64) {
     let mut doors: Vec<Door> = (0..3)
         .map(|i| {
             let token = server.add_device(&format!("Door {i}"), "door", &["demo"]);
-            let mut device = Device::join(&server, &format!("Door {i}"), &token);
+            let mut device = Device::join(&format!("Door {i}"), &token);
             device.sync();
             Door {
                 device,
@@ -171,7 +171,7 @@ fn run(seed: u64) {
             }
             5 | 6 if door.online => {
                 let transport = Faulty::new(
-                    HttpTransport::new(&server.url, &door.token)
+                    HttpTransport::new(&server.link(&door.token))
                         .unwrap()
                         .with_attempts(1),
                     faults(&mut rng),
@@ -186,7 +186,7 @@ fn run(seed: u64) {
             }
             7 if door.online => {
                 let quantity = 1 + rng.below(3);
-                let transport = HttpTransport::new(&server.url, &door.token).unwrap();
+                let transport = HttpTransport::new(&server.link(&door.token)).unwrap();
                 door.device
                     .app
                     .request_allotment(

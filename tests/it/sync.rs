@@ -13,22 +13,17 @@ pub struct Device {
 }
 
 impl Device {
-    /// A fresh device store connected to `server` with `token`.
-    pub fn join(server: &Server, name: &str, token: &DeviceToken) -> Self {
+    /// A fresh device store enrolled with `token`'s code.
+    pub fn join(name: &str, token: &DeviceToken) -> Self {
         let store = temp_store();
         let mut app = App::open(&store.path).expect("open");
         app.init(name, minute(0)).expect("init");
-        Self::connect(app, store, server, token)
+        Self::connect(app, store, token)
     }
 
-    pub fn connect(
-        mut app: App,
-        store: crate::helpers::TestStore,
-        server: &Server,
-        token: &DeviceToken,
-    ) -> Self {
-        app.connect(&server.url, &token.token).expect("connect");
-        let transport = HttpTransport::new(&server.url, &token.token)
+    pub fn connect(mut app: App, store: crate::helpers::TestStore, token: &DeviceToken) -> Self {
+        app.enroll(&token.code, false).expect("enroll");
+        let transport = HttpTransport::new(&token.link())
             .expect("transport")
             .with_attempts(2);
         Self {
@@ -128,7 +123,7 @@ impl Device {
 
 /// A door device for the demo conference, joined to `server` (not yet synced).
 pub fn door(server: &Server, name: &str) -> Device {
-    Device::join(server, name, &server.add_device(name, "door", &["demo"]))
+    Device::join(name, &server.add_device(name, "door", &["demo"]))
 }
 
 /// The organizer's device with the demo conference, created offline and then synced.
@@ -136,7 +131,7 @@ pub fn organizer(server: &Server) -> Device {
     let token = server.add_device("Organizer", "organizer", &[]);
     let store = temp_store();
     let app = demo_app(&store.path);
-    let mut device = Device::connect(app, store, server, &token);
+    let mut device = Device::connect(app, store, &token);
     let report = device.sync();
     assert!(
         report.applied >= 8,
@@ -147,7 +142,7 @@ pub fn organizer(server: &Server) -> Device {
 }
 
 pub fn allot(device: &mut Device, seats: &str) -> u32 {
-    let transport = HttpTransport::new(&device.transport_url(), &device.transport_token()).unwrap();
+    let transport = HttpTransport::new(&device.link()).unwrap();
     let (granted, _) = device
         .app
         .request_allotment(
@@ -161,11 +156,8 @@ pub fn allot(device: &mut Device, seats: &str) -> u32 {
 }
 
 impl Device {
-    fn transport_url(&self) -> String {
-        self.app.sync_settings().unwrap().unwrap().0
-    }
-    fn transport_token(&self) -> String {
-        self.app.sync_settings().unwrap().unwrap().1
+    fn link(&self) -> conference_app::ServerLink {
+        self.app.sync_settings().unwrap().unwrap()
     }
 }
 
@@ -272,7 +264,6 @@ fn two_organizers_edit_offline_and_the_server_rebases_or_rejects() {
     let server = Server::start(dir.path());
     let mut first = organizer(&server);
     let mut second = Device::join(
-        &server,
         "Organizer 2",
         &server.add_device("Organizer 2", "organizer", &[]),
     );
@@ -334,7 +325,30 @@ fn the_cli_syncs_with_a_remembered_server() {
     let store = temp_store();
     let cli = |args: &[&str]| crate::helpers::cli_json(&store.path, args);
     assert!(cli(&["init", "--device-name", "Door"]).0);
-    let (ok, report) = cli(&["sync", "--server", &server.url, "--token", &token.token]);
+    // Enrolled with the code on standard input (no token on a command line), then synced.
+    let enroll = std::process::Command::new(crate::helpers::cli_binary())
+        .arg("--store")
+        .arg(&store.path)
+        .args(["enroll", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            writeln!(child.stdin.take().expect("stdin"), "{}", token.code)?;
+            child.wait_with_output()
+        })
+        .expect("conference enroll");
+    let said = String::from_utf8_lossy(&enroll.stdout);
+    assert!(enroll.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "pinned (sha256 {})",
+            server.fingerprint.as_deref().expect("a TLS server")
+        )),
+        "{said}"
+    );
+    let (ok, report) = cli(&["sync"]);
     assert!(ok, "{report}");
     let (ok, out) = cli(&["allotment", "request", "demo", "--seat", "Full=2"]);
     assert!(ok, "{out}");
@@ -431,12 +445,11 @@ fn a_following_device_hears_of_another_devices_sale_through_the_live_feed() {
     let token = server.add_device("Door 2", "door", &["demo"]);
     let store = temp_store();
     assert!(crate::helpers::cli_json(&store.path, &["init", "--device-name", "Door 2"]).0);
+    assert!(crate::helpers::cli_json(&store.path, &["enroll", &token.code]).0);
     let mut follower = std::process::Command::new(crate::helpers::cli_binary())
         .arg("--store")
         .arg(&store.path)
-        .args(["--json", "sync", "--server", &server.url, "--token"])
-        .arg(&token.token)
-        .args(["--follow", "--poll", "3600"])
+        .args(["--json", "sync", "--follow", "--poll", "3600"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -563,14 +576,12 @@ fn a_device_reading_v1_shapes_syncs_through_the_same_server_during_an_upgrade() 
 
     // A V2 door sells a paid seat from its allotment.
     let mut door = Device::join(
-        &server,
         "Door V2",
         &server.add_device("Door V2", "door", &["classic"]),
     );
     door.sync();
     let grant = |device: &mut Device, seats: &str| {
-        let transport =
-            HttpTransport::new(&device.transport_url(), &device.transport_token()).unwrap();
+        let transport = HttpTransport::new(&device.link()).unwrap();
         device
             .app
             .request_allotment(&transport, &at(), "classic", &[seats.to_string()])
@@ -603,8 +614,8 @@ fn a_device_reading_v1_shapes_syncs_through_the_same_server_during_an_upgrade() 
     let store = temp_store();
     let mut old = App::open(&store.path).expect("open");
     old.init("Door V1", minute(0)).expect("init");
-    old.connect(&server.url, &token.token).expect("connect");
-    let v1 = HttpTransport::new(&server.url, &token.token)
+    old.enroll(&token.code, false).expect("enroll");
+    let v1 = HttpTransport::new(&token.link())
         .unwrap()
         .with_attempts(2)
         .reading(&v1_reads());
@@ -677,7 +688,7 @@ fn a_device_reading_v1_shapes_syncs_through_the_same_server_during_an_upgrade() 
     assert!(error.to_string().contains("upgrade the app"), "{error}");
     assert_eq!(crate::helpers::event_count(&store.path), before);
     // The same device on V2 shapes reads everything.
-    let v2 = HttpTransport::new(&server.url, &token.token).unwrap();
+    let v2 = HttpTransport::new(&token.link()).unwrap();
     old.sync(&v2, chrono::Utc::now())
         .expect("after the upgrade");
     assert_eq!(old.orders(Some("classic")).unwrap().len(), 2);
@@ -772,11 +783,10 @@ fn a_shared_app_keeps_selling_while_its_sync_waits_for_the_server() {
     let mut door = door(&server, "Door");
     door.sync();
     assert_eq!(allot(&mut door, "Full=5"), 5);
-    let url = door.transport_url();
-    let token = door.transport_token();
+    let link = door.link();
     let shared = std::sync::Mutex::new(door.app);
     let transport = SellingMeanwhile {
-        inner: HttpTransport::new(&url, &token).unwrap(),
+        inner: HttpTransport::new(&link).unwrap(),
         app: &shared,
         sales: std::cell::RefCell::new(Vec::new()),
     };
@@ -804,13 +814,12 @@ fn a_sync_reports_how_far_it_has_pulled_as_it_goes() {
     let server = Server::start(dir.path());
     let _organizer = organizer(&server);
     let door = door(&server, "Door");
-    let url = door.transport_url();
-    let token = door.transport_token();
+    let link = door.link();
     let shared = std::sync::Mutex::new(door.app);
     let mut seen = Vec::new();
     let report = conference_app::sync::sync_via_reporting(
         &shared,
-        &HttpTransport::new(&url, &token).unwrap(),
+        &HttpTransport::new(&link).unwrap(),
         chrono::Utc::now(),
         &mut |p| seen.push(p),
     )

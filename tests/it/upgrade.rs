@@ -354,8 +354,9 @@ fn the_server_opens_the_v1_server_database_and_v1_and_v2_devices_sync_through_it
     let store = crate::helpers::temp_store();
     let mut app = App::open(&store.path).unwrap();
     app.init("Side door (V2)", chrono::Utc::now()).unwrap();
-    app.connect(&server.url, V1_SIDE_DOOR_TOKEN).unwrap();
-    let v2 = HttpTransport::new(&server.url, V1_SIDE_DOOR_TOKEN).unwrap();
+    app.enroll(&server.code_for(V1_SIDE_DOOR_TOKEN), false)
+        .unwrap();
+    let v2 = HttpTransport::new(&server.link(V1_SIDE_DOOR_TOKEN)).unwrap();
     let report = app.sync(&v2, chrono::Utc::now()).expect("sync");
     assert_eq!(report.pulled as usize, oracle.events.len());
     for (id, (status, total, email)) in &oracle.orders {
@@ -372,7 +373,7 @@ fn the_server_opens_the_v1_server_database_and_v1_and_v2_devices_sync_through_it
     }
 
     // A device still on V1 reads the same history in the shapes it was written in.
-    let v1_transport = HttpTransport::new(&server.url, V1_FRONT_DESK_TOKEN)
+    let v1_transport = HttpTransport::new(&server.link(V1_FRONT_DESK_TOKEN))
         .unwrap()
         .reading(&crate::sync::v1_reads());
     let mut after = 0;

@@ -98,7 +98,7 @@ pub fn friendly(error: &ErrorBody) -> String {
             "The sync server did not answer; sales go on offline and sync tries again later"
         }
         "no_server" => {
-            "This device has no sync server yet; enter its address and token in Settings"
+            "This device has no sync server yet; paste the enrollment code from the server's admin in Settings"
         }
         "forbidden_role" => {
             "This device's token is for a door; only organizer and back-office devices see the reconciliation queue"

@@ -70,29 +70,40 @@ impl DemoServer {
             &mut std::io::BufReader::new(child.stdout.take().context("the server's output")?),
             &mut first,
         )?;
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .with_context(|| {
-                format!("the sync server did not start (is {DEMO_SERVER} in use?): {first}")
-            })?
-            .to_string();
+        // `listening on https://ADDRESS certificate-sha256 HEX`
+        let (url, pin) = match first.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["listening", "on", url, "certificate-sha256", pin] => {
+                ((*url).to_string(), (*pin).to_string())
+            }
+            _ => anyhow::bail!("the sync server did not start (is {DEMO_SERVER} in use?): {first}"),
+        };
         let server = Self { child };
         let mut app = App::open(store)?;
         let first_time = app.sync_settings()?.is_none();
         if first_time {
-            let organizer = server.add_device(&database, &app.device()?.device_id.to_string())?;
-            app.connect(&url, &organizer)?;
-            let door = server.add_door(&database)?;
+            let organizer =
+                server.add_device(&database, &url, &app.device()?.device_id.to_string())?;
+            app.enroll(&organizer, false)?;
+            let door = server.add_door(&database, &url)?;
             eprintln!(
-                "xtask: a door device for a second window: server {url}, token {door} (paste both in Settings)"
+                "xtask: a door device for a second window: paste this enrollment code in its Settings:\n{door}"
             );
         }
-        let (url, token) = app
+        let mut link = app
             .sync_settings()?
             .context("the demo store's sync settings")?;
-        let transport = conference_app::http::HttpTransport::new(&url, &token)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if link.url != url || link.pin.as_deref() != Some(pin.as_str()) {
+            // A demo store from before the server spoke TLS, or a server folder made anew.
+            let code = conference_app::conference_protocol::enrollment::Enrollment {
+                server: url.clone(),
+                token: link.token.clone(),
+                sha256: Some(pin.clone()),
+            }
+            .encode();
+            link = app.enroll(&code, false)?;
+        }
+        let transport =
+            conference_app::http::HttpTransport::new(&link).map_err(|e| anyhow::anyhow!("{e}"))?;
         let report = app
             .sync(&transport, chrono::Utc::now())
             .map_err(|e| anyhow::anyhow!("the first sync failed: {e}"))?;
@@ -109,10 +120,12 @@ impl DemoServer {
         Ok(server)
     }
 
-    fn device_add(&self, database: &Path, args: &[&str]) -> Result<String> {
+    /// Registers a device; its enrollment code.
+    fn device_add(&self, database: &Path, url: &str, args: &[&str]) -> Result<String> {
         let output = Command::new(target_dir().join("debug/conference-sync"))
             .args(["device", "add", "--database"])
             .arg(database)
+            .args(["--server", url])
             .args(args)
             .arg("--json")
             .output()?;
@@ -122,12 +135,16 @@ impl DemoServer {
             String::from_utf8_lossy(&output.stderr)
         );
         let value: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-        Ok(value["token"].as_str().context("a token")?.to_string())
+        Ok(value["enrollment_code"]
+            .as_str()
+            .context("an enrollment code")?
+            .to_string())
     }
 
-    fn add_device(&self, database: &Path, device_id: &str) -> Result<String> {
+    fn add_device(&self, database: &Path, url: &str, device_id: &str) -> Result<String> {
         self.device_add(
             database,
+            url,
             &[
                 "--name",
                 "Front door (organizer)",
@@ -139,9 +156,10 @@ impl DemoServer {
         )
     }
 
-    fn add_door(&self, database: &Path) -> Result<String> {
+    fn add_door(&self, database: &Path, url: &str) -> Result<String> {
         self.device_add(
             database,
+            url,
             &[
                 "--name",
                 "Door 2",

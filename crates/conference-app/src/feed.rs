@@ -3,6 +3,7 @@
 //! has pulled, so it sees other devices' sales within a second instead of on its next poll.
 use crate::sync::SyncError;
 use crate::{App, Result};
+use conference_store::sync::ServerLink;
 use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -18,20 +19,21 @@ pub struct Feed {
 
 impl Feed {
     /// Opens the feed. Refusals (a revoked token) come back as [`SyncError::Refused`].
-    pub fn connect(base: &str, token: &str) -> Result<Self, SyncError> {
-        let client = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            // For a blocking response this bounds each read, so it is an idle timeout.
-            .timeout(IDLE)
-            .build()
-            .map_err(|e| SyncError::Unreachable(e.to_string()))?;
-        let url = format!("{}/v1/feed", base.trim_end_matches('/'));
+    pub fn connect(link: &ServerLink) -> Result<Self, SyncError> {
+        let client = crate::http::client(
+            link,
+            reqwest::blocking::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                // For a blocking response this bounds each read, so it is an idle timeout.
+                .timeout(IDLE),
+        )?;
+        let url = format!("{}/v1/feed", link.url.trim_end_matches('/'));
         let response = client
             .get(&url)
-            .bearer_auth(token)
+            .bearer_auth(&link.token)
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .send()
-            .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+            .map_err(|e| crate::http::not_sent(&e))?;
         if !response.status().is_success() {
             let status = response.status().as_u16();
             let text = response.text().unwrap_or_default();
@@ -112,20 +114,19 @@ impl App {
     /// returns `false` to stop.
     pub fn follow(
         &mut self,
-        server: &str,
-        token: &str,
+        link: &ServerLink,
         poll: Duration,
         mut now: impl FnMut() -> conference_domain::Timestamp,
         mut on_sync: impl FnMut(&Result<crate::sync::SyncReport>) -> bool,
     ) -> Stopped {
-        let transport = match crate::http::HttpTransport::new(server, token) {
+        let transport = match crate::http::HttpTransport::new(link) {
             Ok(t) => t,
             Err(e) => return Stopped::Refused(e.into()),
         };
         let (heard, hear) = mpsc::channel();
         {
-            let (server, token) = (server.to_string(), token.to_string());
-            std::thread::spawn(move || listen(&server, &token, &heard));
+            let link = link.clone();
+            std::thread::spawn(move || listen(&link, &heard));
         }
         loop {
             let outcome = self.sync(&transport, now());
@@ -161,10 +162,10 @@ impl App {
 }
 
 /// Listens to the feed for as long as the receiver is there, reconnecting after losses.
-fn listen(server: &str, token: &str, heard: &mpsc::Sender<Heard>) {
+fn listen(link: &ServerLink, heard: &mpsc::Sender<Heard>) {
     let mut pause = Duration::from_millis(200);
     loop {
-        let lost = match Feed::connect(server, token) {
+        let lost = match Feed::connect(link) {
             Ok(feed) => {
                 pause = Duration::from_millis(200);
                 let mut reason = "the server closed the feed".to_string();

@@ -6,6 +6,7 @@ use conference_protocol::sync::{
     AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
     ReconciliationItem, SequenceGap,
 };
+use conference_store::sync::ServerLink;
 use std::time::Duration;
 
 pub struct HttpTransport {
@@ -17,16 +18,153 @@ pub struct HttpTransport {
     reads: String,
 }
 
+/// An HTTP client for the server of `link`, trusting only what the link says (DESIGN.md
+/// §7): the certificate pinned at enrollment when there is one (whoever signed it;
+/// any other is refused), else the public authorities; plain HTTP only to this machine,
+/// unless the person who enrolled the device allowed it beyond.
+///
+/// # Errors
+/// Plain HTTP to another machine without that permission, or a client that cannot be
+/// built.
+pub fn client(
+    link: &ServerLink,
+    builder: reqwest::blocking::ClientBuilder,
+) -> Result<reqwest::blocking::Client, SyncError> {
+    let url = reqwest::Url::parse(&link.url).map_err(|e| {
+        SyncError::Untrusted(format!("`{}` is not a server address: {e}", link.url))
+    })?;
+    let builder = match url.scheme() {
+        "https" => match &link.pin {
+            Some(pin) => builder.use_preconfigured_tls(pinned(&link.url, pin)?),
+            None => builder.https_only(true),
+        },
+        "http" if is_loopback(&url) || link.insecure_http => builder,
+        "http" => {
+            return Err(SyncError::Untrusted(format!(
+                "{} is plain HTTP to another machine: this device's token and every registrant's name would cross the network readable by anyone on it. Enroll with the server's code (`conference enroll CODE`, it pins the server's certificate), or allow plain HTTP with --insecure-http where the network is yours alone",
+                link.url
+            )));
+        }
+        other => {
+            return Err(SyncError::Untrusted(format!(
+                "`{}` is not an http(s) address ({other})",
+                link.url
+            )));
+        }
+    };
+    builder
+        .build()
+        .map_err(|e| SyncError::Unreachable(e.to_string()))
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A TLS configuration that takes exactly the certificate whose SHA-256 is `pin` (and
+/// checks that the server holds its key: the handshake's signature is verified).
+fn pinned(url: &str, pin: &str) -> Result<rustls::ClientConfig, SyncError> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Pinned {
+        url: url.to_string(),
+        pin: pin.to_ascii_lowercase(),
+        algorithms: provider.signature_verification_algorithms,
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SyncError::Untrusted(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// What a pin mismatch says, so it can be told from other connection errors.
+const NOT_PINNED: &str = "presented a certificate other than the one this device was enrolled with";
+
+#[derive(Debug)]
+struct Pinned {
+    url: String,
+    pin: String,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let seen = conference_protocol::enrollment::fingerprint(end_entity.as_ref());
+        if seen == self.pin {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(format!(
+                "{} {NOT_PINNED} (sha256 {seen}, enrolled with {}); if the server's certificate was replaced on purpose, ask its admin for a new enrollment code",
+                self.url, self.pin
+            )))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// A request that failed before an answer: a pin mismatch is said as such (retrying
+/// cannot help), anything else is the network's.
+pub fn not_sent(error: &reqwest::Error) -> SyncError {
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = source {
+        let text = e.to_string();
+        if let Some(at) = text.find("https://")
+            && text.contains(NOT_PINNED)
+        {
+            return SyncError::Untrusted(text[at..].to_string());
+        }
+        source = e.source();
+    }
+    SyncError::Unreachable(error.to_string())
+}
+
 impl HttpTransport {
-    pub fn new(base: &str, token: &str) -> Result<Self, SyncError> {
-        let client = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+    pub fn new(link: &ServerLink) -> Result<Self, SyncError> {
+        let client = client(
+            link,
+            reqwest::blocking::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(30)),
+        )?;
         Ok(Self {
-            base: base.trim_end_matches('/').to_string(),
-            token: token.to_string(),
+            base: link.url.trim_end_matches('/').to_string(),
+            token: link.token.clone(),
             client,
             attempts: 5,
             reads: serde_json::to_string(&conference_domain::aggregate::schema_versions())
@@ -74,7 +212,10 @@ impl HttpTransport {
                     last = format!("status {}", response.status());
                 }
                 Ok(response) => return Err(refusal(response)),
-                Err(e) => last = e.to_string(),
+                Err(e) => match not_sent(&e) {
+                    SyncError::Unreachable(text) => last = text,
+                    untrusted => return Err(untrusted),
+                },
             }
             if attempt < self.attempts {
                 tracing::info!(attempt, error = %last, "sync request failed; retrying");
@@ -135,5 +276,87 @@ impl Transport for HttpTransport {
     fn resolve_reconciliation(&self, id: i64) -> Result<ReconciliationItem, SyncError> {
         let url = format!("{}/v1/reconciliation/{id}/resolve", self.base);
         self.send(|| self.client.post(&url))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::App;
+
+    fn link(url: &str, insecure_http: bool) -> ServerLink {
+        ServerLink {
+            url: url.into(),
+            token: "t".into(),
+            pin: None,
+            insecure_http,
+        }
+    }
+
+    #[test]
+    fn plain_http_reaches_this_machine_only_unless_allowed() {
+        let builder = reqwest::blocking::Client::builder;
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(client(&link(url, false), builder()).is_ok(), "{url}");
+        }
+        for url in ["http://10.0.0.5:8080", "http://venue.example:8080"] {
+            let refused = client(&link(url, false), builder()).expect_err(url);
+            assert!(
+                matches!(&refused, SyncError::Untrusted(why) if why.contains("--insecure-http")),
+                "{refused:?}"
+            );
+            assert!(client(&link(url, true), builder()).is_ok(), "{url}");
+        }
+        assert!(client(&link("ftp://10.0.0.5", true), builder()).is_err());
+    }
+
+    #[test]
+    fn a_device_enrolls_with_a_code_and_keeps_its_pin_and_its_store_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("door.db");
+        let mut app = App::open(&path).unwrap();
+        app.init("Door", chrono::Utc::now()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(
+                mode & 0o777,
+                0o600,
+                "the store holds a token and registrants"
+            );
+        }
+        let code = |server: &str, sha256: Option<String>| {
+            conference_protocol::enrollment::Enrollment {
+                server: server.into(),
+                token: "t0ken".into(),
+                sha256,
+            }
+            .encode()
+        };
+        let pin = conference_protocol::enrollment::fingerprint(b"a certificate");
+        let link = app
+            .enroll(&code("https://10.0.0.5:8443/", Some(pin.clone())), false)
+            .unwrap();
+        assert_eq!(app.sync_settings().unwrap(), Some(link.clone()));
+        assert_eq!(link.url, "https://10.0.0.5:8443");
+        assert_eq!(link.pin, Some(pin));
+
+        // Plain HTTP beyond this machine only when the person allows it; nothing changes
+        // otherwise.
+        let plain = code("http://10.0.0.5:8080", None);
+        let refused = app.enroll(&plain, false).expect_err("plain HTTP");
+        assert_eq!(refused.code(), "server_untrusted");
+        assert_eq!(app.sync_settings().unwrap(), Some(link));
+        let allowed = app.enroll(&plain, true).unwrap();
+        assert!(allowed.insecure_http);
+        assert_eq!(
+            app.enroll("not a code", false).expect_err("garbage").code(),
+            "invalid_enrollment_code"
+        );
     }
 }

@@ -34,6 +34,7 @@ use conference_domain::{
 };
 use conference_exec::Uow;
 use conference_protocol as p;
+pub use conference_store::sync::ServerLink;
 use conference_store::{Store, queries};
 pub use error::AppError;
 use error::sentence;

@@ -14,6 +14,7 @@ use conference_protocol::sync::{
     AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
     PushStatus, ReconciliationItem, SeatCount,
 };
+use conference_store::sync::ServerLink;
 use serde::{Deserialize, Serialize};
 
 /// Commands per push request, and events per pull page.
@@ -36,6 +37,10 @@ pub enum SyncError {
     /// The server refused the request.
     #[error("the sync server refused the request ({status}): {}", body.message)]
     Refused { status: u16, body: ErrorBody },
+    /// The server cannot be trusted as it is reached (another certificate than the one
+    /// pinned, plain HTTP to another machine): retrying cannot help.
+    #[error("{0}")]
+    Untrusted(String),
 }
 
 /// How a device talks to the sync server. Every call must be safe to repeat.
@@ -103,35 +108,66 @@ impl From<SyncError> for AppError {
             SyncError::Unreachable(_) => AppError::rejected("server_unreachable", e.to_string()),
             SyncError::SequenceGap { .. } => AppError::rejected("sequence_gap", e.to_string()),
             SyncError::Refused { body, .. } => AppError::rejected(&body.code, e.to_string()),
+            SyncError::Untrusted(_) => AppError::rejected("server_untrusted", e.to_string()),
         }
     }
 }
 
 impl App {
-    /// Remembers the server and token (the first time, the server takes over the seat pool).
+    /// Remembers the server and token (the first time, the server takes over the seat pool),
+    /// with no certificate pinned: for a server on this machine, or one whose certificate
+    /// a public authority signed. Devices at a venue are enrolled instead ([`App::enroll`]).
     pub fn connect(&mut self, server_url: &str, token: &str) -> Result<()> {
-        let url = server_url.trim().trim_end_matches('/');
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        self.link(ServerLink {
+            url: server_url.trim().trim_end_matches('/').to_string(),
+            token: token.trim().to_string(),
+            pin: None,
+            insecure_http: false,
+        })
+    }
+
+    /// Enrolls this device with the code its server's admin printed (`conference-sync
+    /// device add`): the server's address, this device's token, and the server
+    /// certificate's fingerprint, which is pinned. `insecure_http` allows a plain-HTTP
+    /// address beyond this machine.
+    pub fn enroll(&mut self, code: &str, insecure_http: bool) -> Result<ServerLink> {
+        let enrollment = conference_protocol::enrollment::Enrollment::decode(code)
+            .map_err(|e| AppError::invalid("invalid_enrollment_code", e.to_string()))?;
+        let link = ServerLink {
+            url: enrollment.server.trim_end_matches('/').to_string(),
+            token: enrollment.token,
+            pin: enrollment.sha256,
+            insecure_http,
+        };
+        self.link(link.clone())?;
+        Ok(link)
+    }
+
+    fn link(&mut self, link: ServerLink) -> Result<()> {
+        if !(link.url.starts_with("http://") || link.url.starts_with("https://")) {
             return Err(AppError::invalid(
                 "invalid_server_url",
                 format!(
-                    "`{server_url}` is not a server address; write it like http://127.0.0.1:8080"
+                    "`{}` is not a server address; write it like https://10.0.0.5:8443",
+                    link.url
                 ),
             ));
         }
-        if token.trim().is_empty() {
+        if link.token.is_empty() {
             return Err(AppError::invalid(
                 "missing_token",
-                "Pass the device token the server's admin gave you with --token",
+                "No device token: enroll with the code the server's admin gave you (`conference enroll CODE`)",
             ));
         }
+        #[cfg(feature = "http")]
+        crate::http::client(&link, reqwest::blocking::Client::builder())?;
         self.device()?;
-        Ok(self.store_mut().connect(url, token.trim())?)
+        Ok(self.store_mut().connect(&link)?)
     }
 
-    /// The server and token remembered from the first sync.
-    pub fn sync_settings(&self) -> Result<Option<(String, String)>> {
-        Ok(self.store().sync_state()?.map(|s| (s.server_url, s.token)))
+    /// The server, token and trust remembered at enrollment.
+    pub fn sync_settings(&self) -> Result<Option<ServerLink>> {
+        Ok(self.store().sync_state()?.map(|s| s.link))
     }
 
     /// Pushes every pending command, then pulls until caught up; repeats while pulling made
@@ -268,7 +304,7 @@ impl App {
         }
         Ok(StatusView {
             device,
-            server_url: state.as_ref().map(|s| s.server_url.clone()),
+            server_url: state.as_ref().map(|s| s.link.url.clone()),
             pending_commands: self.store().pending_count()?,
             last_sync_at: state.as_ref().and_then(|s| s.last_sync_at.clone()),
             last_error: state.as_ref().and_then(|s| s.last_error.clone()),

@@ -61,14 +61,24 @@ pub enum Command {
         /// conferences, seats, promos or orders (all of them when left out).
         read_model: Option<String>,
     },
-    /// Push this device's commands to the sync server and pull everyone else's.
+    /// Connect this device to its sync server with the enrollment code the server's admin
+    /// printed (`conference-sync device add --server URL`): the server's address, this
+    /// device's token and the server certificate's fingerprint, which is pinned.
+    Enroll {
+        /// The code; `-` or none reads it from standard input (keeps it out of the shell's
+        /// history).
+        code: Option<String>,
+        /// Read the code from this file instead.
+        #[arg(long, value_name = "PATH", conflicts_with = "code")]
+        file: Option<std::path::PathBuf>,
+        /// Allow a plain-HTTP server address beyond this machine: the token and every
+        /// registrant's name would cross the network readable by anyone on it.
+        #[arg(long)]
+        insecure_http: bool,
+    },
+    /// Push this device's commands to the sync server and pull everyone else's (enroll
+    /// first: `conference enroll`).
     Sync {
-        /// The server, like http://10.0.0.5:8080 (remembered after the first time).
-        #[arg(long)]
-        server: Option<String>,
-        /// This device's token from the server's admin (remembered after the first time).
-        #[arg(long)]
-        token: Option<String>,
         /// Keep going: follow the server's live feed and sync whenever another device's
         /// events arrive (and at least every --poll seconds), printing a line per sync,
         /// until stopped with Ctrl-C. With --json, one JSON object per line.

@@ -174,15 +174,9 @@ fn run(cli: Cli) -> Result<Output, CliError> {
     if upgrading {
         eprintln!();
     }
-    if let Command::Sync {
-        server,
-        token,
-        follow: true,
-        poll,
-    } = cli.command
-    {
+    if let Command::Sync { follow: true, poll } = cli.command {
         let fixed_now = cli.now.is_some().then_some(now);
-        return follow(&mut app, server, token, poll, fixed_now, cli.json);
+        return follow(&mut app, poll, fixed_now, cli.json);
     }
     dispatch(&mut app, &ctx, cli.command)
 }
@@ -191,20 +185,15 @@ fn run(cli: Cli) -> Result<Output, CliError> {
 /// stopped (or refused).
 fn follow(
     app: &mut App,
-    server: Option<String>,
-    token: Option<String>,
     poll: u64,
     fixed_now: Option<chrono::DateTime<chrono::Utc>>,
     json: bool,
 ) -> Result<Output, CliError> {
-    transport(app, server, token)?;
-    let (url, token) = app
-        .sync_settings()?
-        .ok_or_else(|| CliError::new("not_connected", "This device has no sync server yet"))?;
-    eprintln!("Following {url}; stop with Ctrl-C.");
+    transport(app)?;
+    let link = enrolled(app)?;
+    eprintln!("Following {}; stop with Ctrl-C.", link.url);
     let stopped = app.follow(
-        &url,
-        &token,
+        &link,
         std::time::Duration::from_secs(poll),
         || fixed_now.unwrap_or_else(chrono::Utc::now),
         |outcome| {
@@ -441,13 +430,56 @@ fn dispatch(app: &mut App, ctx: &Ctx, command: Command) -> Result<Output, CliErr
                 }
             }
         }
-        Command::Sync { server, token, .. } => {
-            let transport = transport(app, server, token)?;
+        Command::Enroll {
+            code,
+            file,
+            insecure_http,
+        } => {
+            let code = match (code, file) {
+                (_, Some(path)) => std::fs::read_to_string(&path).map_err(|e| {
+                    CliError::new(
+                        "invalid_enrollment_code",
+                        format!("Cannot read {}: {e}", path.display()),
+                    )
+                })?,
+                (Some(code), None) if code != "-" => code,
+                _ => {
+                    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                        eprintln!("Paste the enrollment code, then press Enter:");
+                    }
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|e| {
+                        CliError::new(
+                            "invalid_enrollment_code",
+                            format!("Cannot read standard input: {e}"),
+                        )
+                    })?;
+                    line
+                }
+            };
+            let link = app.enroll(&code, insecure_http)?;
+            let trust = match &link.pin {
+                Some(pin) => format!("its certificate is pinned (sha256 {pin})"),
+                None if link.url.starts_with("https://") => {
+                    "its certificate must be signed by a public authority".to_string()
+                }
+                None => "plain HTTP".to_string(),
+            };
+            Output::new(
+                format!(
+                    "Enrolled with {}; {trust}. Run `conference sync` to sync.\n",
+                    link.url
+                ),
+                json!({ "server": link.url, "pinned_sha256": link.pin, "insecure_http": link.insecure_http }),
+            )
+        }
+        Command::Sync { .. } => {
+            let transport = transport(app)?;
             let report = app.sync(&transport, ctx.now)?;
             Output::new(render::sync_report(&report), &report)
         }
         Command::Allotment(AllotmentCommand::Request { slug, seat }) => {
-            let transport = transport(app, None, None)?;
+            let transport = transport(app)?;
             let (granted, report) = app.request_allotment(&transport, ctx, &slug, &seat)?;
             let seats = app.seats(&slug)?;
             Output::new(
@@ -459,7 +491,7 @@ fn dispatch(app: &mut App, ctx: &Ctx, command: Command) -> Result<Output, CliErr
             app.return_allotment(ctx, &slug, &seat)?;
             let report = match app.sync_settings()? {
                 Some(_) => {
-                    let transport = transport(app, None, None)?;
+                    let transport = transport(app)?;
                     Some(app.sync(&transport, ctx.now)?)
                 }
                 None => None,
@@ -474,7 +506,7 @@ fn dispatch(app: &mut App, ctx: &Ctx, command: Command) -> Result<Output, CliErr
             )
         }
         Command::Reconciliation => {
-            let transport = transport(app, None, None)?;
+            let transport = transport(app)?;
             let items = app.reconciliation(&transport)?;
             Output::new(render::reconciliation(&items), json!({ "items": items }))
         }
@@ -512,29 +544,20 @@ fn dispatch(app: &mut App, ctx: &Ctx, command: Command) -> Result<Output, CliErr
     })
 }
 
-/// The sync transport for the remembered (or newly given) server and token.
-fn transport(
-    app: &mut App,
-    server: Option<String>,
-    token: Option<String>,
-) -> Result<conference_app::http::HttpTransport, CliError> {
-    let remembered = app.sync_settings()?;
-    let (url, token) = match (server, token, remembered) {
-        (Some(url), Some(token), _) => (url, token),
-        (Some(url), None, Some((_, token))) => (url, token),
-        (None, Some(token), Some((url, _))) => (url, token),
-        (None, None, Some(settings)) => settings,
-        _ => {
-            return Err(CliError::new(
-                "not_connected",
-                "This device has no sync server yet; run `conference sync --server URL --token TOKEN` once",
-            ));
-        }
-    };
-    app.connect(&url, &token)?;
-    let (url, token) = app.sync_settings()?.unwrap_or((url, token));
-    conference_app::http::HttpTransport::new(&url, &token)
-        .map_err(|e| CliError::from(AppError::from(e)))
+/// Where this device syncs, from its enrollment.
+fn enrolled(app: &App) -> Result<conference_app::ServerLink, CliError> {
+    app.sync_settings()?.ok_or_else(|| {
+        CliError::new(
+            "not_connected",
+            "This device is not enrolled with a sync server yet; run `conference enroll` with the code the server's admin printed (`conference-sync device add --server URL`)",
+        )
+    })
+}
+
+/// The sync transport for the server this device was enrolled with.
+fn transport(app: &App) -> Result<conference_app::http::HttpTransport, CliError> {
+    let link = enrolled(app)?;
+    conference_app::http::HttpTransport::new(&link).map_err(|e| CliError::from(AppError::from(e)))
 }
 
 /// Writes a file so that a crash leaves either the old file or the whole new one.

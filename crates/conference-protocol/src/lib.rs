@@ -5,6 +5,7 @@
 //! Money is a decimal string (`"120.50"`), times are RFC 3339 UTC strings, ids are UUIDs.
 #![forbid(unsafe_code)]
 
+pub mod enrollment;
 pub mod sync;
 
 use serde::{Deserialize, Serialize};

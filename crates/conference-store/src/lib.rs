@@ -155,6 +155,10 @@ impl Store {
                 reason: e.to_string(),
             })?;
         }
+        create_private(&path).map_err(|e| StoreError::Corrupt {
+            what: format!("store {}", path.display()),
+            reason: e.to_string(),
+        })?;
         let mut conn = Connection::open(&path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -360,6 +364,21 @@ pub(crate) fn replay_read_models(
 
 /// Whether an event row came from the server (it has a server position), not from this
 /// device's own commands.
+/// Creates a new store file readable and writable by its owner only (it holds the device's
+/// token and every registrant's name and email); SQLite gives its WAL the same mode. An
+/// existing file is left as it is.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The events (stream key, version) that markers in the log neutralised.
 fn neutralised(tx: &Connection) -> Result<std::collections::HashSet<(Vec<u8>, u64)>> {
     let mut stmt = tx.prepare(

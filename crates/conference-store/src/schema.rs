@@ -9,9 +9,17 @@ const PAYMENTS_ON_ORDERS: &str =
     include_str!("../../../migrations/local/0003_payments_on_orders.sql");
 const OUTBOX_READS: &str = include_str!("../../../migrations/local/0004_outbox_reads.sql");
 const SET_ASIDE: &str = include_str!("../../../migrations/local/0005_set_aside.sql");
+const SERVER_PIN: &str = include_str!("../../../migrations/local/0006_server_pin.sql");
 
 /// Every migration's SQL, in order; `PRAGMA user_version` counts how many a store has.
-pub(crate) const LOCAL: &[&str] = &[INITIAL, SYNC, PAYMENTS_ON_ORDERS, OUTBOX_READS, SET_ASIDE];
+pub(crate) const LOCAL: &[&str] = &[
+    INITIAL,
+    SYNC,
+    PAYMENTS_ON_ORDERS,
+    OUTBOX_READS,
+    SET_ASIDE,
+    SERVER_PIN,
+];
 
 const MIGRATIONS: &[M<'static>] = &[
     M::up(INITIAL),
@@ -19,6 +27,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(PAYMENTS_ON_ORDERS),
     M::up(OUTBOX_READS),
     M::up(SET_ASIDE),
+    M::up(SERVER_PIN),
 ];
 
 /// Two processes opening a new store at once (the desktop app and the CLI) can both see

@@ -15,11 +15,22 @@ use conference_protocol::sync::{
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
+/// Where this device syncs and how it trusts the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerLink {
+    /// Like `https://10.0.0.5:8443`, without a trailing slash.
+    pub url: String,
+    pub token: String,
+    /// The SHA-256 (hex) of the server certificate pinned at enrollment.
+    pub pin: Option<String>,
+    /// Plain HTTP beyond this machine was allowed by the person who enrolled it.
+    pub insecure_http: bool,
+}
+
 /// Where this device syncs, and how far it has pulled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncState {
-    pub server_url: String,
-    pub token: String,
+    pub link: ServerLink,
     pub pulled_after: i64,
     pub last_sync_at: Option<String>,
     pub last_error: Option<String>,
@@ -89,11 +100,15 @@ impl Store {
     pub fn sync_state(&self) -> Result<Option<SyncState>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT server_url, token, pulled_after, last_sync_at, last_error FROM sync_state WHERE singleton = 1")?
+            .prepare_cached("SELECT server_url, token, pulled_after, last_sync_at, last_error, server_pin, insecure_http FROM sync_state WHERE singleton = 1")?
             .query_row([], |r| {
                 Ok(SyncState {
-                    server_url: r.get(0)?,
-                    token: r.get(1)?,
+                    link: ServerLink {
+                        url: r.get(0)?,
+                        token: r.get(1)?,
+                        pin: r.get(5)?,
+                        insecure_http: r.get(6)?,
+                    },
                     pulled_after: r.get(2)?,
                     last_sync_at: r.get(3)?,
                     last_error: r.get(4)?,
@@ -102,14 +117,16 @@ impl Store {
             .optional()?)
     }
 
-    /// Remembers the server and token. The first time, the store stops owning its seat
-    /// pool: from now on the server does, and this device sells from its allotment.
-    pub fn connect(&mut self, server_url: &str, token: &str) -> Result<()> {
+    /// Remembers the server, the token and how to trust the server. The first time, the
+    /// store stops owning its seat pool: from now on the server does, and this device
+    /// sells from its allotment.
+    pub fn connect(&mut self, link: &ServerLink) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO sync_state (singleton, server_url, token) VALUES (1, ?1, ?2)
-             ON CONFLICT (singleton) DO UPDATE SET server_url = excluded.server_url, token = excluded.token",
-            params![server_url, token],
+            "INSERT INTO sync_state (singleton, server_url, token, server_pin, insecure_http) VALUES (1, ?1, ?2, ?3, ?4)
+             ON CONFLICT (singleton) DO UPDATE SET server_url = excluded.server_url, token = excluded.token,
+                 server_pin = excluded.server_pin, insecure_http = excluded.insecure_http",
+            params![link.url, link.token, link.pin, link.insecure_http],
         )?;
         tx.execute("UPDATE device SET owns_pool = 0", [])?;
         tx.commit()?;

@@ -220,8 +220,12 @@ pub struct SetAsideView {
 /// Server settings, as typed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerForm {
-    pub url: String,
-    pub token: String,
+    /// The enrollment code the server's admin printed (`conference-sync device add
+    /// --server`): the server's address, this device's token, the certificate to pin.
+    pub code: String,
+    /// Allows a plain-HTTP server address beyond this machine.
+    #[serde(default)]
+    pub insecure_http: bool,
 }
 
 /// What a sync did, for a person.

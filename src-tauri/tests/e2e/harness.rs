@@ -168,11 +168,12 @@ impl SyncServer {
         std::io::BufReader::new(child.stdout.take().expect("the server's output"))
             .read_line(&mut first)
             .expect("the server's first line");
-        self.url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("e2e: the sync server did not start: {first:?}"))
-            .to_string();
+        // `listening on https://ADDRESS certificate-sha256 HEX`: TLS, as at a venue.
+        self.url = match first.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["listening", "on", url, ..] => (*url).to_string(),
+            _ => panic!("e2e: the sync server did not start: {first:?}"),
+        };
+        assert!(self.url.starts_with("https://"), "e2e: {first}");
         self.child = Some(child);
     }
 
@@ -187,17 +188,19 @@ impl SyncServer {
     /// Starts it again on the same database and address.
     pub fn restart(&mut self) {
         self.stop();
-        let address = self.url.trim_start_matches("http://").to_string();
+        let address = self.url.trim_start_matches("https://").to_string();
         self.launch(&address);
     }
 
-    /// Registers a device the way the admin does; returns its token.
+    /// Registers a device the way the admin does; returns its enrollment code.
     pub fn add_device(&self, name: &str, role: &str, conferences: &[&str]) -> String {
         let mut command = Command::new(sync_server_binary());
         command
             .args(["device", "add", "--database"])
             .arg(&self.database)
-            .args(["--name", name, "--role", role, "--json"]);
+            .args([
+                "--name", name, "--role", role, "--server", &self.url, "--json",
+            ]);
         for c in conferences {
             command.args(["--conference", c]);
         }
@@ -209,7 +212,10 @@ impl SyncServer {
         );
         let value: serde_json::Value =
             serde_json::from_slice(&output.stdout).expect("device add --json");
-        value["token"].as_str().expect("a token").to_string()
+        value["enrollment_code"]
+            .as_str()
+            .expect("an enrollment code")
+            .to_string()
     }
 }
 

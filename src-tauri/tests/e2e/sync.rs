@@ -13,7 +13,7 @@ fn now() -> chrono::DateTime<chrono::Utc> {
 
 /// DevConf with Full (120.00 × 20) and Student (40.00 × 10), and ONCE (50 % off, one use),
 /// created on an organizer's store that then hands its pool to the server.
-fn organizer(store: &Path, url: &str, token: &str, name: &str) {
+fn organizer(store: &Path, code: &str, name: &str) {
     let mut app = App::open(store).expect("open the organizer's store");
     app.init(name, now()).expect("init");
     let day = |d: u32| {
@@ -54,20 +54,20 @@ fn organizer(store: &Path, url: &str, token: &str, name: &str) {
     .expect("ONCE");
     app.publish(&Ctx::new(now()), "devconf", true)
         .expect("publish");
-    join(&mut app, url, token);
+    join(&mut app, code);
 }
 
-/// Connects a store to the server and syncs once.
-fn join(app: &mut App, url: &str, token: &str) {
-    app.connect(url, token).expect("connect");
-    let transport = HttpTransport::new(url, token).expect("a transport");
+/// Enrolls a store with its code (pinning the server's certificate) and syncs once.
+fn join(app: &mut App, code: &str) {
+    let link = app.enroll(code, false).expect("enroll");
+    let transport = HttpTransport::new(&link).expect("a transport");
     app.sync(&transport, now()).expect("the first sync");
 }
 
-fn door(store: &Path, url: &str, token: &str, name: &str) {
+fn door(store: &Path, code: &str, name: &str) {
     let mut app = App::open(store).expect("open the door's store");
     app.init(name, now()).expect("init");
-    join(&mut app, url, token);
+    join(&mut app, code);
 }
 
 /// Blocking setup (the app's HTTP transport is blocking) off the test's async workers.
@@ -128,10 +128,10 @@ async fn two_windows_see_each_others_sales_and_the_back_office_reconciles_them()
     let side_token = server.add_device("Side door", "door", &["devconf"]);
     let dir = tempfile::tempdir().expect("a folder for the stores");
     let (front, side) = (dir.path().join("front.db"), dir.path().join("side.db"));
-    let (url, f, s) = (server.url.clone(), front.clone(), side.clone());
+    let (f, s) = (front.clone(), side.clone());
     off_thread(move || {
-        organizer(&f, &url, &front_token, "Front door");
-        door(&s, &url, &side_token, "Side door");
+        organizer(&f, &front_token, "Front door");
+        door(&s, &side_token, "Side door");
     })
     .await;
 
@@ -258,10 +258,10 @@ async fn a_door_sells_from_its_allotment_while_the_server_is_down_and_syncs_when
     let door_token = server.add_device("Door 3", "door", &["devconf"]);
     let dir = tempfile::tempdir().expect("a folder for the stores");
     let (office, door_store) = (dir.path().join("office.db"), dir.path().join("door.db"));
-    let (url, o, d) = (server.url.clone(), office.clone(), door_store.clone());
+    let (o, d) = (office.clone(), door_store.clone());
     off_thread(move || {
-        organizer(&o, &url, &office_token, "Office");
-        door(&d, &url, &door_token, "Door 3");
+        organizer(&o, &office_token, "Office");
+        door(&d, &door_token, "Door 3");
     })
     .await;
 
@@ -314,11 +314,10 @@ async fn a_door_sells_from_its_allotment_while_the_server_is_down_and_syncs_when
     .await;
 
     // The organizer's store sees both sales after its own sync.
-    let url = server.url.clone();
     let orders = off_thread(move || {
         let mut app = App::open(&office).expect("open the office store");
-        let (_, token) = app.sync_settings().expect("settings").expect("a server");
-        let transport = HttpTransport::new(&url, &token).expect("a transport");
+        let link = app.sync_settings().expect("settings").expect("a server");
+        let transport = HttpTransport::new(&link).expect("a transport");
         app.sync(&transport, now()).expect("the office syncs");
         app.orders(Some("devconf")).expect("orders")
     })

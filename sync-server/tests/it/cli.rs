@@ -126,7 +126,13 @@ fn serve_prints_the_bound_address_first_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
     let mut child = binary()
-        .args(["serve", "--listen", "127.0.0.1:0", "--database"])
+        .args([
+            "serve",
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+        ])
         .arg(&db)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -169,4 +175,187 @@ fn serve_prints_the_bound_address_first_and_stops_on_sigterm() {
         std::thread::yield_now();
     };
     assert!(status.success(), "{status:?}");
+}
+
+/// A server started with `args` (TLS unless they say otherwise); its first line's words.
+struct Serving {
+    child: std::process::Child,
+    url: String,
+    fingerprint: Option<String>,
+}
+
+impl Serving {
+    fn start(db: &std::path::Path, args: &[&str]) -> Self {
+        let mut child = binary()
+            .args(["serve", "--listen", "127.0.0.1:0", "--database"])
+            .arg(db)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let words: Vec<String> = first.split_whitespace().map(String::from).collect();
+        assert!(words.len() >= 3 && words[0] == "listening", "{first}");
+        Self {
+            child,
+            url: words[2].clone(),
+            fingerprint: (words.len() == 5 && words[3] == "certificate-sha256")
+                .then(|| words[4].clone()),
+        }
+    }
+
+    fn link(&self, pin: Option<&str>) -> conference_app::ServerLink {
+        conference_app::ServerLink {
+            url: self.url.clone(),
+            token: "none".into(),
+            pin: pin.map(String::from),
+            insecure_http: false,
+        }
+    }
+
+    /// `/healthz` through a device's client that trusts what `pin` says.
+    fn health(&self, pin: Option<&str>) -> Result<u16, conference_app::sync::SyncError> {
+        let client = conference_app::http::client(
+            &self.link(pin),
+            reqwest::blocking::Client::builder().timeout(DEADLINE),
+        )?;
+        client
+            .get(format!("{}/healthz", self.url))
+            .send()
+            .map(|r| r.status().as_u16())
+            .map_err(|e| conference_app::http::not_sent(&e))
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// With no certificate given, the server makes one on its first start, beside its
+/// database, prints its fingerprint on the first line, and serves the same one on every
+/// start after; a device pinned to it is served, one pinned to another is refused, and so
+/// is one that would trust the public authorities only.
+#[test]
+fn serve_makes_its_certificate_once_and_devices_pin_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let first = Serving::start(&db, &[]);
+    assert!(first.url.starts_with("https://127.0.0.1:"), "{}", first.url);
+    let pin = first
+        .fingerprint
+        .clone()
+        .expect("a fingerprint on the first line");
+    assert_eq!(first.health(Some(&pin)).expect("pinned"), 200);
+    let other = "0".repeat(64);
+    let refused = first.health(Some(&other)).expect_err("another pin");
+    assert!(
+        matches!(&refused, conference_app::sync::SyncError::Untrusted(why)
+            if why.contains("other than the one this device was enrolled with")),
+        "{refused:?}"
+    );
+    assert!(
+        first.health(None).is_err(),
+        "a self-signed certificate is no authority's"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let key = dir.path().join("conference-sync-key.pem");
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the key is its owner's only");
+    }
+    drop(first);
+    let again = Serving::start(&db, &[]);
+    assert_eq!(again.fingerprint.as_deref(), Some(pin.as_str()));
+    drop(again);
+
+    // A certificate given with --tls-cert/--tls-key is served as it is.
+    let other_db = dir.path().join("other.db");
+    let given = Serving::start(
+        &other_db,
+        &[
+            "--tls-cert",
+            dir.path()
+                .join("conference-sync-cert.pem")
+                .to_str()
+                .unwrap(),
+            "--tls-key",
+            dir.path().join("conference-sync-key.pem").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(given.fingerprint.as_deref(), Some(pin.as_str()));
+    assert_eq!(given.health(Some(&pin)).expect("pinned"), 200);
+}
+
+/// Plain HTTP is served on loopback only when asked for, and beyond it only when the
+/// operator insists (`--insecure-http`).
+#[test]
+fn plain_http_beyond_this_machine_needs_insisting() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let out = binary()
+        .args([
+            "serve",
+            "--plain-http",
+            "--listen",
+            "0.0.0.0:0",
+            "--database",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--insecure-http"), "{said}");
+    let plain = Serving::start(&db, &["--plain-http"]);
+    assert!(plain.url.starts_with("http://127.0.0.1:"), "{}", plain.url);
+    assert_eq!(plain.fingerprint, None);
+    assert_eq!(plain.health(None).expect("loopback"), 200);
+}
+
+/// `device add --server` prints the enrollment code: the address, the token and the
+/// fingerprint of the certificate the server serves; before the server made one, it says
+/// how to get one.
+#[test]
+fn device_add_prints_an_enrollment_code_that_pins_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let add = |server: &str| {
+        binary()
+            .args(["device", "add", "--database"])
+            .arg(&db)
+            .args([
+                "--name", "Door", "--role", "door", "--server", server, "--json",
+            ])
+            .output()
+            .unwrap()
+    };
+    let early = add("https://10.0.0.5:8443");
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("start the server once"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    let serving = Serving::start(&db, &[]);
+    let out = add(&serving.url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let added: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let code = added["enrollment_code"].as_str().expect("a code");
+    let enrollment =
+        conference_app::conference_protocol::enrollment::Enrollment::decode(code).unwrap();
+    assert_eq!(enrollment.server, serving.url);
+    assert_eq!(enrollment.token, added["token"].as_str().unwrap());
+    assert_eq!(enrollment.sha256, serving.fingerprint);
 }

@@ -10,8 +10,18 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.expect("blocking step")
 }
 
+/// A server on this machine over plain HTTP, as the test server serves.
+fn link(base: &str, token: &str) -> conference_app::ServerLink {
+    conference_app::ServerLink {
+        url: base.to_string(),
+        token: token.to_string(),
+        pin: None,
+        insecure_http: false,
+    }
+}
+
 fn sync(app: &mut App, base: &str, token: &str, at: i64) -> conference_app::sync::SyncReport {
-    let transport = HttpTransport::new(base, token).expect("transport");
+    let transport = HttpTransport::new(&link(base, token)).expect("transport");
     app.sync(&transport, minute(at)).expect("sync")
 }
 
@@ -47,7 +57,7 @@ async fn an_organizer_and_two_doors_sell_from_their_allotments_and_agree() {
                 let mut local = local;
                 let token = local.device.token.clone();
                 sync(&mut local.app, &base, &token, 1);
-                let transport = HttpTransport::new(&base, &token).unwrap();
+                let transport = HttpTransport::new(&link(&base, &token)).unwrap();
                 let (granted, _) = local
                     .app
                     .request_allotment(&transport, &crate::helpers::ctx(2), "demo", &[seats])

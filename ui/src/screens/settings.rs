@@ -1,6 +1,7 @@
-//! Settings: this device and its name, its sync server and token, syncing now, and the
+//! Settings: this device and its name, its sync server (enrolled with the code the server's
+//! admin printed, which pins the server's certificate), syncing now, and the
 //! seats it sells from: an allotment asked from the server's pool, or given back to it.
-use super::{field_error, form_error, input_value};
+use super::{field_error, form_error, input_checked, input_value};
 use crate::bridge;
 use crate::logic::{Picks, friendly, short_time};
 use conference_desktop_ipc::protocol::{ConferenceView, DeviceView, ErrorBody, SeatsView};
@@ -40,14 +41,7 @@ pub struct SettingsProps {
 
 #[function_component(Settings)]
 pub fn settings(props: &SettingsProps) -> Html {
-    let form = use_state(|| ServerForm {
-        url: props
-            .header
-            .as_ref()
-            .and_then(|h| h.server_url.clone())
-            .unwrap_or_default(),
-        token: String::new(),
-    });
+    let form = use_state(ServerForm::default);
     let error = use_state(|| None::<ErrorBody>);
     let saved = use_state(|| false);
     let onsubmit = {
@@ -92,19 +86,23 @@ pub fn settings(props: &SettingsProps) -> Html {
             <form class="panel" id="server-form" {onsubmit}>
                 <h2>{ "Sync server" }</h2>
                 { form_error(&error, "server-error") }
-                <label>{ "Server address" }
-                    <input id="server-url" type="text" placeholder="http://127.0.0.1:8080" value={form.url.clone()}
-                        oninput={ let form = form.clone(); Callback::from(move |e: InputEvent| { let mut f = (*form).clone(); f.url = input_value(&e); form.set(f); }) } />
+                if let Some(url) = props.header.as_ref().and_then(|h| h.server_url.clone()) {
+                    <p class="muted" id="server-current">{ format!("Syncs with {url}. Paste a new code to enroll again.") }</p>
+                }
+                <label>{ "Enrollment code" }
+                    <input id="server-code" type="text" autocomplete="off" spellcheck="false" placeholder="CONF1-… (from `conference-sync device add --server …`)" value={form.code.clone()}
+                        oninput={ let form = form.clone(); Callback::from(move |e: InputEvent| { let mut f = (*form).clone(); f.code = input_value(&e); form.set(f); }) } />
                 </label>
-                { field_error(&error, "url", "server") }
-                <label>{ "Device token" }
-                    <input id="server-token" type="password" value={form.token.clone()}
-                        oninput={ let form = form.clone(); Callback::from(move |e: InputEvent| { let mut f = (*form).clone(); f.token = input_value(&e); form.set(f); }) } />
+                { field_error(&error, "code", "server") }
+                <label class="check">
+                    <input id="server-insecure" type="checkbox" checked={form.insecure_http}
+                        onchange={ let form = form.clone(); Callback::from(move |e: Event| { let mut f = (*form).clone(); f.insecure_http = input_checked(&e); form.set(f); }) } />
+                    { "Allow plain HTTP beyond this machine (the token and registrants' names cross the network readable by anyone)" }
                 </label>
                 <div class="row">
-                    <button id="server-save" class="primary" type="submit">{ "Save" }</button>
+                    <button id="server-save" class="primary" type="submit">{ "Enroll" }</button>
                     <button id="sync-now" type="button" class="secondary" onclick={Callback::from(move |_| on_sync.emit(()))}>{ "Sync now" }</button>
-                    if *saved { <span class="muted" id="server-saved">{ "Saved. Sync runs in the background." }</span> }
+                    if *saved { <span class="muted" id="server-saved">{ "Enrolled. Sync runs in the background." }</span> }
                 </div>
             </form>
             if props.header.as_ref().is_some_and(|h| !h.device.owns_pool) {

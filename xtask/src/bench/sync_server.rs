@@ -451,7 +451,13 @@ struct ServerProcess {
 impl ServerProcess {
     fn start(binary: &Path, database: &OsStr, log: &Path) -> Result<Self> {
         let mut child = Command::new(binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database"])
+            .args([
+                "serve",
+                "--plain-http",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+            ])
             .arg(database)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(log)?)
@@ -679,10 +685,20 @@ fn unsafe_app(path: &Path) -> Result<App> {
     Ok(App::from_store(Store::open_with(path, Durability::Unsafe)?))
 }
 
+/// The bench's server on this machine, over plain HTTP (as `--plain-http` serves it).
+fn link(url: &str, token: &str) -> conference_app::ServerLink {
+    conference_app::ServerLink {
+        url: url.to_string(),
+        token: token.to_string(),
+        pin: None,
+        insecure_http: false,
+    }
+}
+
 /// Remembers the server and token, and syncs once.
 fn connect(app: &mut App, url: &str, token: &str) -> Result<HttpTransport> {
     app.connect(url, token)?;
-    let transport = HttpTransport::new(url, token)?;
+    let transport = HttpTransport::new(&link(url, token))?;
     app.sync(&transport, chrono::Utc::now())?;
     Ok(transport)
 }
@@ -855,7 +871,7 @@ fn sync_door(
     let _leaving = Leaving(gate);
     let opened = App::open(&door.store)
         .map_err(anyhow::Error::from)
-        .and_then(|app| Ok((app, HttpTransport::new(url, &door.token)?)));
+        .and_then(|app| Ok((app, HttpTransport::new(&link(url, &door.token))?)));
     start.wait();
     let (mut app, http) = opened?;
     let transport = Measured::new(http, gate, gauges);
