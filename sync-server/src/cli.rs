@@ -55,6 +55,12 @@ struct LimitArgs {
     /// Connections open at once; more are closed on arrival.
     #[arg(long, default_value_t = crate::Limits::default().max_connections, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     max_connections: u32,
+    /// Connections open at once from one IP address.
+    #[arg(long, default_value_t = crate::Limits::default().max_connections_per_ip, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections_per_ip: u32,
+    /// Seconds a client has to send a request's whole body.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::Limits::default().body_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout: u64,
     /// Seconds a client has to finish its TLS handshake.
     #[arg(long, value_name = "SECONDS", default_value_t = crate::Limits::default().handshake_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     handshake_timeout: u64,
@@ -68,6 +74,8 @@ impl LimitArgs {
     fn limits(&self) -> crate::Limits {
         crate::Limits {
             max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            body_timeout: std::time::Duration::from_secs(self.body_timeout),
             handshake_timeout: std::time::Duration::from_secs(self.handshake_timeout),
             header_read_timeout: std::time::Duration::from_secs(self.header_timeout),
             ..crate::Limits::default()

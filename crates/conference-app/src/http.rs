@@ -30,31 +30,47 @@ pub fn client(
     link: &ServerLink,
     builder: reqwest::blocking::ClientBuilder,
 ) -> Result<reqwest::blocking::Client, SyncError> {
-    let url = reqwest::Url::parse(&link.url).map_err(|e| {
-        SyncError::Untrusted(format!("`{}` is not a server address: {e}", link.url))
-    })?;
-    let builder = match url.scheme() {
-        "https" => match &link.pin {
-            Some(pin) => builder.use_preconfigured_tls(pinned(&link.url, pin)?),
-            None => builder.https_only(true),
-        },
-        "http" if is_loopback(&url) || link.insecure_http => builder,
-        "http" => {
-            return Err(SyncError::Untrusted(format!(
-                "{} is plain HTTP to another machine: this device's token and every registrant's name would cross the network readable by anyone on it. Enroll with the server's code (`conference enroll CODE`, it pins the server's certificate), or allow plain HTTP with --insecure-http where the network is yours alone",
-                link.url
-            )));
-        }
-        other => {
-            return Err(SyncError::Untrusted(format!(
-                "`{}` is not an http(s) address ({other})",
-                link.url
-            )));
-        }
+    let builder = match (trust(link)?, &link.pin) {
+        (Trust::Https, Some(pin)) => builder.use_preconfigured_tls(pinned(&link.url, pin)?),
+        (Trust::Https, None) => builder.https_only(true),
+        (Trust::Http, _) => builder,
     };
     builder
         .build()
         .map_err(|e| SyncError::Unreachable(e.to_string()))
+}
+
+/// How a link's server is reached.
+enum Trust {
+    Https,
+    Http,
+}
+
+/// Whether `link` may be used as it is: an http(s) address, plain HTTP only to this
+/// machine unless the link allows it beyond.
+///
+/// # Errors
+/// [`SyncError::Untrusted`], saying why and what to do.
+pub fn check(link: &ServerLink) -> Result<(), SyncError> {
+    trust(link).map(drop)
+}
+
+fn trust(link: &ServerLink) -> Result<Trust, SyncError> {
+    let url = reqwest::Url::parse(&link.url).map_err(|e| {
+        SyncError::Untrusted(format!("`{}` is not a server address: {e}", link.url))
+    })?;
+    match url.scheme() {
+        "https" => Ok(Trust::Https),
+        "http" if is_loopback(&url) || link.insecure_http => Ok(Trust::Http),
+        "http" => Err(SyncError::Untrusted(format!(
+            "{} is plain HTTP to another machine: this device's token and every registrant's name would cross the network readable by anyone on it. Enroll with the server's code (`conference enroll CODE`, it pins the server's certificate), or allow plain HTTP with --insecure-http where the network is yours alone",
+            link.url
+        ))),
+        other => Err(SyncError::Untrusted(format!(
+            "`{}` is not an http(s) address ({other})",
+            link.url
+        ))),
+    }
 }
 
 fn is_loopback(url: &reqwest::Url) -> bool {

@@ -160,7 +160,7 @@ impl App {
             ));
         }
         #[cfg(feature = "http")]
-        crate::http::client(&link, reqwest::blocking::Client::builder())?;
+        crate::http::check(&link)?;
         self.device()?;
         Ok(self.store_mut().connect(&link)?)
     }

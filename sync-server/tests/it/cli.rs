@@ -4,7 +4,7 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-fn binary() -> Command {
+pub(crate) fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_conference-sync"));
     command.env_remove("CONFERENCE_SYNC_DATABASE");
     command
@@ -178,15 +178,20 @@ fn serve_prints_the_bound_address_first_and_stops_on_sigterm() {
 }
 
 /// A server started with `args` (TLS unless they say otherwise); its first line's words.
-struct Serving {
-    child: std::process::Child,
-    url: String,
-    fingerprint: Option<String>,
+pub(crate) struct Serving {
+    pub child: std::process::Child,
+    pub url: String,
+    pub fingerprint: Option<String>,
 }
 
 impl Serving {
-    fn start(db: &std::path::Path, args: &[&str]) -> Self {
-        let mut child = binary()
+    pub(crate) fn start(db: &std::path::Path, args: &[&str]) -> Self {
+        Self::start_with(binary(), db, args)
+    }
+
+    /// Starts `command` (the binary, or a shell that sets limits first and runs it).
+    pub(crate) fn start_with(mut command: Command, db: &std::path::Path, args: &[&str]) -> Self {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--database"])
             .arg(db)
             .args(args)

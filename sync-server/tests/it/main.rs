@@ -7,6 +7,7 @@ mod cli;
 mod devices;
 mod helpers;
 mod instances;
+mod limits;
 mod pull;
 mod push;
 mod rebase;

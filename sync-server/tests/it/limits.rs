@@ -1,0 +1,190 @@
+//! Clients that connect and stall hold only their own sockets (DESIGN.md §7 Limits): a
+//! real `conference-sync` process, raw sockets from another loopback address playing the
+//! abuser, and an honest device whose requests must go on meanwhile.
+use crate::cli::{Serving, binary};
+use crate::helpers::DEADLINE;
+use std::net::SocketAddr;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// A connection from `from` (a loopback address of its own: the abuser's).
+async fn connect_from(from: &str, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(format!("{from}:0").parse().expect("an address"))?;
+    socket.connect(to).await
+}
+
+/// Waits until the server closes `stream` (end of file or reset), reading what it sends.
+async fn closed_by_server(mut stream: TcpStream) -> bool {
+    let mut buffer = [0_u8; 1024];
+    let read_all = async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, read_all).await.is_ok()
+}
+
+/// The server's resident memory, peak and now, in MiB.
+fn memory_mib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .expect("a memory field")
+            / 1024
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// 1,100 idle sockets, half-sent request heads and bodies sent a byte at a time, from one
+/// address, against a server that may open only 1,024 files: the server takes at most its
+/// per-address share, closes the rest on arrival and the stalled ones within its
+/// timeouts, and an honest device's requests are answered all along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_connections_are_bounded_and_honest_devices_go_on() {
+    rlimit::increase_nofile_limit(4096).expect("raise this test's open-file limit");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    // The server as the issue found it: 1,024 open files at most.
+    let mut shell = std::process::Command::new("sh");
+    shell.args([
+        "-c",
+        "ulimit -n 1024 && exec \"$0\" \"$@\"",
+        binary().get_program().to_str().expect("a path"),
+    ]);
+    let server = Serving::start_with(
+        shell,
+        &db,
+        &[
+            "--plain-http",
+            "--max-connections-per-ip",
+            "64",
+            "--header-timeout",
+            "2",
+            "--body-timeout",
+            "2",
+        ],
+    );
+    let address: SocketAddr = server
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("an address");
+    let added = binary()
+        .args(["device", "add", "--database"])
+        .arg(&db)
+        .args(["--name", "Office", "--role", "organizer", "--json"])
+        .output()
+        .unwrap();
+    let token: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    let token = token["token"].as_str().expect("a token").to_string();
+
+    // The abuser, from 127.0.0.2.
+    let mut idle = Vec::new();
+    for _ in 0..1_100 {
+        idle.push(connect_from("127.0.0.2", address).await.expect("connect"));
+    }
+    let mut slow = Vec::new();
+    for i in 0..20 {
+        let mut stream = connect_from("127.0.0.2", address).await.expect("connect");
+        let part: &[u8] = if i % 2 == 0 {
+            b"GET /v1/me HTTP/1.1\r\nHost: x\r\nX-Slow: "
+        } else {
+            b"POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"commands\":["
+        };
+        // Refused on arrival when the address is at its share: then the write may fail.
+        let _ = stream.write_all(part).await;
+        slow.push(stream);
+    }
+
+    // Meanwhile, the honest device: each request on a connection of its own.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(DEADLINE)
+        .build()
+        .unwrap();
+    let mut latencies = Vec::new();
+    for i in 0..30 {
+        let path = if i % 2 == 0 {
+            "/v1/me"
+        } else {
+            "/v1/pull?after=0&limit=100"
+        };
+        let started = Instant::now();
+        let response = client
+            .get(format!("{}{path}", server.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("an honest request is answered");
+        assert_eq!(response.status(), 200, "{path}");
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let (peak, now) = memory_mib(server.child.id());
+    println!(
+        "honest requests during the abuse (1,100 idle + 20 slow sockets): p50 {:?}, max {:?}; server memory {now} MiB (peak {peak} MiB)",
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1]
+    );
+    assert!(
+        peak < 150,
+        "the server's memory stays under 150 MiB: {peak} MiB"
+    );
+
+    // Every abusive socket is closed by the server: at once past the address's share,
+    // the others when their timeouts run out.
+    let waited = Instant::now();
+    let mut still_open = 0;
+    for stream in idle.into_iter().chain(slow) {
+        if !closed_by_server(stream).await {
+            still_open += 1;
+        }
+    }
+    assert_eq!(still_open, 0, "sockets the server left open");
+    println!(
+        "every abusive socket closed {:?} after the honest requests",
+        waited.elapsed()
+    );
+    let metrics = client
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("conference_sync_connections_refused_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the refused-connections counter");
+    assert!(refused >= 1_100 + 20 - 64, "{refused} refused on arrival");
+}
+
+/// A TLS client that connects and never says hello is dropped when the handshake
+/// timeout runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_handshake_that_never_comes_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let server = Serving::start(&db, &["--handshake-timeout", "1"]);
+    let address: SocketAddr = server
+        .url
+        .trim_start_matches("https://")
+        .parse()
+        .expect("an address");
+    let stream = connect_from("127.0.0.3", address).await.expect("connect");
+    // Within the test's deadline, far past the one-second handshake timeout.
+    assert!(
+        closed_by_server(stream).await,
+        "the silent client was dropped"
+    );
+}
