@@ -61,6 +61,16 @@ struct LimitArgs {
     /// Seconds a client has to send a request's whole body.
     #[arg(long, value_name = "SECONDS", default_value_t = crate::Limits::default().body_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     body_timeout: u64,
+    /// Seconds a client may take none of what the server writes before it is dropped (a
+    /// reader stalled halfway through a page, a live feed no longer read).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::Limits::default().write_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    write_timeout: u64,
+    /// Live feeds one device may hold open at once.
+    #[arg(long, default_value_t = crate::state::MAX_FEEDS_PER_DEVICE, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    max_feeds_per_device: u32,
+    /// Live feeds the server holds open at once, in all.
+    #[arg(long, default_value_t = crate::state::MAX_FEEDS, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_feeds: u32,
     /// Seconds a client has to finish its TLS handshake.
     #[arg(long, value_name = "SECONDS", default_value_t = crate::Limits::default().handshake_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     handshake_timeout: u64,
@@ -71,11 +81,18 @@ struct LimitArgs {
 }
 
 impl LimitArgs {
+    fn apply(&self, settings: &mut Settings) {
+        settings.limits = self.limits();
+        settings.max_feeds_per_device = self.max_feeds_per_device;
+        settings.max_feeds = self.max_feeds;
+    }
+
     fn limits(&self) -> crate::Limits {
         crate::Limits {
             max_connections: self.max_connections,
             max_connections_per_ip: self.max_connections_per_ip,
             body_timeout: std::time::Duration::from_secs(self.body_timeout),
+            write_timeout: std::time::Duration::from_secs(self.write_timeout),
             handshake_timeout: std::time::Duration::from_secs(self.handshake_timeout),
             header_read_timeout: std::time::Duration::from_secs(self.header_timeout),
             ..crate::Limits::default()
@@ -240,7 +257,7 @@ pub fn run() -> Result<()> {
             listen,
             tls,
             limits,
-        } => serve(db.database, &listen, &tls, limits.limits()),
+        } => serve(db.database, &listen, &tls, &limits),
         Command::Device { command } => device(command),
         Command::Migrate { db, json } => {
             let Some(path) = db.database.sqlite_path() else {
@@ -348,7 +365,7 @@ pub fn run() -> Result<()> {
     }
 }
 
-fn serve(database: Database, listen: &str, tls: &TlsArgs, limits: crate::Limits) -> Result<()> {
+fn serve(database: Database, listen: &str, tls: &TlsArgs, limits: &LimitArgs) -> Result<()> {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
     // One core is the single writer's. The async workers only speak HTTP and JSON
@@ -375,7 +392,7 @@ fn serve(database: Database, listen: &str, tls: &TlsArgs, limits: crate::Limits)
         let shutdown = shutdown_signal().context("could not listen for SIGTERM and Ctrl-C")?;
         let mut stdout = std::io::stdout();
         let mut settings = Settings::new(database);
-        settings.limits = limits;
+        limits.apply(&mut settings);
         match identity {
             Some(identity) => {
                 writeln!(

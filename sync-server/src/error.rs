@@ -93,6 +93,9 @@ pub enum ApiError {
     Unprocessable { code: String, message: String },
     #[error("{0}")]
     UpgradeRequired(String),
+    /// Over a limit of open feeds or of requests: try again later.
+    #[error("{message}")]
+    TooMany { code: String, message: String },
     /// The server failed; the message is logged, the device reads a generic sentence.
     #[error("{0}")]
     Internal(String),
@@ -133,6 +136,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
+            Self::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -146,7 +150,8 @@ impl ApiError {
             Self::Forbidden { code, .. }
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. }
-            | Self::Unprocessable { code, .. } => code,
+            | Self::Unprocessable { code, .. }
+            | Self::TooMany { code, .. } => code,
             Self::SequenceGap { .. } => "sequence_gap",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",

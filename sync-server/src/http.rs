@@ -84,15 +84,7 @@ impl FromRequestParts<AppState> for Authed {
                 "Send the device token as `Authorization: Bearer TOKEN`; the server's admin issues tokens with `conference-sync device add`".into(),
             )
         };
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(missing)?;
-        let text = header.to_str().map_err(|_| missing())?.trim();
-        let token = text
-            .strip_prefix("Bearer ")
-            .or_else(|| text.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(missing)?
-            .to_string();
+        let token = bearer_token(&parts.headers).ok_or_else(missing)?;
         let device = state
             .read(move |db| device::authenticate(db, &token))
             .await?;
@@ -209,14 +201,25 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
+/// The server's counters: business volume, so only for organizer and back-office tokens
+/// (a door's token, or none, is refused).
+async fn metrics(
+    State(state): State<AppState>,
+    Authed(device): Authed,
+) -> Result<impl IntoResponse, ApiError> {
+    if device.role == crate::device::Role::Door {
+        return Err(ApiError::forbidden(
+            "forbidden_metrics",
+            "The server's metrics are for organizer and back-office tokens; give the scraper one of those",
+        ));
+    }
+    Ok((
         [(
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
         state.metrics().render(),
-    )
+    ))
 }
 
 async fn openapi_document(_: Authed) -> Json<serde_json::Value> {
@@ -379,20 +382,56 @@ async fn resolve_reconciliation(
 /// online device pulls within a second of someone else's push.
 async fn feed(
     State(state): State<AppState>,
-    Authed(_): Authed,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    Authed(device): Authed,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let open = state.open_feed(device.id)?;
     let mut shutdown = state.shutdown_signal();
+    // The feed ends when the server stops, or once its token no longer works (the device
+    // was revoked): looked at every keep-alive interval.
+    let token = bearer_token(&headers).unwrap_or_default();
+    let watcher = state.clone();
+    let every = state.settings().keep_alive;
     let ended = async move {
-        let _ = shutdown.wait_for(|stopping| *stopping).await;
+        let revoked = async {
+            let mut ticks = tokio::time::interval(every);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let token = token.clone();
+                // A database that does not answer now is no revocation: look again later.
+                if let Err(ApiError::Unauthorized(_)) = watcher
+                    .read(move |db| device::authenticate(db, &token))
+                    .await
+                {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            _ = shutdown.wait_for(|stopping| *stopping) => {}
+            () = revoked => {}
+        }
     };
     let events = WatchStream::new(state.head())
-        .map(|head| {
+        .map(move |head| {
+            let _counted = &open;
             Ok(Event::default()
                 .event("head")
                 .data(serde_json::json!({ "head": head }).to_string()))
         })
         .take_until(ended);
-    Sse::new(events).keep_alive(KeepAlive::new().interval(state.settings().keep_alive))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(state.settings().keep_alive)))
+}
+
+/// The token of `Authorization: Bearer TOKEN`.
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let text = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    text.strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
 }
 
 async fn unknown_route() -> ApiError {

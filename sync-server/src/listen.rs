@@ -10,6 +10,9 @@
 //! - a request's head must arrive within [`Limits::header_read_timeout`] of the connection
 //!   opening or of the previous response (hyper's header-read timer), so an idle
 //!   keep-alive connection or a half-sent head (slowloris) is closed;
+//! - a write the client does not take within [`Limits::write_timeout`] (a reader that
+//!   stalls halfway through a pull page, or stops reading its live feed) closes the
+//!   connection, so the page's turn and its memory come back;
 //! - shutting down stops accepting, lets the requests in flight finish (live feeds end at
 //!   once: they watch the shutdown signal), then returns.
 use axum::Router;
@@ -17,7 +20,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -39,6 +44,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// To receive a request's whole body once its head arrived (slow bodies).
     pub body_timeout: Duration,
+    /// For the client to take any of what the server writes.
+    pub write_timeout: Duration,
     /// How long the requests in flight may take to finish once shutdown begins.
     pub shutdown_grace: Duration,
 }
@@ -51,6 +58,7 @@ impl Default for Limits {
             handshake_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(20),
             body_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
         }
     }
@@ -115,12 +123,13 @@ pub(crate) async fn serve(
         let tls = tls.clone();
         let watcher = graceful.watcher();
         let handshake = limits.handshake_timeout;
+        let write_timeout = limits.write_timeout;
         tokio::spawn(async move {
             let _slot = (slot, from_ip);
             let io: Box<dyn Io> = match tls {
                 Some(acceptor) => {
                     match tokio::time::timeout(handshake, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => Box::new(stream),
+                        Ok(Ok(stream)) => Box::new(WriteDeadline::new(stream, write_timeout)),
                         Ok(Err(e)) => {
                             tracing::debug!(error = %e, "a TLS handshake failed");
                             return;
@@ -131,7 +140,7 @@ pub(crate) async fn serve(
                         }
                     }
                 }
-                None => Box::new(tcp),
+                None => Box::new(WriteDeadline::new(tcp, write_timeout)),
             };
             let connection = http.serve_connection(TokioIo::new(io), service);
             if let Err(e) = watcher.watch(connection).await {
@@ -185,5 +194,124 @@ impl Drop for FromIp {
                 open.remove(&self.ip);
             }
         }
+    }
+}
+
+/// A connection's stream that fails a write the peer has not taken for `timeout`: a client
+/// that stops reading (a pull page half sent, a live feed it no longer reads) loses its
+/// connection, and with it the page's turn and memory, instead of holding them forever.
+struct WriteDeadline<T> {
+    inner: T,
+    timeout: Duration,
+    /// Set while a write waits for the peer.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<T> WriteDeadline<T> {
+    fn new(inner: T, timeout: Duration) -> Self {
+        Self {
+            inner,
+            timeout,
+            stalled: None,
+        }
+    }
+
+    /// After the inner write answered `poll`: starts or checks the deadline while it waits.
+    fn watch<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<std::io::Result<R>>,
+    ) -> Poll<std::io::Result<R>> {
+        if poll.is_ready() {
+            self.stalled = None;
+            return poll;
+        }
+        let timeout = self.timeout;
+        let deadline = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client took nothing for the write timeout",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.watch(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.watch(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_flush(cx);
+        self.watch(cx, poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// A peer that stops reading: the write waits, and fails once the deadline passes; a
+    /// peer that reads lets every write through.
+    #[tokio::test(start_paused = true)]
+    async fn a_write_the_peer_never_takes_fails_at_the_deadline() {
+        let (server, mut client) = tokio::io::duplex(64);
+        let mut guarded = WriteDeadline::new(server, Duration::from_secs(30));
+        let page = vec![b'x'; 1024];
+        let error = guarded
+            .write_all(&page)
+            .await
+            .expect_err("the peer took only 64 bytes");
+        assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+
+        let (server, mut client_reading) = tokio::io::duplex(64);
+        let mut guarded = WriteDeadline::new(server, Duration::from_secs(30));
+        let reader = tokio::spawn(async move {
+            let mut all = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut client_reading, &mut all)
+                .await
+                .map(|_| all.len())
+        });
+        guarded.write_all(&page).await.expect("a reading peer");
+        guarded.shutdown().await.expect("shutdown");
+        assert_eq!(reader.await.unwrap().unwrap(), 1024);
+        let _ = client.shutdown().await;
     }
 }

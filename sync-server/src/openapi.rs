@@ -63,10 +63,12 @@ pub fn document() -> Value {
             },
             "/metrics": {
                 "get": {
-                    "summary": "Prometheus metrics (no token needed)",
-                    "responses": {
-                        "200": { "description": "Counters (pushes, commands by status, events stored, pulls, HTTP responses by class) and the head position gauge.", "content": { "text/plain": { "schema": { "type": "string" } } } }
-                    }
+                    "summary": "Prometheus metrics (an organizer's or back office's token)",
+                    "security": bearer,
+                    "responses": common_errors(json!({
+                        "200": { "description": "Counters (pushes, commands by status, events stored, pulls, HTTP responses by class, connections refused) and the head position gauge.", "content": { "text/plain": { "schema": { "type": "string" } } } },
+                        "403": error("A door's token (`forbidden_metrics`).")
+                    }))
                 }
             },
             "/openapi.json": {
@@ -105,7 +107,7 @@ pub fn document() -> Value {
                         { "name": "x-conference-schema", "in": "header", "schema": { "type": "string" }, "description": "JSON object: event type → highest schema version this device reads." }
                     ],
                     "responses": common_errors(json!({
-                        "200": ok("A page of events, the head, and this device's rebased or rejected command results.", "PullResponse"),
+                        "200": ok("A page of events (at most `limit`, and at most 4 MiB of payloads: ask again from `next_after`), the head, and this device's rebased or rejected command results.", "PullResponse"),
                         "400": error("A bad parameter or schema header (`bad_request`)."),
                         "403": error("The device was not given that conference (`forbidden_conference`)."),
                         "404": error("No conference has that slug (`unknown_conference`)."),
@@ -172,10 +174,11 @@ pub fn document() -> Value {
             "/v1/feed": {
                 "get": {
                     "summary": "Live head position (Server-Sent Events)",
-                    "description": "An event `head` with data {\"head\": POS} at once and whenever the head moves; keep-alive comments in between.",
+                    "description": "An event `head` with data {\"head\": POS} at once and whenever the head moves; keep-alive comments in between. The stream ends when the server stops or the device is revoked.",
                     "security": bearer,
                     "responses": common_errors(json!({
-                        "200": { "description": "An event stream.", "content": { "text/event-stream": { "schema": { "type": "string" } } } }
+                        "200": { "description": "An event stream.", "content": { "text/event-stream": { "schema": { "type": "string" } } } },
+                        "429": error("The device, or the server in all, has as many live feeds open as it may (`too_many_feeds`).")
                     }))
                 }
             }

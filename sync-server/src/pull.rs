@@ -160,32 +160,57 @@ pub(crate) fn pull(
     })
 }
 
+/// A page holds at most this many bytes of event payloads (and always one event at
+/// least), however many events were asked for: a device's memory and the server's stay
+/// bounded whatever the events weigh.
+pub(crate) const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Events read per query while a page fills.
+const CHUNK: u32 = 1_000;
+
 fn read_events(
     db: &mut dyn Db,
     after: i64,
     limit: u32,
     conferences: Option<&[Uuid]>,
 ) -> Result<Vec<PageEvent>, DbError> {
-    db.events_page(after, limit, conferences)?
-        .into_iter()
-        .map(|row| {
-            let position = row.position;
-            let stream = StreamId::from_key(&row.stream_key)
-                .map_err(|e| DbError::corrupt(format!("event {position}"), e))?;
-            Ok(PageEvent {
-                position,
-                command_id: row.command_id,
-                device_id: row.device_id,
-                stream: stream.to_string(),
-                version: row.stream_version,
-                event_type: row.event_type,
-                schema_version: row.schema_version,
-                payload: RawValue::from_string(row.payload)
-                    .map_err(|e| DbError::corrupt(format!("event {position}"), e))?,
-                recorded_at: row.recorded_at,
-            })
-        })
-        .collect()
+    let mut events = Vec::new();
+    let mut bytes = 0;
+    let mut from = after;
+    while (events.len() as u32) < limit {
+        let want = CHUNK.min(limit - events.len() as u32);
+        let rows = db.events_page(from, want, conferences)?;
+        let read = rows.len();
+        for row in rows {
+            if !events.is_empty() && bytes + row.payload.len() > MAX_PAGE_BYTES {
+                return Ok(events);
+            }
+            bytes += row.payload.len();
+            from = row.position;
+            events.push(page_event(row)?);
+        }
+        if (read as u32) < want {
+            break;
+        }
+    }
+    Ok(events)
+}
+
+fn page_event(row: crate::store::EventRow) -> Result<PageEvent, DbError> {
+    let position = row.position;
+    let stream = StreamId::from_key(&row.stream_key)
+        .map_err(|e| DbError::corrupt(format!("event {position}"), e))?;
+    Ok(PageEvent {
+        position,
+        command_id: row.command_id,
+        device_id: row.device_id,
+        stream: stream.to_string(),
+        version: row.stream_version,
+        event_type: row.event_type,
+        schema_version: row.schema_version,
+        payload: RawValue::from_string(row.payload)
+            .map_err(|e| DbError::corrupt(format!("event {position}"), e))?,
+        recorded_at: row.recorded_at,
+    })
 }
 
 fn is_allotment_stream(stream: &str) -> bool {

@@ -11,6 +11,12 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use uuid::Uuid;
 
+/// Live feeds one device may hold open at once, by default (the desktop app and the CLI
+/// hold one each).
+pub const MAX_FEEDS_PER_DEVICE: u32 = 4;
+/// Live feeds the server holds open at once, by default.
+pub const MAX_FEEDS: u32 = 1_000;
+
 /// How the server runs.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -18,8 +24,12 @@ pub struct Settings {
     pub database: Database,
     /// Request bodies above this many bytes are refused with 413.
     pub max_body_bytes: usize,
-    /// How often the live feed sends a keep-alive comment.
+    /// How often the live feed sends a keep-alive comment (and looks whether its device
+    /// was revoked meanwhile).
     pub keep_alive: Duration,
+    /// Live feeds open at once per device, and in all.
+    pub max_feeds_per_device: u32,
+    pub max_feeds: u32,
     /// TLS, or plain HTTP when `None` (`conference-sync serve` decides when that is allowed).
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// How connections are bounded.
@@ -33,6 +43,8 @@ impl Settings {
             database: database.into(),
             max_body_bytes: 1024 * 1024,
             keep_alive: Duration::from_secs(15),
+            max_feeds_per_device: MAX_FEEDS_PER_DEVICE,
+            max_feeds: MAX_FEEDS,
             tls: None,
             limits: crate::Limits::default(),
         }
@@ -89,6 +101,8 @@ struct Inner {
     replays: Arc<Semaphore>,
     /// Hears of other instances' commits (PostgreSQL); stops when dropped.
     listening: Mutex<Option<store::Listening>>,
+    /// Live feeds open, per device.
+    feeds: Arc<Mutex<HashMap<Uuid, u32>>>,
     /// Aggregate states that replays ahead of the writer built from committed events, per
     /// device (a device pushes one request at a time, and its next one reads the same
     /// streams: its allotment, its conference and promo codes).
@@ -156,6 +170,7 @@ impl AppState {
                 shutdown,
                 server_device,
                 pages: Arc::new(Semaphore::new(PAGES_IN_FLIGHT)),
+                feeds: Arc::default(),
                 replays: Arc::new(Semaphore::new(replay_turns(
                     std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
                 ))),
@@ -241,6 +256,41 @@ impl AppState {
             .map_err(|_| ApiError::Unavailable("The server is shutting down; try again".into()))
     }
 
+    /// A live feed for `device`, counted until the guard is dropped; refused past the
+    /// per-device or the total cap.
+    pub(crate) fn open_feed(&self, device: Uuid) -> Result<OpenFeed, ApiError> {
+        let settings = &self.inner.settings;
+        let mut feeds = self
+            .inner
+            .feeds
+            .lock()
+            .map_err(|_| ApiError::Internal("the feed count was poisoned".into()))?;
+        let total: u32 = feeds.values().sum();
+        let mine = feeds.get(&device).copied().unwrap_or(0);
+        if mine >= settings.max_feeds_per_device {
+            return Err(ApiError::TooMany {
+                code: "too_many_feeds".into(),
+                message: format!(
+                    "This device has {mine} live feeds open already (at most {}); close one first",
+                    settings.max_feeds_per_device
+                ),
+            });
+        }
+        if total >= settings.max_feeds {
+            return Err(ApiError::TooMany {
+                code: "too_many_feeds".into(),
+                message: format!(
+                    "The server serves {total} live feeds already (its limit); sync by polling and try the feed again later"
+                ),
+            });
+        }
+        feeds.insert(device, mine + 1);
+        Ok(OpenFeed {
+            feeds: Arc::clone(&self.inner.feeds),
+            device,
+        })
+    }
+
     /// A turn to read a pull page and send it; hold it until the page is sent.
     pub(crate) async fn page_turn(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         Arc::clone(&self.inner.pages)
@@ -277,6 +327,25 @@ impl AppState {
         F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
     {
         self.inner.writer.run(f).await
+    }
+}
+
+/// A live feed counted open; uncounted when dropped (the stream ended or the client left).
+pub(crate) struct OpenFeed {
+    feeds: Arc<Mutex<HashMap<Uuid, u32>>>,
+    device: Uuid,
+}
+
+impl Drop for OpenFeed {
+    fn drop(&mut self) {
+        if let Ok(mut feeds) = self.feeds.lock()
+            && let Some(count) = feeds.get_mut(&self.device)
+        {
+            *count -= 1;
+            if *count == 0 {
+                feeds.remove(&self.device);
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod faults;
 mod helpers;
+mod malicious;
 mod poison;
 mod proxy;
 mod server;

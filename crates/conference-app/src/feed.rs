@@ -14,8 +14,12 @@ const IDLE: Duration = Duration::from_secs(45);
 
 /// An open feed: each item is the server's head position.
 pub struct Feed {
-    lines: std::io::Lines<BufReader<reqwest::blocking::Response>>,
+    reader: BufReader<reqwest::blocking::Response>,
+    server: String,
 }
+
+/// The longest line a feed may send (its events are a few dozen bytes).
+const MAX_LINE: u64 = 64 * 1024;
 
 impl Feed {
     /// Opens the feed. Refusals (a revoked token) come back as [`SyncError::Refused`].
@@ -44,7 +48,8 @@ impl Feed {
             return Err(SyncError::Refused { status, body });
         }
         Ok(Self {
-            lines: BufReader::new(response).lines(),
+            reader: BufReader::new(response),
+            server: link.url.clone(),
         })
     }
 }
@@ -57,10 +62,22 @@ impl Iterator for Feed {
     fn next(&mut self) -> Option<Self::Item> {
         let mut event = String::new();
         loop {
-            let line = match self.lines.next()? {
-                Ok(line) => line,
+            let mut bytes = Vec::new();
+            match std::io::Read::take(&mut self.reader, MAX_LINE + 1).read_until(b'\n', &mut bytes)
+            {
+                Ok(0) => return None,
+                Ok(_) => {}
                 Err(e) => return Some(Err(SyncError::Unreachable(e.to_string()))),
-            };
+            }
+            if !bytes.ends_with(b"\n") && bytes.len() as u64 > MAX_LINE {
+                return Some(Err(SyncError::Untrusted(format!(
+                    "The server at {} sent a live-feed line over {} KiB; this device closed the feed. Tell the server's admin",
+                    self.server,
+                    MAX_LINE / 1024
+                ))));
+            }
+            let line = String::from_utf8_lossy(&bytes);
+            let line = line.trim_end_matches(['\n', '\r']).to_string();
             if line.is_empty() {
                 event.clear();
                 continue;

@@ -217,13 +217,28 @@ impl HttpTransport {
             {
                 // A body cut off on the way is as good as no answer: read it whole before
                 // decoding, and retry when it does not arrive.
-                Ok(response) if response.status().is_success() => match response.bytes() {
-                    Ok(body) => {
-                        return serde_json::from_slice::<T>(&body)
-                            .map_err(|e| SyncError::Unreachable(e.to_string()));
+                Ok(response) if response.status().is_success() => {
+                    match read_capped(response, MAX_RESPONSE_BYTES) {
+                        Ok(Some(body)) => {
+                            // A whole answer that is not what the protocol says is the
+                            // server's fault: asking again would get the same.
+                            return serde_json::from_slice::<T>(&body).map_err(|e| {
+                                SyncError::Untrusted(format!(
+                                    "The server at {} sent an answer this device cannot read ({e}); nothing of it was taken. Tell the server's admin",
+                                    self.base
+                                ))
+                            });
+                        }
+                        Ok(None) => {
+                            return Err(SyncError::Untrusted(format!(
+                                "The server at {} sent an answer over {} MiB, more than any this release sends; this device stopped reading it and took nothing of it. Tell the server's admin",
+                                self.base,
+                                MAX_RESPONSE_BYTES / (1024 * 1024)
+                            )));
+                        }
+                        Err(e) => last = e.to_string(),
                     }
-                    Err(e) => last = e.to_string(),
-                },
+                }
                 Ok(response) if response.status().is_server_error() => {
                     last = format!("status {}", response.status());
                 }
@@ -241,6 +256,21 @@ impl HttpTransport {
         }
         Err(SyncError::Unreachable(last))
     }
+}
+
+/// The most a device reads of one answer: a pull page holds at most 4 MiB of payloads,
+/// so anything near this is a server that misbehaves.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+/// The body, or `None` when it is longer than `cap` (read no further).
+fn read_capped(
+    response: reqwest::blocking::Response,
+    cap: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let mut body = Vec::new();
+    response.take(cap as u64 + 1).read_to_end(&mut body)?;
+    Ok((body.len() <= cap).then_some(body))
 }
 
 fn refusal(response: reqwest::blocking::Response) -> SyncError {

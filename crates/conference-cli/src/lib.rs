@@ -48,7 +48,7 @@ pub fn main() -> ExitCode {
             let text = if json {
                 serde_json::to_string_pretty(&output.json).unwrap_or_default()
             } else {
-                output.human
+                printable(&output.human)
             };
             let _ = writeln!(stdout, "{}", text.trim_end());
             ExitCode::SUCCESS
@@ -62,11 +62,26 @@ pub fn main() -> ExitCode {
                     serde_json::to_string_pretty(&json!({ "error": body })).unwrap_or_default()
                 );
             } else {
-                eprintln!("error: {}", body.message);
+                eprintln!("error: {}", printable(&body.message));
             }
             ExitCode::FAILURE
         }
     }
+}
+
+/// Text for a terminal: names and messages come from other devices and the server, so
+/// control characters (escape sequences that could move the cursor, recolour or retitle
+/// the terminal) and bidirectional overrides are dropped; lines and tabs stay.
+#[must_use]
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|c| {
+            *c == '\n'
+                || *c == '\t'
+                || !(c.is_control()
+                    || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        })
+        .collect()
 }
 
 /// What a command prints: a text for people and a JSON object for scripts.
@@ -200,11 +215,13 @@ fn follow(
             let mut stdout = std::io::stdout().lock();
             let line = match (outcome, json) {
                 (Ok(report), true) => serde_json::to_string(report).unwrap_or_default(),
-                (Ok(report), false) => render::sync_report(report).trim_end().replace('\n', " "),
+                (Ok(report), false) => {
+                    printable(&render::sync_report(report).trim_end().replace('\n', " "))
+                }
                 (Err(e), true) => {
                     serde_json::to_string(&json!({ "error": e.body() })).unwrap_or_default()
                 }
-                (Err(e), false) => format!("Sync failed: {e} (retrying)"),
+                (Err(e), false) => printable(&format!("Sync failed: {e} (retrying)")),
             };
             // A closed stdout (the reader went away) ends the follow.
             writeln!(stdout, "{line}")
@@ -578,4 +595,21 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> 
     file.sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn printed_text_keeps_no_terminal_controls() {
+        assert_eq!(
+            printable("Dev\u{1b}]0;pwned\u{7}Conf\u{1b}[2J\tFull\u{202e}lluF\n\u{9b}31m"),
+            "Dev]0;pwnedConf[2J\tFulllluF\n31m"
+        );
+        assert_eq!(
+            printable("Grace Hopper — 120.00 €"),
+            "Grace Hopper — 120.00 €"
+        );
+    }
 }

@@ -4,8 +4,10 @@ use conference_sync_server::{ROUTES, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// Health needs no token; the metrics (business volume) need an organizer's or back
+/// office's.
 #[tokio::test(flavor = "multi_thread")]
-async fn health_and_metrics_need_no_token() {
+async fn health_needs_no_token_and_metrics_an_organizer_or_back_office() {
     let server = spawn_sync_server().await;
     let health = server
         .client
@@ -18,18 +20,22 @@ async fn health_and_metrics_need_no_token() {
         health.json::<Value>().await.unwrap(),
         json!({ "status": "ok" })
     );
-    let metrics = server
+    let anonymous = server
         .client
         .get(server.url("/metrics"))
         .send()
         .await
         .unwrap();
-    assert_eq!(metrics.status(), StatusCode::OK);
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let door = server.add_device("door", Role::Door, &[]);
+    let (status, body) = server.get(&door, "/metrics").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "forbidden_metrics");
+    let office = server.add_device("office", Role::BackOffice, &[]);
     assert!(
-        metrics
-            .text()
+        server
+            .metrics(&office)
             .await
-            .unwrap()
             .contains("conference_sync_head_position 0")
     );
     server.stop().await;
@@ -74,15 +80,7 @@ async fn metrics_count_pushes_commands_events_pulls_and_responses() {
     let _ = server
         .get(&organizer.device, "/v1/pull?after=nonsense")
         .await;
-    let text = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics(&organizer.device).await;
     let value = |name: &str| -> i64 {
         text.lines()
             .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))

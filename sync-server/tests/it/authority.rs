@@ -725,14 +725,7 @@ async fn commands_are_replayed_ahead_of_the_writer() {
             .find_map(|l| l.strip_prefix(&name)?.parse().ok())
             .unwrap_or_else(|| panic!("{name} in {text}"))
     };
-    let metrics = || async {
-        reqwest::get(venue.server.url("/metrics"))
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text")
-    };
+    let metrics = || venue.server.metrics(&venue.organizer.device);
     let before = metrics().await;
     for _ in 0..3 {
         door.sell("devconf", &["Full=1"], false);

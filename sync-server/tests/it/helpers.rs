@@ -116,25 +116,33 @@ impl Drop for TestServer {
 
 /// Starts a server with a fresh database on a free port and waits until it answers.
 pub async fn spawn_sync_server() -> TestServer {
+    spawn_sync_server_with(|_| {}).await
+}
+
+/// A server whose settings `adjust` changes first (limits, the keep-alive interval).
+pub async fn spawn_sync_server_with(adjust: impl FnOnce(&mut Settings)) -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = fresh_database(dir.path());
-    spawn_on(database, Some(dir)).await
+    let mut settings = Settings::new(database);
+    adjust(&mut settings);
+    spawn_with(settings, Some(dir)).await
 }
 
 /// Starts a server on `database`; it owns (and drops) the database when given its folder.
 async fn spawn_on(database: Database, dir: Option<tempfile::TempDir>) -> TestServer {
+    spawn_with(Settings::new(database), dir).await
+}
+
+async fn spawn_with(settings: Settings, dir: Option<tempfile::TempDir>) -> TestServer {
+    let database = settings.database.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(conference_sync_server::serve(
-        Settings::new(database.clone()),
-        listener,
-        async {
-            let _ = stop.await;
-        },
-    ));
+    let task = tokio::spawn(conference_sync_server::serve(settings, listener, async {
+        let _ = stop.await;
+    }));
     let client = reqwest::Client::builder()
         .timeout(DEADLINE)
         .build()
@@ -220,6 +228,19 @@ impl TestServer {
             &serde_json::to_value(request).expect("json"),
         )
         .await
+    }
+
+    /// The server's `/metrics` text, read with an organizer's or back office's token.
+    pub async fn metrics(&self, device: &TestDevice) -> String {
+        let response = self
+            .client
+            .get(self.url("/metrics"))
+            .bearer_auth(&device.token)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.expect("the metrics text")
     }
 
     /// Pushes and expects success.

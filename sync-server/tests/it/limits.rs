@@ -155,6 +155,7 @@ async fn stalled_connections_are_bounded_and_honest_devices_go_on() {
     );
     let metrics = client
         .get(format!("{}/metrics", server.url))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()
@@ -187,4 +188,114 @@ async fn a_tls_handshake_that_never_comes_is_dropped() {
         closed_by_server(stream).await,
         "the silent client was dropped"
     );
+}
+
+/// Live feeds are capped per device and in all (429 `too_many_feeds` past either), and a
+/// device revoked while its feeds are open has them closed: their turns come back.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_feeds_are_capped_and_a_revoked_devices_feeds_end() {
+    let server = crate::helpers::spawn_sync_server_with(|settings| {
+        settings.keep_alive = std::time::Duration::from_millis(100);
+        settings.max_feeds_per_device = 2;
+        settings.max_feeds = 3;
+    })
+    .await;
+    let a = server.add_device("door a", conference_sync_server::Role::Door, &[]);
+    let b = server.add_device("door b", conference_sync_server::Role::Door, &[]);
+    let c = server.add_device("door c", conference_sync_server::Role::Door, &[]);
+    let open = |device: &crate::helpers::TestDevice| {
+        let request = server
+            .client
+            .get(server.url("/v1/feed"))
+            .bearer_auth(&device.token)
+            .send();
+        async move { request.await.expect("an answer") }
+    };
+    let mut a_feeds = vec![open(&a).await, open(&a).await];
+    assert!(a_feeds.iter().all(|f| f.status() == 200));
+    let third = open(&a).await;
+    assert_eq!(third.status(), 429);
+    let body: serde_json::Value = third.json().await.unwrap();
+    assert_eq!(body["code"], "too_many_feeds");
+    let b_feed = open(&b).await;
+    assert_eq!(b_feed.status(), 200);
+    let over = open(&c).await;
+    assert_eq!(over.status(), 429, "three feeds in all at most");
+
+    // Door A is revoked: both its feeds end, and room is made.
+    let database = server.database.clone();
+    let a_id = a.id;
+    crate::helpers::blocking(move || {
+        conference_sync_server::admin::revoke_device(&database, a_id).expect("revoke")
+    });
+    for feed in &mut a_feeds {
+        let ended = tokio::time::timeout(DEADLINE, async {
+            while let Ok(Some(_)) = feed.chunk().await {}
+        })
+        .await;
+        assert!(ended.is_ok(), "a revoked device's feed was closed");
+    }
+    let mut room = None;
+    let deadline = Instant::now() + DEADLINE;
+    while room.is_none() {
+        // The feeds count as closed once the server saw their streams end.
+        let feed = open(&c).await;
+        if feed.status() == 200 {
+            room = Some(feed);
+        } else {
+            assert!(Instant::now() < deadline, "no room after A's feeds ended");
+            tokio::task::yield_now().await;
+        }
+    }
+    drop(b_feed);
+    server.stop().await;
+}
+
+/// A pull page holds at most 4 MiB of payloads, whatever the limit asked: the rest comes
+/// on the next page.
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_pages_are_bounded_in_bytes() {
+    let server = crate::helpers::spawn_sync_server().await;
+    let organizer = server.add_device("office", conference_sync_server::Role::Organizer, &[]);
+    // What an older server may hold: 700 events of about 10 KB each (6.7 MiB).
+    let padding = "x".repeat(10_000);
+    let order = conference_app::conference_domain::stream::StreamId::order(
+        conference_app::conference_domain::OrderId::from_uuid(uuid::Uuid::from_u128(1)),
+    );
+    let key = match &server.database {
+        conference_sync_server::Database::Sqlite(_) => format!("x'{}'", hex(&order.key())),
+        conference_sync_server::Database::Postgres(_) => {
+            format!("'\\x{}'::bytea", hex(&order.key()))
+        }
+    };
+    for position in 1..=700 {
+        server.execute(&format!(
+            "INSERT INTO events (position, stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
+             VALUES ({position}, {key}, {position}, NULL, 'Padding', 1, '{{\"padding\":\"{padding}\"}}', {id}, {id}, '2026-12-08T00:00:00Z')",
+            id = server.id_literal(uuid::Uuid::from_u128(2)),
+        ));
+    }
+    let mut after = 0;
+    let mut pages = Vec::new();
+    loop {
+        let (status, page) = server
+            .get(&organizer, &format!("/v1/pull?after={after}&limit=5000"))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let events = page["events"].as_array().expect("events").clone();
+        if events.is_empty() {
+            break;
+        }
+        let bytes: usize = events.iter().map(|e| e["payload"].to_string().len()).sum();
+        assert!(bytes <= 4 * 1024 * 1024, "a page of {bytes} bytes");
+        after = page["next_after"].as_i64().expect("next_after");
+        pages.push(events.len());
+    }
+    assert!(pages.len() >= 2, "{pages:?}");
+    assert_eq!(pages.iter().sum::<usize>(), 700);
+    server.stop().await;
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -235,13 +235,7 @@ async fn concurrent_pushes_land_in_one_gapless_order_and_a_refused_one_stores_no
     assert_eq!(positions, (1..=8 * 4).collect::<Vec<i64>>());
     assert_eq!(server.count("SELECT COUNT(*) FROM commands"), 8 * 3);
     assert_eq!(server.count("SELECT COUNT(*) FROM conferences"), 8);
-    let metrics = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap();
-    let text = metrics.text().await.unwrap();
+    let text = server.metrics(&requests[0].0).await;
     let value = |name: &str| -> u64 {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())

@@ -446,6 +446,8 @@ struct ServerProcess {
     address: String,
     url: String,
     child: Child,
+    /// A back-office token to read `/metrics` with (made on first use).
+    monitor: std::sync::OnceLock<String>,
 }
 
 impl ServerProcess {
@@ -481,6 +483,7 @@ impl ServerProcess {
             address: url.trim_start_matches("http://").to_string(),
             url: url.to_string(),
             child,
+            monitor: std::sync::OnceLock::new(),
         })
     }
 
@@ -508,7 +511,14 @@ impl ServerProcess {
     }
 
     fn metrics(&self) -> Result<ServerMetrics> {
-        let text = http_get(&self.address, "/metrics")?;
+        let token = match self.monitor.get() {
+            Some(token) => token.clone(),
+            None => {
+                let token = self.add_device("bench metrics", "back-office", None)?;
+                self.monitor.get_or_init(|| token).clone()
+            }
+        };
+        let text = http_get(&self.address, "/metrics", &token)?;
         let value = |name: &str| {
             metric(&text, name).with_context(|| format!("the server's /metrics has no {name}"))
         };
@@ -588,12 +598,12 @@ fn metric<T: std::str::FromStr>(text: &str, name: &str) -> Option<T> {
 }
 
 /// A plain HTTP/1.1 GET; the body of a 200 answer.
-fn http_get(address: &str, path: &str) -> Result<String> {
+fn http_get(address: &str, path: &str, token: &str) -> Result<String> {
     let mut stream =
         TcpStream::connect(address).with_context(|| format!("could not connect to {address}"))?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
     )?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
