@@ -118,10 +118,47 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if let Ok(value) = serde_json::from_slice(&bytes) {
             return Ok(Self(value));
         }
+        // JSON does not tell 7 from 7.0: a whole number written with a fraction (some
+        // clients' only number type) is read as the integer it is.
+        let mut bytes = bytes;
+        if let Ok(mut tree) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && whole_numbers(&mut tree)
+            && let Ok(text) = serde_json::to_vec(&tree)
+        {
+            if let Ok(value) = serde_json::from_slice(&text) {
+                return Ok(Self(value));
+            }
+            bytes = text.into();
+        }
         match Json::<T>::from_bytes(&bytes) {
             Ok(Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_rejection(&rejection)),
         }
+    }
+}
+
+/// Writes every number of `value` that is whole but was written with a fraction (`7.0`)
+/// as an integer; whether it changed any.
+fn whole_numbers(value: &mut serde_json::Value) -> bool {
+    /// Past 2^53 a float no longer holds every whole number exactly.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() <= EXACT => {
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = f as i64;
+                *value = serde_json::Value::from(whole);
+                true
+            }
+            _ => false,
+        },
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, v| whole_numbers(v) | changed),
+        serde_json::Value::Object(map) => map
+            .values_mut()
+            .fold(false, |changed, v| whole_numbers(v) | changed),
+        _ => false,
     }
 }
 
@@ -231,6 +268,7 @@ async fn push_commands(
     Authed(device): Authed,
     ApiJson(body): ApiJson<wire::PushBody>,
 ) -> Result<Json<PushResponse>, ApiError> {
+    wire::within_range(&body)?;
     let span = tracing::info_span!("push", device = %device.id, commands = body.commands.len());
     // Decoding needs no database, and replaying the commands (DESIGN.md §7) reads history
     // that never changes: both happen here, so the one writer thread mostly writes.
@@ -289,8 +327,22 @@ async fn pull_events(
             |_| ApiError::BadRequest(format!("The {SCHEMA_HEADER} header must be UTF-8 JSON")),
         )?)?),
     };
+    if !(0..=crate::openapi::MAX_WHOLE as i64).contains(&query.after) {
+        return Err(ApiError::BadRequest(format!(
+            "`after` is a position: 0 to {}",
+            crate::openapi::MAX_WHOLE
+        )));
+    }
+    if let Some(limit) = query.limit
+        && !(1..=pull::MAX_LIMIT).contains(&limit)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "`limit` is how many events to send: 1 to {}",
+            pull::MAX_LIMIT
+        )));
+    }
     let params = PullParams {
-        after: query.after.max(0),
+        after: query.after,
         limit: query.limit.unwrap_or(pull::DEFAULT_LIMIT),
         conference: query.conference.map(|c| c.trim().to_ascii_lowercase()),
         schema,

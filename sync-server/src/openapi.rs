@@ -2,6 +2,10 @@
 //! `conference_protocol::sync` (a test checks it lists every route of the router).
 use serde_json::{Value, json};
 
+/// The largest whole number every JSON reader holds exactly (2^53 − 1): the bound of
+/// positions, versions and sequence numbers in this document.
+pub(crate) const MAX_WHOLE: u64 = 9_007_199_254_740_991;
+
 fn schema(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
@@ -31,6 +35,15 @@ fn common_errors(mut responses: Value) -> Value {
         "500".into(),
         error("The server failed; nothing of the request was stored (`internal_error`)."),
     );
+    map.entry("400").or_insert_with(|| {
+        error("A query parameter, header or body that does not read (`bad_request`).")
+    });
+    map.entry("415").or_insert_with(|| {
+        error("A body sent as anything but `application/json` (`unsupported_media_type`).")
+    });
+    map.entry("429").or_insert_with(|| {
+        error("Over a limit of the server (`too_many_feeds`); try again later.")
+    });
     responses
 }
 
@@ -90,7 +103,7 @@ pub fn document() -> Value {
                         "200": ok("One result per command, in order.", "PushResponse"),
                         "400": error("Malformed JSON or an unknown field (`bad_request`); the message names it."),
                         "403": error("The device's role may not push a command (`forbidden_command`) or it touches a conference the device was not given (`forbidden_conference`); nothing was stored."),
-                        "409": { "description": "A gap in device sequence numbers (`sequence_gap`, with the next expected number), or a command id that belongs to another device's command or an allotment request (`command_id_reused`); nothing was stored.", "content": { "application/json": { "schema": { "oneOf": [schema("SequenceGap"), schema("ErrorBody")] } } } },
+                        "409": { "description": "A gap in device sequence numbers (`sequence_gap`, with the next expected number), or a command id that belongs to another device's command or an allotment request (`command_id_reused`); nothing was stored.", "content": { "application/json": { "schema": { "anyOf": [schema("SequenceGap"), schema("ErrorBody")] } } } },
                         "413": error("The body is over 1 MiB (`payload_too_large`)."),
                         "415": error("The body is not sent as JSON (`unsupported_media_type`).")
                     }))
@@ -101,10 +114,10 @@ pub fn document() -> Value {
                     "summary": "Pull events after a position, in global order",
                     "security": bearer,
                     "parameters": [
-                        { "name": "after", "in": "query", "schema": { "type": "integer", "minimum": 0, "default": 0 }, "description": "The last position already pulled." },
+                        { "name": "after", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": MAX_WHOLE, "default": 0 }, "description": "The last position already pulled." },
                         { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 5000, "default": 500 } },
                         { "name": "conference", "in": "query", "schema": { "type": "string" }, "description": "Only this conference (by slug)." },
-                        { "name": "x-conference-schema", "in": "header", "schema": { "type": "string" }, "description": "JSON object: event type → highest schema version this device reads." }
+                        { "name": "x-conference-schema", "in": "header", "content": { "application/json": { "schema": { "type": "object", "additionalProperties": { "type": "integer", "minimum": 0, "maximum": 4294967295u64 } } } }, "description": "JSON object: event type → highest schema version this device reads." }
                     ],
                     "responses": common_errors(json!({
                         "200": ok("A page of events (at most `limit`, and at most 4 MiB of payloads: ask again from `next_after`), the head, and this device's rebased or rejected command results.", "PullResponse"),
@@ -161,7 +174,7 @@ pub fn document() -> Value {
                     "summary": "Mark a reconciliation item resolved",
                     "security": bearer,
                     "parameters": [
-                        { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }
+                        { "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1, "maximum": MAX_WHOLE } }
                     ],
                     "responses": common_errors(json!({
                         "200": ok("The item, resolved.", "ReconciliationItem"),
@@ -177,7 +190,10 @@ pub fn document() -> Value {
                     "description": "An event `head` with data {\"head\": POS} at once and whenever the head moves; keep-alive comments in between. The stream ends when the server stops or the device is revoked.",
                     "security": bearer,
                     "responses": common_errors(json!({
-                        "200": { "description": "An event stream.", "content": { "text/event-stream": { "schema": { "type": "string" } } } },
+                        "200": { "description": "An event stream: each event is `head`, its data the JSON {\"head\": POS}.", "content": { "text/event-stream": { "schema": {
+                            "type": "object", "required": ["event", "data"],
+                            "properties": { "event": { "const": "head" }, "data": { "type": "string", "contentMediaType": "application/json" } }
+                        } } } },
                         "429": error("The device, or the server in all, has as many live feeds open as it may (`too_many_feeds`).")
                     }))
                 }
@@ -202,29 +218,29 @@ fn schemas() -> Value {
             "required": ["stream", "version", "event_type", "schema_version", "payload", "recorded_at"],
             "properties": {
                 "stream": { "type": "string", "description": "order/<uuid>, seats/<conference>, seats/<conference>/<device>, …" },
-                "version": { "type": "integer", "minimum": 1 },
+                "version": { "type": "integer", "minimum": 1, "maximum": crate::wire::MAX_COUNT },
                 "event_type": { "type": "string" },
-                "schema_version": { "type": "integer", "minimum": 1 },
+                "schema_version": { "type": "integer", "minimum": 1, "maximum": crate::wire::MAX_COUNT },
                 "payload": { "type": "object" },
-                "recorded_at": { "type": "string", "format": "date-time" }
+                "recorded_at": { "type": "string", "description": "RFC 3339. In a push, another text rejects the command (in its result)." }
             }
         },
         "PushCommand": {
             "type": "object", "additionalProperties": false,
             "required": ["device_seq", "command_id", "command_type", "command", "events"],
             "properties": {
-                "device_seq": { "type": "integer", "minimum": 1 },
+                "device_seq": { "type": "integer", "minimum": 1, "maximum": crate::wire::MAX_COUNT },
                 "command_id": uuid,
                 "command_type": { "type": "string" },
                 "command": { "type": "object", "description": "The user command, tagged by `type`." },
                 "events": { "type": "array", "items": schema("WireEvent") },
-                "now": { "type": "string", "format": "date-time", "description": "When the command ran on the device; the server replays it at that time (else at its events' recorded_at)." },
+                "now": { "type": ["string", "null"], "description": "When the command ran on the device (RFC 3339); the server replays it at that time (else at its events' recorded_at). Another text rejects the command (`invalid_command` in its result)." },
                 "reads": { "type": "array", "items": schema("StreamRead"), "description": "Every stream the command read or wrote, at the version the device had before it ran." }
             }
         },
         "StreamRead": {
             "type": "object", "additionalProperties": false, "required": ["stream", "version"],
-            "properties": { "stream": { "type": "string" }, "version": { "type": "integer", "minimum": 0 } }
+            "properties": { "stream": { "type": "string" }, "version": { "type": "integer", "minimum": 0, "maximum": crate::wire::MAX_COUNT } }
         },
         "PushRequest": {
             "type": "object", "additionalProperties": false, "required": ["commands"],
@@ -267,7 +283,7 @@ fn schemas() -> Value {
         },
         "SeatCount": {
             "type": "object", "additionalProperties": false, "required": ["seat_type_id", "quantity"],
-            "properties": { "seat_type_id": uuid, "quantity": { "type": "integer", "minimum": 0 } }
+            "properties": { "seat_type_id": uuid, "quantity": { "type": "integer", "minimum": 0, "maximum": 4_294_967_295_u64 } }
         },
         "AllotmentRequest": {
             "type": "object", "additionalProperties": false, "required": ["command_id", "conference_id", "seats"],

@@ -25,6 +25,10 @@ use uuid::Uuid;
 /// totals, is well under 2 KiB).
 pub(crate) const MAX_EVENT_PAYLOAD: usize = 16 * 1024;
 
+/// The largest sequence number, stream version or schema version a push may carry (the
+/// OpenAPI document says so): more is a request no device makes.
+pub(crate) const MAX_COUNT: u64 = 2_147_483_647;
+
 /// `PushRequest`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +109,50 @@ pub(crate) struct Decoded {
 }
 
 /// Decodes every command and its events; nothing here reads the database.
+/// Refuses a request whose numbers are outside what the protocol carries: sequence
+/// numbers, event versions and schema versions from 1, read versions from 0, none past
+/// [`MAX_COUNT`].
+pub(crate) fn within_range(body: &PushBody) -> Result<(), crate::error::ApiError> {
+    for (i, command) in body.commands.iter().enumerate() {
+        let outside = |what: &str, n: u64, least: u64| {
+            (n < least || n > MAX_COUNT).then(|| {
+                crate::error::ApiError::BadRequest(format!(
+                    "commands[{i}].{what} is {n}; the protocol carries {least} to {MAX_COUNT}"
+                ))
+            })
+        };
+        let found = outside("device_seq", command.device_seq, 1)
+            .or_else(|| {
+                command.events.iter().find_map(|e| {
+                    outside("events[].version", e.version, 1).or_else(|| {
+                        outside("events[].schema_version", u64::from(e.schema_version), 1)
+                    })
+                })
+            })
+            .or_else(|| {
+                command
+                    .reads
+                    .iter()
+                    .find_map(|r| outside("reads[].version", r.version, 0))
+            });
+        if let Some(error) = found {
+            return Err(error);
+        }
+        let object = |raw: &RawValue| raw.get().trim_start().starts_with('{');
+        if !object(&command.command) {
+            return Err(crate::error::ApiError::BadRequest(format!(
+                "commands[{i}].command must be a JSON object (the command, tagged by `type`)"
+            )));
+        }
+        if let Some(j) = command.events.iter().position(|e| !object(&e.payload)) {
+            return Err(crate::error::ApiError::BadRequest(format!(
+                "commands[{i}].events[{j}].payload must be a JSON object"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn prepare(body: PushBody) -> Prepared {
     Prepared {
         commands: body

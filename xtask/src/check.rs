@@ -3,8 +3,10 @@
 //! target and tauri-driver), builds the UI that the desktop app embeds, and runs every
 //! test, the end-to-end ones through the real window under an Xvfb display of their own.
 //! Every step uses the same flags, so nothing is built twice for different features.
-//! Last, the sync server's integration suite runs again against PostgreSQL: the database in
-//! `CONFERENCE_SYNC_TEST_POSTGRES`, or else a throwaway cluster (see [`crate::postgres`]).
+//! Then the sync server's integration suite runs again against PostgreSQL: the database in
+//! `CONFERENCE_SYNC_TEST_POSTGRES`, or else a throwaway cluster (see [`crate::postgres`]);
+//! last, schemathesis checks a real server against its OpenAPI document
+//! ([`crate::contract`]).
 use crate::postgres;
 use crate::util::{cargo, has_command, root, run, target_dir};
 use anyhow::{Context, Result};
@@ -48,6 +50,7 @@ pub fn test() -> Result<()> {
         .env_remove(postgres::URL_VAR))
     .context("tests failed")?;
     sync_server_on_postgres()?;
+    crate::contract::check()?;
     let timings = target_dir().join("screenshots/timings.txt");
     if let Ok(text) = std::fs::read_to_string(&timings) {
         println!("\nDesktop timings (from the end-to-end run):\n{text}");

@@ -3,6 +3,7 @@
 
 mod bench;
 mod check;
+mod contract;
 mod demo;
 mod desktop;
 mod postgres;
@@ -18,7 +19,7 @@ use std::process::{ExitCode, ExitStatus};
 #[command(
     bin_name = "cargo xtask",
     about = "Project tasks.",
-    override_usage = "cargo xtask <run|ui|test|bench|cli-demo> [OPTIONS]",
+    override_usage = "cargo xtask <run|ui|test|contract|bench|cli-demo> [OPTIONS]",
     arg_required_else_help = true
 )]
 struct Cli {
@@ -40,6 +41,9 @@ enum Task {
     CliDemo,
     /// Everything CI checks: formatting, clippy and every test.
     Test,
+    /// Only the OpenAPI contract: schemathesis against a real sync server (build it first,
+    /// e.g. with `cargo build -p conference-sync-server`).
+    Contract,
     /// Time door sales, a raw SQLite baseline, command cost against stream length, the
     /// startup of a large store and the sync server under 20 devices; print one table.
     Bench(bench::BenchArgs),
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Task::Ui => ui::build().map(|_| ExitCode::SUCCESS),
         Task::CliDemo => demo::run_demo().map(|()| ExitCode::SUCCESS),
         Task::Test => check::test().map(|()| ExitCode::SUCCESS),
+        Task::Contract => contract::check().map(|()| ExitCode::SUCCESS),
         Task::Bench(_) if cfg!(debug_assertions) => rerun_optimized(),
         Task::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
     };

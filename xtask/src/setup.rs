@@ -17,6 +17,9 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "xvfb",
     "webkit2gtk-driver",
     "imagemagick",
+    // schemathesis, for the OpenAPI contract (`crate::contract`), in a virtualenv.
+    "python3",
+    "python3-venv",
 ];
 
 /// The tauri-driver release the end-to-end tests are known to work with.

@@ -42,11 +42,22 @@ async fn pages_follow_the_global_order_without_gaps_or_repeats() {
     let positions: Vec<i64> = paged.iter().map(|e| e.position).collect();
     assert_eq!(positions, (1..=head).collect::<Vec<_>>());
 
-    // The default page, and limits past the maximum are capped.
+    // The default page; a limit outside 1 to 5,000 or a negative position is refused,
+    // saying the bounds (as the OpenAPI document does).
     let (status, body) = server.get(&organizer.device, "/v1/pull").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["events"].as_array().unwrap().len() as i64, head);
-    let (status, _) = server.get(&organizer.device, "/v1/pull?limit=999999").await;
+    for query in ["limit=999999", "limit=0", "after=-1"] {
+        let (status, body) = server
+            .get(&organizer.device, &format!("/v1/pull?{query}"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(
+            body["message"].as_str().unwrap().contains(" to "),
+            "{query}: {body}"
+        );
+    }
+    let (status, _) = server.get(&organizer.device, "/v1/pull?limit=5000").await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = server.get(&organizer.device, "/v1/pull?after=x").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
