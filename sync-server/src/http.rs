@@ -401,6 +401,10 @@ struct ReconciliationQuery {
     /// Also list items already resolved.
     #[serde(default)]
     all: bool,
+    /// The last item id already read.
+    #[serde(default)]
+    after: i64,
+    limit: Option<u32>,
 }
 
 async fn list_reconciliation(
@@ -408,8 +412,21 @@ async fn list_reconciliation(
     Authed(device): Authed,
     ApiQuery(query): ApiQuery<ReconciliationQuery>,
 ) -> Result<Json<Vec<ReconciliationItem>>, ApiError> {
+    if !(0..=crate::openapi::MAX_WHOLE as i64).contains(&query.after) {
+        return Err(ApiError::BadRequest(format!(
+            "`after` is an item id: 0 to {}",
+            crate::openapi::MAX_WHOLE
+        )));
+    }
+    let limit = query.limit.unwrap_or(reconciliation::PAGE);
+    if !(1..=reconciliation::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "`limit` is how many items to send: 1 to {}",
+            reconciliation::MAX_PAGE
+        )));
+    }
     state
-        .read(move |db| reconciliation::list_for(db, &device, query.all))
+        .read(move |db| reconciliation::list_for(db, &device, query.all, query.after, limit))
         .await
         .map(Json)
 }

@@ -158,10 +158,12 @@ pub fn document() -> Value {
             "/v1/reconciliation": {
                 "get": {
                     "summary": "The back office's reconciliation queue",
-                    "description": "Organizer and back-office devices only; open items unless `all=true`.",
+                    "description": "Organizer and back-office devices only; open items unless `all=true`. A page of at most `limit` items after item `after`, oldest first: ask again from the last id until a page comes back short.",
                     "security": bearer,
                     "parameters": [
-                        { "name": "all", "in": "query", "schema": { "type": "boolean", "default": false } }
+                        { "name": "all", "in": "query", "schema": { "type": "boolean", "default": false } },
+                        { "name": "after", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": MAX_WHOLE, "default": 0 }, "description": "The last item id already read." },
+                        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 500 } }
                     ],
                     "responses": common_errors(json!({
                         "200": { "description": "Items, oldest first.", "content": { "application/json": { "schema": { "type": "array", "items": schema("ReconciliationItem") } } } },

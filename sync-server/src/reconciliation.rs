@@ -6,11 +6,25 @@ use conference_protocol::sync::ReconciliationItem;
 use uuid::Uuid;
 
 /// Every open item (and resolved ones with `include_resolved`), oldest first.
+/// Items a page holds by default, and at most.
+pub(crate) const PAGE: u32 = 500;
+pub(crate) const MAX_PAGE: u32 = 1_000;
+
+/// Every item (open ones, or all), page by page.
 pub(crate) fn list(
     db: &mut dyn Db,
     include_resolved: bool,
 ) -> Result<Vec<ReconciliationItem>, DbError> {
-    db.reconciliation_items(include_resolved)
+    let mut items = Vec::new();
+    loop {
+        let after = items.last().map_or(0, |i: &ReconciliationItem| i.id);
+        let page = db.reconciliation_items(include_resolved, after, MAX_PAGE)?;
+        let done = page.len() < MAX_PAGE as usize;
+        items.extend(page);
+        if done {
+            return Ok(items);
+        }
+    }
 }
 
 fn require_role(device: &Device) -> Result<(), ApiError> {
@@ -28,17 +42,35 @@ fn require_role(device: &Device) -> Result<(), ApiError> {
 }
 
 /// The items a device may see: all of them, or those of its conferences.
+/// Up to `limit` of them after item `after`, oldest first: a device pages through the
+/// queue (`after` = the last id it got) until a page comes back short.
 pub(crate) fn list_for(
     db: &mut dyn Db,
     device: &Device,
     include_resolved: bool,
+    after: i64,
+    limit: u32,
 ) -> Result<Vec<ReconciliationItem>, ApiError> {
     require_role(device)?;
     let allowed = device.allowed_ids(db)?;
-    Ok(list(db, include_resolved)?
-        .into_iter()
-        .filter(|item| visible(allowed.as_ref(), item.conference_id))
-        .collect())
+    let mut items = Vec::new();
+    let mut from = after;
+    while items.len() < limit as usize {
+        let page = db.reconciliation_items(include_resolved, from, limit)?;
+        let done = page.len() < limit as usize;
+        if let Some(last) = page.last() {
+            from = last.id;
+        }
+        items.extend(
+            page.into_iter()
+                .filter(|item| visible(allowed.as_ref(), item.conference_id)),
+        );
+        if done {
+            break;
+        }
+    }
+    items.truncate(limit as usize);
+    Ok(items)
 }
 
 fn visible(allowed: Option<&std::collections::HashSet<Uuid>>, conference: Option<Uuid>) -> bool {

@@ -314,9 +314,20 @@ impl Transport for HttpTransport {
         self.send(|| self.client.get(&url))
     }
 
+    /// The whole queue, page by page.
     fn reconciliation(&self) -> Result<Vec<ReconciliationItem>, SyncError> {
-        let url = format!("{}/v1/reconciliation", self.base);
-        self.send(|| self.client.get(&url))
+        const PAGE: usize = 500;
+        let mut items: Vec<ReconciliationItem> = Vec::new();
+        loop {
+            let after = items.last().map_or(0, |i| i.id);
+            let url = format!("{}/v1/reconciliation?after={after}&limit={PAGE}", self.base);
+            let page: Vec<ReconciliationItem> = self.send(|| self.client.get(&url))?;
+            let done = page.len() < PAGE;
+            items.extend(page);
+            if done {
+                return Ok(items);
+            }
+        }
     }
 
     fn resolve_reconciliation(&self, id: i64) -> Result<ReconciliationItem, SyncError> {

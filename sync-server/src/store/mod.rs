@@ -270,9 +270,12 @@ pub(crate) trait Db {
 
     fn insert_reconciliation(&mut self, item: &ReconciliationInsert<'_>) -> Result<(), DbError>;
     /// Open items (and resolved ones with `include_resolved`), oldest first.
+    /// Up to `limit` items with an id after `after`, oldest first.
     fn reconciliation_items(
         &mut self,
         include_resolved: bool,
+        after: i64,
+        limit: u32,
     ) -> Result<Vec<ReconciliationItem>, DbError>;
     fn reconciliation_item(&mut self, id: i64) -> Result<Option<ReconciliationItem>, DbError>;
     /// Marks an item resolved (keeping the first time).

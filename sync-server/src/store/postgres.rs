@@ -537,11 +537,13 @@ impl<C: GenericClient> Db for Pg<'_, C> {
     fn reconciliation_items(
         &mut self,
         include_resolved: bool,
+        after: i64,
+        limit: u32,
     ) -> Result<Vec<ReconciliationItem>, DbError> {
         self.query(
             "SELECT id, kind, conference_id, device_id, command_id, detail, created_at, resolved_at
-             FROM reconciliation WHERE resolved_at IS NULL OR $1 ORDER BY id",
-            &[&include_resolved],
+             FROM reconciliation WHERE (resolved_at IS NULL OR $1) AND id > $2 ORDER BY id LIMIT $3",
+            &[&include_resolved, &after, &i64::from(limit)],
         )?
         .iter()
         .map(reconciliation_row)

@@ -357,10 +357,14 @@ impl Db for Lite<'_> {
     fn reconciliation_items(
         &mut self,
         include_resolved: bool,
+        after: i64,
+        limit: u32,
     ) -> Result<Vec<ReconciliationItem>, DbError> {
-        let sql = format!("{RECONCILIATION} WHERE resolved_at IS NULL OR ?1 ORDER BY id");
+        let sql = format!(
+            "{RECONCILIATION} WHERE (resolved_at IS NULL OR ?1) AND id > ?2 ORDER BY id LIMIT ?3"
+        );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query([include_resolved])?;
+        let mut rows = stmt.query(params![include_resolved, after, limit])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             out.push(reconciliation_row(row)?);

@@ -299,3 +299,68 @@ async fn pull_pages_are_bounded_in_bytes() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The reconciliation queue comes in pages (500 items by default, 1,000 at most), oldest
+/// first; a device's transport reads it whole, page by page.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reconciliation_queue_is_paginated() {
+    let server = crate::helpers::spawn_sync_server().await;
+    let office = server.add_device("office", conference_sync_server::Role::BackOffice, &[]);
+    let device = server.id_literal(office.id);
+    // 1,200 bad commands' items, as a flood of refused pushes leaves them.
+    server.execute(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)
+         INSERT INTO reconciliation (kind, conference_id, device_id, command_id, detail, created_at)
+         SELECT 'rejected_command', NULL, {device}, NULL, '{{}}', '2026-12-08T00:00:00Z' FROM n"
+    ));
+    let ids = |page: &serde_json::Value| -> Vec<i64> {
+        page.as_array()
+            .expect("a page")
+            .iter()
+            .map(|item| item["id"].as_i64().expect("an id"))
+            .collect()
+    };
+    let (status, first) = server.get(&office, "/v1/reconciliation").await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(ids(&first).len(), 500);
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let (status, page) = server
+            .get(
+                &office,
+                &format!("/v1/reconciliation?after={after}&limit=1000"),
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let page = ids(&page);
+        all.extend(page.iter().copied());
+        match page.last() {
+            Some(last) if page.len() == 1000 => after = *last,
+            _ => break,
+        }
+    }
+    assert_eq!(all.len(), 1200);
+    assert!(
+        all.windows(2).all(|w| w[0] < w[1]),
+        "oldest first, no repeats"
+    );
+    let (status, _) = server.get(&office, "/v1/reconciliation?limit=1001").await;
+    assert_eq!(status, 400);
+
+    let link = conference_app::ServerLink {
+        url: server.url(""),
+        token: office.token.clone(),
+        pin: None,
+        insecure_http: false,
+    };
+    let whole = crate::helpers::blocking(move || {
+        use conference_app::sync::Transport as _;
+        conference_app::http::HttpTransport::new(&link)
+            .expect("a transport")
+            .reconciliation()
+            .expect("the queue")
+    });
+    assert_eq!(whole.len(), 1200);
+    server.stop().await;
+}
