@@ -71,6 +71,19 @@ struct LimitArgs {
     /// Live feeds the server holds open at once, in all.
     #[arg(long, default_value_t = crate::state::MAX_FEEDS, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     max_feeds: u32,
+    /// Requests one device may make per second (429 `rate_limited` past it; devices wait
+    /// and send again).
+    #[arg(long, default_value_t = crate::state::REQUESTS_PER_SECOND, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    requests_per_second: u32,
+    /// Requests one device may make at once before its rate applies.
+    #[arg(long, default_value_t = crate::state::REQUEST_BURST, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    request_burst: u32,
+    /// Events one device may push per second (429 `push_volume` past it).
+    #[arg(long, default_value_t = crate::state::PUSHED_EVENTS_PER_SECOND, value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
+    pushed_events_per_second: u32,
+    /// Events one device may push at once before its rate applies.
+    #[arg(long, default_value_t = crate::state::PUSHED_EVENT_BURST, value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
+    pushed_event_burst: u32,
     /// Seconds a client has to finish its TLS handshake.
     #[arg(long, value_name = "SECONDS", default_value_t = crate::Limits::default().handshake_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     handshake_timeout: u64,
@@ -85,6 +98,10 @@ impl LimitArgs {
         settings.limits = self.limits();
         settings.max_feeds_per_device = self.max_feeds_per_device;
         settings.max_feeds = self.max_feeds;
+        settings.requests_per_second = self.requests_per_second;
+        settings.request_burst = self.request_burst;
+        settings.pushed_events_per_second = self.pushed_events_per_second;
+        settings.pushed_event_burst = self.pushed_event_burst;
     }
 
     fn limits(&self) -> crate::Limits {

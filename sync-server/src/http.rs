@@ -88,6 +88,7 @@ impl FromRequestParts<AppState> for Authed {
         let device = state
             .read(move |db| device::authenticate(db, &token))
             .await?;
+        state.count_request(device.id)?;
         Ok(Self(device))
     }
 }
@@ -269,6 +270,10 @@ async fn push_commands(
     ApiJson(body): ApiJson<wire::PushBody>,
 ) -> Result<Json<PushResponse>, ApiError> {
     wire::within_range(&body)?;
+    state.count_pushed_events(
+        device.id,
+        body.commands.iter().map(|c| c.events.len()).sum(),
+    )?;
     let span = tracing::info_span!("push", device = %device.id, commands = body.commands.len());
     // Decoding needs no database, and replaying the commands (DESIGN.md §7) reads history
     // that never changes: both happen here, so the one writer thread mostly writes.

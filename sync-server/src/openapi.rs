@@ -42,7 +42,7 @@ fn common_errors(mut responses: Value) -> Value {
         error("A body sent as anything but `application/json` (`unsupported_media_type`).")
     });
     map.entry("429").or_insert_with(|| {
-        error("Over a limit of the server (`too_many_feeds`); try again later.")
+        error("Over a limit: this device's request rate (`rate_limited`), its pushed events (`push_volume`) or live feeds (`too_many_feeds`); wait and send again.")
     });
     responses
 }

@@ -17,6 +17,23 @@ pub const MAX_FEEDS_PER_DEVICE: u32 = 4;
 /// Live feeds the server holds open at once, by default.
 pub const MAX_FEEDS: u32 = 1_000;
 
+/// Requests per second and in one burst one device may make, by default.
+pub const REQUESTS_PER_SECOND: u32 = 50;
+pub const REQUEST_BURST: u32 = 500;
+/// Events per second and in one burst one device may push, by default.
+pub const PUSHED_EVENTS_PER_SECOND: u32 = 10_000;
+pub const PUSHED_EVENT_BURST: u32 = 200_000;
+
+/// A rate per device (keyed by its id).
+type PerDevice = governor::DefaultKeyedRateLimiter<Uuid>;
+
+fn per_device(per_second: u32, burst: u32) -> PerDevice {
+    let one = std::num::NonZeroU32::MIN;
+    let quota = governor::Quota::per_second(std::num::NonZeroU32::new(per_second).unwrap_or(one))
+        .allow_burst(std::num::NonZeroU32::new(burst).unwrap_or(one));
+    governor::RateLimiter::keyed(quota)
+}
+
 /// How the server runs.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -30,6 +47,13 @@ pub struct Settings {
     /// Live feeds open at once per device, and in all.
     pub max_feeds_per_device: u32,
     pub max_feeds: u32,
+    /// Requests one device may make per second, and in one burst.
+    pub requests_per_second: u32,
+    pub request_burst: u32,
+    /// Events one device may push per second, and in one burst (a door's day of offline
+    /// sales fits in the burst).
+    pub pushed_events_per_second: u32,
+    pub pushed_event_burst: u32,
     /// TLS, or plain HTTP when `None` (`conference-sync serve` decides when that is allowed).
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// How connections are bounded.
@@ -45,6 +69,10 @@ impl Settings {
             keep_alive: Duration::from_secs(15),
             max_feeds_per_device: MAX_FEEDS_PER_DEVICE,
             max_feeds: MAX_FEEDS,
+            requests_per_second: REQUESTS_PER_SECOND,
+            request_burst: REQUEST_BURST,
+            pushed_events_per_second: PUSHED_EVENTS_PER_SECOND,
+            pushed_event_burst: PUSHED_EVENT_BURST,
             tls: None,
             limits: crate::Limits::default(),
         }
@@ -103,6 +131,9 @@ struct Inner {
     listening: Mutex<Option<store::Listening>>,
     /// Live feeds open, per device.
     feeds: Arc<Mutex<HashMap<Uuid, u32>>>,
+    /// Each device's request rate, and its pushed events'.
+    requests: PerDevice,
+    pushed_events: PerDevice,
     /// Aggregate states that replays ahead of the writer built from committed events, per
     /// device (a device pushes one request at a time, and its next one reads the same
     /// streams: its allotment, its conference and promo codes).
@@ -156,6 +187,11 @@ impl AppState {
         };
         let writer = Writer::start(opened.writer, server_device, Arc::clone(&metrics), head_tx)?;
         let (shutdown, _) = watch::channel(false);
+        let requests = per_device(settings.requests_per_second, settings.request_burst);
+        let pushed_events = per_device(
+            settings.pushed_events_per_second,
+            settings.pushed_event_burst,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 readers: Readers {
@@ -171,6 +207,8 @@ impl AppState {
                 server_device,
                 pages: Arc::new(Semaphore::new(PAGES_IN_FLIGHT)),
                 feeds: Arc::default(),
+                requests,
+                pushed_events,
                 replays: Arc::new(Semaphore::new(replay_turns(
                     std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
                 ))),
@@ -254,6 +292,45 @@ impl AppState {
             .acquire_owned()
             .await
             .map_err(|_| ApiError::Unavailable("The server is shutting down; try again".into()))
+    }
+
+    /// Counts a request of `device`; refused (429 `rate_limited`) past its rate.
+    pub(crate) fn count_request(&self, device: Uuid) -> Result<(), ApiError> {
+        self.inner.requests.check_key(&device).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            ApiError::TooMany {
+                code: "rate_limited".into(),
+                message: format!(
+                    "This device sends more than {} requests a second; wait {} ms and send again",
+                    self.inner.settings.requests_per_second,
+                    wait.as_millis().max(1)
+                ),
+            }
+        })
+    }
+
+    /// Counts `events` pushed by `device`; refused (429 `push_volume`) past its volume.
+    pub(crate) fn count_pushed_events(&self, device: Uuid, events: usize) -> Result<(), ApiError> {
+        let settings = &self.inner.settings;
+        let too_many = || ApiError::TooMany {
+            code: "push_volume".into(),
+            message: format!(
+                "This device pushes more than {} events a second (at most {} at once); send fewer commands per push and wait a moment",
+                settings.pushed_events_per_second, settings.pushed_event_burst
+            ),
+        };
+        let Some(n) = u32::try_from(events)
+            .ok()
+            .and_then(std::num::NonZeroU32::new)
+        else {
+            return if events == 0 { Ok(()) } else { Err(too_many()) };
+        };
+        match self.inner.pushed_events.check_key_n(&device, n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(too_many()),
+        }
     }
 
     /// A live feed for `device`, counted until the guard is dropped; refused past the

@@ -239,7 +239,12 @@ impl HttpTransport {
                         Err(e) => last = e.to_string(),
                     }
                 }
-                Ok(response) if response.status().is_server_error() => {
+                // A server error, or a server asking this device to slow down: again,
+                // after the pause.
+                Ok(response)
+                    if response.status().is_server_error()
+                        || response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS =>
+                {
                     last = format!("status {}", response.status());
                 }
                 Ok(response) => return Err(refusal(response)),

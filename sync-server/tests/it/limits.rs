@@ -364,3 +364,38 @@ async fn the_reconciliation_queue_is_paginated() {
     assert_eq!(whole.len(), 1200);
     server.stop().await;
 }
+
+/// A device that sends too many requests, or pushes too many events, is told to slow
+/// down (429, nothing of the push stored); other devices are not held up.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_past_its_rate_or_push_volume_is_told_to_slow_down() {
+    let server = crate::helpers::spawn_sync_server_with(|settings| {
+        settings.requests_per_second = 1;
+        settings.request_burst = 3;
+        settings.pushed_events_per_second = 1;
+        settings.pushed_event_burst = 2;
+    })
+    .await;
+    let chatty = server.add_device("chatty", conference_sync_server::Role::Organizer, &[]);
+    let quiet = server.add_device("quiet", conference_sync_server::Role::Organizer, &[]);
+    for _ in 0..3 {
+        assert_eq!(server.get(&chatty, "/v1/me").await.0, 200);
+    }
+    let (status, body) = server.get(&chatty, "/v1/me").await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["code"], "rate_limited");
+    assert_eq!(server.get(&quiet, "/v1/me").await.0, 200);
+
+    // A conference with its seat type is more events than the quiet one's volume allows.
+    let mut local = crate::helpers::Local::new(&quiet, true);
+    local.create_conference("devconf", &[("Full", "100", 10)]);
+    let request = local.pending();
+    let events: usize = request.commands.iter().map(|c| c.events.len()).sum();
+    assert!(events > 2, "{events} events");
+    let before = server.count("SELECT COUNT(*) FROM events");
+    let (status, body) = server.push(&quiet, &request).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["code"], "push_volume");
+    assert_eq!(server.count("SELECT COUNT(*) FROM events"), before);
+    server.stop().await;
+}
