@@ -261,12 +261,24 @@ async fn a_door_sells_from_its_allotment_while_the_server_is_down_and_syncs_when
     let (o, d) = (office.clone(), door_store.clone());
     off_thread(move || {
         organizer(&o, &office_token, "Office");
-        door(&d, &door_token, "Door 3");
+        let mut app = App::open(&d).expect("open the door's store");
+        app.init("Door 3", now()).expect("init");
     })
     .await;
 
+    // The door is enrolled as a person does it: the admin's code pasted in Settings (it
+    // pins the server's certificate; the server speaks TLS).
     let turn = harness::turn().await;
     let s = Session::start_on(&turn, &door_store, "Door 3").await;
+    s.click("#nav-settings").await;
+    s.type_into("#server-code", &door_token).await;
+    s.click("#server-save").await;
+    s.text_until("#server-saved", |t| {
+        t == "Enrolled. Sync runs in the background."
+    })
+    .await;
+    s.find("#allotment-table tr[data-seat-type='Full']").await;
+    s.screenshot("settings-enrolled").await;
     request_allotment(&s, "Full", 3).await;
     s.text_until("#online-state", |t| t == "Online").await;
 
