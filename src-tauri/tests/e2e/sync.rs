@@ -277,6 +277,17 @@ async fn a_door_sells_from_its_allotment_while_the_server_is_down_and_syncs_when
         t == "Enrolled. Sync runs in the background."
     })
     .await;
+    let left = s
+        .find("#server-code")
+        .await
+        .prop("value")
+        .await
+        .expect("the code field's value");
+    assert_eq!(
+        left.as_deref(),
+        Some(""),
+        "the code (it holds the token) is cleared"
+    );
     s.find("#allotment-table tr[data-seat-type='Full']").await;
     s.screenshot("settings-enrolled").await;
     request_allotment(&s, "Full", 3).await;

@@ -53,10 +53,15 @@ pub fn settings(props: &SettingsProps) -> Html {
             let current = (*form).clone();
             let error = error.clone();
             let saved = saved.clone();
+            let form = form.clone();
             spawn_local(async move {
                 let result =
                     bridge::invoke::<_, ()>(cmd::SAVE_SERVER, &ServerArgs { form: &current }).await;
                 saved.set(result.is_ok());
+                if result.is_ok() {
+                    // The code holds this device's token: it leaves the screen once used.
+                    form.set(ServerForm::default());
+                }
                 error.set(result.err());
             });
         })
