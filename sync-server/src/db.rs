@@ -46,12 +46,28 @@ fn configure(conn: &Connection) -> Result<(), DbError> {
 }
 
 /// Opens (creating if needed) the database at `path` for writing and migrates it.
+/// Creates a new database file readable and writable by the server's user only (it holds
+/// every registrant's name and email, and the devices' token hashes); SQLite gives its WAL
+/// the same mode. An existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, DbError> {
     if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()
     {
         std::fs::create_dir_all(parent)?;
     }
+    create_private(path)?;
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
     // The writer runs every job in a savepoint, so each page a job changes is first copied

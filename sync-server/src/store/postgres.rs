@@ -23,7 +23,7 @@ use crate::error::{ApiError, DbError};
 use conference_protocol::sync::ReconciliationItem;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use postgres::{Client, GenericClient, NoTls, Row, Statement};
+use postgres::{Client, GenericClient, Row, Statement};
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -56,11 +56,101 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// The PEM file of the certificate authority that signed the database server's
+/// certificate: set, the server's certificate and host name are checked against it.
+pub const CA_VAR: &str = "CONFERENCE_SYNC_POSTGRES_CA";
+
+/// Connects as `conference-sync` (so `pg_stat_activity` shows which connections are the
+/// server's), over TLS as the URL's `sslmode` asks: `prefer` (the default) when the
+/// database offers it, `require` or no connection, `disable` never. With
+/// `CONFERENCE_SYNC_POSTGRES_CA` set, the database's certificate must be signed by that
+/// authority for the host in the URL; without it, as libpq's `require`, the connection is
+/// encrypted but whoever holds the certificate is not checked.
 fn connect(url: &str) -> Result<Client, DbError> {
-    Client::connect(url, NoTls).map_err(|e| DbError::Connect {
+    let failed = |reason: String| DbError::Connect {
         database: redact(url),
-        reason: crate::error::postgres_reason(&e),
-    })
+        reason,
+    };
+    let mut config: postgres::Config = url
+        .parse()
+        .map_err(|e| failed(crate::error::postgres_reason(&e)))?;
+    if config.get_application_name().is_none() {
+        config.application_name("conference-sync");
+    }
+    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config().map_err(failed)?);
+    config
+        .connect(tls)
+        .map_err(|e| failed(crate::error::postgres_reason(&e)))
+}
+
+/// The TLS settings of database connections (see [`connect`]).
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    match std::env::var_os(CA_VAR) {
+        Some(path) => {
+            use rustls::pki_types::pem::PemObject as _;
+            let mut roots = rustls::RootCertStore::empty();
+            let certificates = rustls::pki_types::CertificateDer::pem_file_iter(&path)
+                .map_err(|e| format!("{CA_VAR}={}: {e}", path.to_string_lossy()))?;
+            for certificate in certificates {
+                let certificate =
+                    certificate.map_err(|e| format!("{CA_VAR}={}: {e}", path.to_string_lossy()))?;
+                roots
+                    .add(certificate)
+                    .map_err(|e| format!("{CA_VAR}={}: {e}", path.to_string_lossy()))?;
+            }
+            Ok(builder.with_root_certificates(roots).with_no_client_auth())
+        }
+        None => Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(std::sync::Arc::new(EncryptOnly(
+                provider.signature_verification_algorithms,
+            )))
+            .with_no_client_auth()),
+    }
+}
+
+/// Takes any certificate the database presents (still checking that it holds its key), as
+/// libpq's `sslmode=require` does: encryption, not authentication (set [`CA_VAR`] for that).
+#[derive(Debug)]
+struct EncryptOnly(rustls::crypto::WebPkiSupportedAlgorithms);
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_schemes()
+    }
 }
 
 fn signed(value: u64, what: &str) -> Result<i64, DbError> {

@@ -399,3 +399,43 @@ async fn a_device_past_its_rate_or_push_volume_is_told_to_slow_down() {
     assert_eq!(server.count("SELECT COUNT(*) FROM events"), before);
     server.stop().await;
 }
+
+/// The server's data is its own: on SQLite the database file is readable by the server's
+/// user only; on PostgreSQL its connections are encrypted whenever the database offers TLS
+/// (`sslmode=prefer`, the default), and plain only when it does not.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_servers_data_is_kept_private() {
+    let server = crate::helpers::spawn_sync_server().await;
+    match &server.database {
+        conference_sync_server::Database::Sqlite(path) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = std::fs::metadata(path).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+            }
+        }
+        conference_sync_server::Database::Postgres(_) => {
+            let offered = server
+                .count("SELECT CASE WHEN current_setting('ssl') = 'on' THEN 1 ELSE 0 END")
+                == 1;
+            let ours = server.count(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'conference-sync' AND datname = current_database()",
+            );
+            let encrypted = server.count(
+                "SELECT COUNT(*) FROM pg_stat_activity a JOIN pg_stat_ssl s ON s.pid = a.pid
+                 WHERE a.application_name = 'conference-sync' AND a.datname = current_database() AND s.ssl",
+            );
+            assert!(
+                ours > 0,
+                "the server's connections are named conference-sync"
+            );
+            assert_eq!(
+                encrypted,
+                if offered { ours } else { 0 },
+                "TLS offered: {offered}"
+            );
+        }
+    }
+    server.stop().await;
+}
