@@ -69,14 +69,84 @@ impl From<ApiError> for Refusal {
 /// Aggregate states the writer built, by stream key, with the version they reflect. Valid
 /// only while the log holds what this writer wrote: cleared whenever a savepoint or a
 /// transaction rolls back.
-#[derive(Default)]
+///
+/// Bounded: past its limit the states used longest ago are dropped (a quarter at a time),
+/// so a server confirming orders for days keeps the streams it is busy with, not every
+/// order it ever saw. A dropped state is folded again from the log when next needed.
 pub(crate) struct StateCache {
-    states: HashMap<Vec<u8>, (u64, Box<dyn Any + Send>)>,
+    states: HashMap<Vec<u8>, Kept>,
+    /// Counts uses, to tell which states were used longest ago.
+    tick: u64,
+    limit: usize,
+}
+
+struct Kept {
+    version: u64,
+    state: Box<dyn Any + Send>,
+    used: u64,
+}
+
+/// States the writer keeps at most.
+pub(crate) const WRITER_STATES: usize = 4_096;
+
+impl Default for StateCache {
+    fn default() -> Self {
+        Self::with_limit(WRITER_STATES)
+    }
 }
 
 impl StateCache {
+    pub(crate) fn with_limit(limit: usize) -> Self {
+        Self {
+            states: HashMap::new(),
+            tick: 0,
+            limit: limit.max(4),
+        }
+    }
+
     pub(crate) fn clear(&mut self) {
         self.states.clear();
+    }
+
+    /// How many states it holds.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Takes the state of `key` out (to bring it up to date and put it back).
+    fn take(&mut self, key: &[u8]) -> Option<(u64, Box<dyn Any + Send>)> {
+        self.states.remove(key).map(|k| (k.version, k.state))
+    }
+
+    /// The state of `key`, without taking it.
+    fn peek(&self, key: &[u8]) -> Option<(u64, &(dyn Any + Send))> {
+        self.states.get(key).map(|k| (k.version, &*k.state))
+    }
+
+    fn forget(&mut self, key: &[u8]) {
+        self.states.remove(key);
+    }
+
+    /// Keeps `state` at `version` for `key`, dropping the states used longest ago when
+    /// past the limit.
+    pub(crate) fn put(&mut self, key: Vec<u8>, version: u64, state: Box<dyn Any + Send>) {
+        self.tick += 1;
+        self.states.insert(
+            key,
+            Kept {
+                version,
+                state,
+                used: self.tick,
+            },
+        );
+        if self.states.len() > self.limit {
+            let drop = self.states.len() - self.limit * 3 / 4;
+            let mut uses: Vec<u64> = self.states.values().map(|k| k.used).collect();
+            let (_, oldest, _) = uses.select_nth_unstable(drop - 1);
+            let oldest = *oldest;
+            self.states.retain(|_, k| k.used > oldest);
+        }
     }
 }
 
@@ -307,7 +377,7 @@ impl Unit<'_> {
         // The streams changed under any state built before: forget them unless the caller
         // (execute) puts the new one back.
         for key in &keys {
-            self.cache.states.remove(key);
+            self.cache.forget(key);
         }
         self.stats.events_stored += news.len() as u64;
         Ok(positions)
@@ -330,7 +400,7 @@ impl Unit<'_> {
     ) -> Result<(R, u64), DbError> {
         let key = stream.key();
         let version = self.db.stream_version(&key)?;
-        let (mut state, from): (Box<A>, u64) = match self.cache.states.remove(&key) {
+        let (mut state, from): (Box<A>, u64) = match self.cache.take(&key) {
             Some((at, state)) if at <= version => match state.downcast::<A>() {
                 Ok(state) => (state, at),
                 Err(_) => (Box::default(), 0),
@@ -341,7 +411,7 @@ impl Unit<'_> {
             fold(&mut *self.db, stream, &mut *state, from, u64::MAX)?;
         }
         let answer = look(&state);
-        self.cache.states.insert(key, (version, state));
+        self.cache.put(key, version, state);
         Ok((answer, version))
     }
 
@@ -364,13 +434,13 @@ impl Unit<'_> {
         stream: StreamId,
         version: u64,
     ) -> Option<A> {
-        let (at, state) = self.cache.states.get(&stream.key())?;
-        (*at == version).then(|| state.downcast_ref::<A>().cloned())?
+        let (at, state) = self.cache.peek(&stream.key())?;
+        (at == version).then(|| state.downcast_ref::<A>().cloned())?
     }
 
     /// Keeps a state built elsewhere (a replay) for the next command on its stream.
     pub(crate) fn keep_state(&mut self, key: Vec<u8>, version: u64, state: Box<dyn Any + Send>) {
-        self.cache.states.insert(key, (version, state));
+        self.cache.put(key, version, state);
     }
 
     /// Loads, decides and appends, as the device store does: runs `command` against the
@@ -422,9 +492,7 @@ impl Unit<'_> {
                 event: domain,
             });
         }
-        self.cache
-            .states
-            .insert(stream.key(), (at, Box::new(state)));
+        self.cache.put(stream.key(), at, Box::new(state));
         Ok(Ok(stored))
     }
 
@@ -447,5 +515,35 @@ impl Unit<'_> {
         })?;
         self.stats.reconciliation_items += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StateCache;
+
+    /// Past its limit the cache keeps the states used most recently, and never more than
+    /// its limit.
+    #[test]
+    fn the_state_cache_keeps_what_it_used_last_within_its_limit() {
+        let mut cache = StateCache::with_limit(100);
+        cache.put(b"busy".to_vec(), 1, Box::new(0_u32));
+        for i in 0..5_000_u32 {
+            cache.put(i.to_be_bytes().to_vec(), 1, Box::new(i));
+            if i % 10 == 0 {
+                // The busy stream is used all along, as a conference's pool is.
+                let (version, state) = cache.take(b"busy").expect("the busy state is kept");
+                cache.put(b"busy".to_vec(), version, state);
+            }
+            assert!(cache.len() <= 100, "{} states", cache.len());
+        }
+        assert!(
+            cache.peek(&4_999_u32.to_be_bytes()).is_some(),
+            "the newest is kept"
+        );
+        assert!(
+            cache.peek(&0_u32.to_be_bytes()).is_none(),
+            "the oldest went"
+        );
     }
 }

@@ -145,6 +145,10 @@ fn replay_turns(cores: usize) -> usize {
     cores.saturating_sub(1).max(1)
 }
 
+/// Replay states kept per device at most (its allotment, conference, promo codes and the
+/// orders it is busy with).
+const REPLAY_STATES: usize = 64;
+
 /// Devices whose replay states are kept at most; past that, the cache starts over.
 const REPLAY_CACHES: usize = 256;
 
@@ -274,7 +278,7 @@ impl AppState {
             .lock()
             .ok()
             .and_then(|mut caches| caches.remove(&device))
-            .unwrap_or_default()
+            .unwrap_or_else(|| StateCache::with_limit(REPLAY_STATES))
     }
 
     pub(crate) fn keep_replay_cache(&self, device: Uuid, cache: StateCache) {
