@@ -103,6 +103,19 @@ impl Venue {
     }
 }
 
+/// SQL that stores a copy of the first event matching `of` as the next event of its stream,
+/// with another type and payload, written by `device`: what a server before replay stored
+/// when a device sent it.
+fn forged_copy(of: &str, event_type: &str, payload: String, device: &str) -> String {
+    format!(
+        "INSERT INTO events (position, stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
+         SELECT (SELECT MAX(position) FROM events) + 1, stream_key,
+                (SELECT MAX(e.stream_version) FROM events e WHERE e.stream_key = events.stream_key) + 1,
+                conference_id, '{event_type}', 1, '{payload}', command_id, {device}, recorded_at
+         FROM events WHERE {of} LIMIT 1"
+    )
+}
+
 /// One door sale, not pushed yet, as its one command.
 fn sale(door: &mut Local) -> PushRequest {
     door.sell("devconf", &["Full=1"], false);
@@ -789,17 +802,8 @@ async fn verify_lists_what_an_older_server_stored_and_would_refuse_now() {
     // allotment of 200,000 seats, and EARLY added a second time.
     let door_id = venue.server.id_literal(door.device.id);
     let full = venue.full();
-    let copy = |of: &str, event_type: &str, payload: String, device: &str| {
-        format!(
-            "INSERT INTO events (position, stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
-             SELECT (SELECT MAX(position) FROM events) + 1, stream_key,
-                    (SELECT MAX(e.stream_version) FROM events e WHERE e.stream_key = events.stream_key) + 1,
-                    conference_id, '{event_type}', 1, '{payload}', command_id, {device}, recorded_at
-             FROM events WHERE {of} LIMIT 1"
-        )
-    };
     let before = venue.server.count("SELECT MAX(position) FROM events");
-    venue.server.execute(&copy(
+    venue.server.execute(&forged_copy(
         "event_type = 'SeatTypeCreated'",
         "SeatTypeUpdated",
         json!({
@@ -809,7 +813,7 @@ async fn verify_lists_what_an_older_server_stored_and_would_refuse_now() {
         .to_string(),
         &door_id,
     ));
-    venue.server.execute(&copy(
+    venue.server.execute(&forged_copy(
         &format!("event_type = 'AllotmentReceived' AND device_id = {door_id}"),
         "AllotmentReceived",
         json!({ "seats": [{ "seat_type": full, "quantity": 200_000 }] }).to_string(),
@@ -821,7 +825,7 @@ async fn verify_lists_what_an_older_server_stored_and_would_refuse_now() {
         .into_iter()
         .find(|e| e.event.event_type == "PromoCodeAdded")
         .expect("EARLY");
-    venue.server.execute(&copy(
+    venue.server.execute(&forged_copy(
         "event_type = 'PromoCodeAdded'",
         "PromoCodeAdded",
         early.event.payload.get().to_string(),
@@ -922,16 +926,7 @@ async fn a_neutralised_event_is_left_out_everywhere_and_stays_stored() {
     // aside: out of the domain's range).
     let door_id = venue.server.id_literal(door.device.id);
     let full = venue.full();
-    let copy = |of: &str, event_type: &str, payload: String| {
-        format!(
-            "INSERT INTO events (position, stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
-             SELECT (SELECT MAX(position) FROM events) + 1, stream_key,
-                    (SELECT MAX(e.stream_version) FROM events e WHERE e.stream_key = events.stream_key) + 1,
-                    conference_id, '{event_type}', 1, '{payload}', command_id, {door_id}, recorded_at
-             FROM events WHERE {of} LIMIT 1"
-        )
-    };
-    venue.server.execute(&copy(
+    venue.server.execute(&forged_copy(
         "event_type = 'SeatTypeCreated'",
         "SeatTypeUpdated",
         json!({
@@ -939,16 +934,19 @@ async fn a_neutralised_event_is_left_out_everywhere_and_stays_stored() {
             "quantity": 1000, "previous_quantity": 1000
         })
         .to_string(),
+        &door_id,
     ));
-    venue.server.execute(&copy(
+    venue.server.execute(&forged_copy(
         "event_type = 'AvailableSeatsChanged'",
         "AvailableSeatsChanged",
         json!({ "seats": [{ "seat_type": full, "quantity": 50_000 }] }).to_string(),
+        &door_id,
     ));
-    venue.server.execute(&copy(
+    venue.server.execute(&forged_copy(
         &format!("event_type = 'AllotmentReceived' AND device_id = {door_id}"),
         "AllotmentReceived",
         json!({ "seats": [{ "seat_type": full, "quantity": 200_000 }] }).to_string(),
+        &door_id,
     ));
     let forged = venue
         .server

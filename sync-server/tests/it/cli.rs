@@ -125,28 +125,8 @@ fn admin_commands_add_list_and_revoke_devices() {
 fn serve_prints_the_bound_address_first_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
-    let mut child = binary()
-        .args([
-            "serve",
-            "--plain-http",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-        ])
-        .arg(&db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line: {first}"))
-        .to_string();
+    let mut serving = Serving::start(&db, &["--plain-http"]);
+    let url = serving.url.clone();
     assert!(
         url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
         "{url}"
@@ -159,13 +139,13 @@ fn serve_prints_the_bound_address_first_and_stops_on_sigterm() {
     assert!(db.exists(), "the database was created");
 
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &serving.child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
     let deadline = std::time::Instant::now() + DEADLINE;
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = serving.child.try_wait().unwrap() {
             break status;
         }
         assert!(
