@@ -89,7 +89,7 @@ pub async fn serve(
         tls,
         router(state.clone()),
         limits,
-        move || refused.connection_refused(),
+        refused,
         async move {
             shutdown.await;
             tracing::info!("shutting down: finishing requests in flight");

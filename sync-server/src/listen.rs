@@ -75,7 +75,7 @@ pub(crate) async fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     router: Router,
     limits: Limits,
-    on_refused: impl Fn() + Send + Sync + 'static,
+    metrics: Arc<crate::metrics::Metrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let tls = tls.map(TlsAcceptor::from);
@@ -89,7 +89,6 @@ pub(crate) async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
-    let on_refused = Arc::new(on_refused);
     tokio::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -108,12 +107,12 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let Some(from_ip) = PerIp::take(&per_ip, peer.ip()) else {
-            on_refused();
+            metrics.connection_refused();
             drop(tcp);
             continue;
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            on_refused();
+            metrics.connection_refused();
             drop(tcp);
             continue;
         };
@@ -124,12 +123,15 @@ pub(crate) async fn serve(
         let watcher = graceful.watcher();
         let handshake = limits.handshake_timeout;
         let write_timeout = limits.write_timeout;
+        let metrics = Arc::clone(&metrics);
         tokio::spawn(async move {
             let _slot = (slot, from_ip);
             let io: Box<dyn Io> = match tls {
                 Some(acceptor) => {
                     match tokio::time::timeout(handshake, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => Box::new(WriteDeadline::new(stream, write_timeout)),
+                        Ok(Ok(stream)) => {
+                            Box::new(WriteDeadline::new(stream, write_timeout, Some(metrics)))
+                        }
                         Ok(Err(e)) => {
                             tracing::debug!(error = %e, "a TLS handshake failed");
                             return;
@@ -140,7 +142,7 @@ pub(crate) async fn serve(
                         }
                     }
                 }
-                None => Box::new(WriteDeadline::new(tcp, write_timeout)),
+                None => Box::new(WriteDeadline::new(tcp, write_timeout, Some(metrics))),
             };
             let connection = http.serve_connection(TokioIo::new(io), service);
             if let Err(e) = watcher.watch(connection).await {
@@ -205,14 +207,17 @@ struct WriteDeadline<T> {
     timeout: Duration,
     /// Set while a write waits for the peer.
     stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Told when the deadline passes.
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl<T> WriteDeadline<T> {
-    fn new(inner: T, timeout: Duration) -> Self {
+    fn new(inner: T, timeout: Duration, metrics: Option<Arc<crate::metrics::Metrics>>) -> Self {
         Self {
             inner,
             timeout,
             stalled: None,
+            metrics,
         }
     }
 
@@ -231,10 +236,15 @@ impl<T> WriteDeadline<T> {
             .stalled
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
         match deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the client took nothing for the write timeout",
-            ))),
+            Poll::Ready(()) => {
+                if let Some(metrics) = self.metrics.take() {
+                    metrics.write_timed_out();
+                }
+                Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client took nothing for the write timeout",
+                )))
+            }
             Poll::Pending => Poll::Pending,
         }
     }
@@ -293,7 +303,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_write_the_peer_never_takes_fails_at_the_deadline() {
         let (server, mut client) = tokio::io::duplex(64);
-        let mut guarded = WriteDeadline::new(server, Duration::from_secs(30));
+        let mut guarded = WriteDeadline::new(server, Duration::from_secs(30), None);
         let page = vec![b'x'; 1024];
         let error = guarded
             .write_all(&page)
@@ -302,7 +312,7 @@ mod tests {
         assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
 
         let (server, mut client_reading) = tokio::io::duplex(64);
-        let mut guarded = WriteDeadline::new(server, Duration::from_secs(30));
+        let mut guarded = WriteDeadline::new(server, Duration::from_secs(30), None);
         let reader = tokio::spawn(async move {
             let mut all = Vec::new();
             tokio::io::AsyncReadExt::read_to_end(&mut client_reading, &mut all)

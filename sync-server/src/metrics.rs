@@ -45,6 +45,8 @@ pub struct Metrics {
     replays_writer: AtomicU64,
     /// Connections closed on arrival: the server had as many open as it takes.
     connections_refused: AtomicU64,
+    /// Connections dropped because the client took nothing of a write for the write timeout.
+    write_timeouts: AtomicU64,
     /// Responses by status class: 1xx … 5xx.
     responses: [AtomicU64; 5],
     head: AtomicI64,
@@ -103,6 +105,11 @@ impl Metrics {
     /// A connection was closed on arrival (too many open).
     pub(crate) fn connection_refused(&self) {
         self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection was dropped: its client took nothing for the write timeout.
+    pub(crate) fn write_timed_out(&self) {
+        self.write_timeouts.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition of every metric.
@@ -164,6 +171,11 @@ impl Metrics {
             "conference_sync_connections_refused_total",
             "Connections closed on arrival because the server had --max-connections open.",
             &[("", get(&self.connections_refused))],
+        );
+        counter(
+            "conference_sync_write_timeouts_total",
+            "Connections dropped because the client took nothing the server wrote for --write-timeout (a stalled reader).",
+            &[("", get(&self.write_timeouts))],
         );
         counter(
             "conference_sync_write_batches_total",

@@ -223,6 +223,11 @@ async fn live_feeds_are_capped_and_a_revoked_devices_feeds_end() {
     assert_eq!(b_feed.status(), 200);
     let over = open(&c).await;
     assert_eq!(over.status(), 429, "three feeds in all at most");
+    // A thousand more on one token: every one refused, none left open.
+    for _ in 0..1_000 {
+        let refused = open(&b).await;
+        assert_eq!(refused.status(), 429);
+    }
 
     // Door A is revoked: both its feeds end, and room is made.
     let database = server.database.clone();
@@ -260,23 +265,7 @@ async fn pull_pages_are_bounded_in_bytes() {
     let server = crate::helpers::spawn_sync_server().await;
     let organizer = server.add_device("office", conference_sync_server::Role::Organizer, &[]);
     // What an older server may hold: 700 events of about 10 KB each (6.7 MiB).
-    let padding = "x".repeat(10_000);
-    let order = conference_app::conference_domain::stream::StreamId::order(
-        conference_app::conference_domain::OrderId::from_uuid(uuid::Uuid::from_u128(1)),
-    );
-    let key = match &server.database {
-        conference_sync_server::Database::Sqlite(_) => format!("x'{}'", hex(&order.key())),
-        conference_sync_server::Database::Postgres(_) => {
-            format!("'\\x{}'::bytea", hex(&order.key()))
-        }
-    };
-    for position in 1..=700 {
-        server.execute(&format!(
-            "INSERT INTO events (position, stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
-             VALUES ({position}, {key}, {position}, NULL, 'Padding', 1, '{{\"padding\":\"{padding}\"}}', {id}, {id}, '2026-12-08T00:00:00Z')",
-            id = server.id_literal(uuid::Uuid::from_u128(2)),
-        ));
-    }
+    padded_log(&server, 700);
     let mut after = 0;
     let mut pages = Vec::new();
     loop {
@@ -438,6 +427,98 @@ async fn the_servers_data_is_kept_private() {
                 "TLS offered: {offered}"
             );
         }
+    }
+    server.stop().await;
+}
+
+/// Stores `events` events of about 10 KB each, as an older server may hold them.
+fn padded_log(server: &crate::helpers::TestServer, events: u32) {
+    let padding = "x".repeat(10_000);
+    let order = conference_app::conference_domain::stream::StreamId::order(
+        conference_app::conference_domain::OrderId::from_uuid(uuid::Uuid::from_u128(1)),
+    );
+    let key = match &server.database {
+        conference_sync_server::Database::Sqlite(_) => format!("x'{}'", hex(&order.key())),
+        conference_sync_server::Database::Postgres(_) => {
+            format!("'\\x{}'::bytea", hex(&order.key()))
+        }
+    };
+    for position in 1..=events {
+        server.execute(&format!(
+            "INSERT INTO events (position, stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
+             VALUES ({position}, {key}, {position}, NULL, 'Padding', 1, '{{\"padding\":\"{padding}\"}}', {id}, {id}, '2026-12-08T00:00:00Z')",
+            id = server.id_literal(uuid::Uuid::from_u128(2)),
+        ));
+    }
+}
+
+/// Six clients ask for big pull pages (three each, pipelined) and never read them: the
+/// server drops each within its write timeout (their pages' memory and turns come back),
+/// and an honest device pulls meanwhile.
+#[tokio::test(flavor = "multi_thread")]
+async fn stalled_pullers_are_dropped_and_others_pull() {
+    let server = crate::helpers::spawn_sync_server_with(|settings| {
+        settings.limits.write_timeout = std::time::Duration::from_secs(1);
+        settings.limits.header_read_timeout = std::time::Duration::from_secs(120);
+        // The office watches the metrics as fast as it can.
+        settings.requests_per_second = 1_000_000;
+        settings.request_burst = 1_000_000;
+    })
+    .await;
+    let office = server.add_device("office", conference_sync_server::Role::BackOffice, &[]);
+    let staller = server.add_device("staller", conference_sync_server::Role::Organizer, &[]);
+    padded_log(&server, 700);
+    let address: SocketAddr = server
+        .url("")
+        .trim_start_matches("http://")
+        .parse()
+        .expect("an address");
+    let mut stalled = Vec::new();
+    for _ in 0..6 {
+        let socket = TcpSocket::new_v4().expect("a socket");
+        socket.set_recv_buffer_size(4096).expect("a small buffer");
+        let mut stream = socket.connect(address).await.expect("connect");
+        let request = format!(
+            "GET /v1/pull?after=0&limit=5000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+            staller.token
+        );
+        stream
+            .write_all(request.repeat(3).as_bytes())
+            .await
+            .expect("three pipelined pulls");
+        stalled.push(stream);
+    }
+    // The honest device pulls while they stall.
+    let started = Instant::now();
+    let (status, page) = server.get(&office, "/v1/pull?after=0&limit=5000").await;
+    assert_eq!(status, 200);
+    assert!(!page["events"].as_array().expect("events").is_empty());
+    println!(
+        "an honest pull among six stalled pullers: {:?}",
+        started.elapsed()
+    );
+    // The server drops every stalled puller once its write timeout passes.
+    let dropped = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("conference_sync_write_timeouts_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("the write-timeout counter")
+    };
+    let deadline = Instant::now() + DEADLINE;
+    while dropped(&server.metrics(&office).await) < 6 {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled pullers were not dropped"
+        );
+        tokio::task::yield_now().await;
+    }
+    // Each of them, reading now, gets part of what it asked for, then the end.
+    for stream in stalled {
+        let mut stream = stream;
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(DEADLINE, stream.read_to_end(&mut got)).await;
+        assert!(read.is_ok(), "the connection was closed");
+        assert!(got.len() < 3 * 4 * 1024 * 1024, "{} bytes came", got.len());
     }
     server.stop().await;
 }
