@@ -522,3 +522,93 @@ async fn stalled_pullers_are_dropped_and_others_pull() {
     }
     server.stop().await;
 }
+
+/// A flood of made-up tokens from one address (32 clients at once) is answered 401, each
+/// at the cost of one indexed lookup; an honest device's pushes and pulls go through
+/// meanwhile (their latency is printed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_bad_tokens_leaves_honest_devices_syncing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let server = Serving::start(&db, &["--plain-http"]);
+    let added = binary()
+        .args(["device", "add", "--database"])
+        .arg(&db)
+        .args(["--name", "Office", "--role", "organizer", "--json"])
+        .output()
+        .unwrap();
+    let token: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    let device = crate::helpers::TestDevice {
+        id: token["device_id"].as_str().unwrap().parse().unwrap(),
+        token: token["token"].as_str().unwrap().to_string(),
+    };
+    let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut flood = Vec::new();
+    for i in 0..32_u32 {
+        let url = server.url.clone();
+        let flooding = std::sync::Arc::clone(&flooding);
+        flood.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+                .timeout(DEADLINE)
+                .build()
+                .unwrap();
+            let mut answered = 0_u64;
+            while flooding.load(std::sync::atomic::Ordering::Relaxed) {
+                let response = client
+                    .get(format!("{url}/v1/pull?after=0"))
+                    .bearer_auth(format!("{i:064x}"))
+                    .send()
+                    .await;
+                if let Ok(response) = response {
+                    assert_eq!(response.status(), 401);
+                    answered += 1;
+                }
+            }
+            answered
+        }));
+    }
+    // The honest device: a conference pushed, then pulls, during the flood.
+    let client = reqwest::Client::builder()
+        .timeout(DEADLINE)
+        .build()
+        .unwrap();
+    let mut local = crate::helpers::Local::new(&device, true);
+    local.create_conference("devconf", &[("Full", "100", 10)]);
+    let started = Instant::now();
+    let pushed = client
+        .post(format!("{}/v1/push", server.url))
+        .bearer_auth(&device.token)
+        .json(&local.pending())
+        .send()
+        .await
+        .expect("the push is answered");
+    assert_eq!(pushed.status(), 200);
+    let push_took = started.elapsed();
+    let mut pulls = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let pulled = client
+            .get(format!("{}/v1/pull?after=0", server.url))
+            .bearer_auth(&device.token)
+            .send()
+            .await
+            .expect("the pull is answered");
+        assert_eq!(pulled.status(), 200);
+        pulls.push(started.elapsed());
+    }
+    flooding.store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut refused = 0;
+    for task in flood {
+        refused += task.await.unwrap();
+    }
+    pulls.sort();
+    let (peak, _) = memory_mib(server.child.id());
+    println!(
+        "during a flood of {refused} bad-token requests: honest push {push_took:?}, pulls p50 {:?} max {:?}; server memory peak {peak} MiB",
+        pulls[pulls.len() / 2],
+        pulls[pulls.len() - 1]
+    );
+    assert!(refused > 0);
+    assert!(peak < 150, "{peak} MiB");
+}
