@@ -65,6 +65,10 @@ struct LimitArgs {
     /// reader stalled halfway through a page, a live feed no longer read).
     #[arg(long, value_name = "SECONDS", default_value_t = crate::Limits::default().write_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     write_timeout: u64,
+    /// Seconds between a live feed's keep-alive comments; each also looks whether the
+    /// feed's device was revoked (its feed ends then).
+    #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
+    keep_alive: u64,
     /// Live feeds one device may hold open at once.
     #[arg(long, default_value_t = crate::state::MAX_FEEDS_PER_DEVICE, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     max_feeds_per_device: u32,
@@ -98,6 +102,7 @@ impl LimitArgs {
         settings.limits = self.limits();
         settings.max_feeds_per_device = self.max_feeds_per_device;
         settings.max_feeds = self.max_feeds;
+        settings.keep_alive = std::time::Duration::from_secs(self.keep_alive);
         settings.requests_per_second = self.requests_per_second;
         settings.request_burst = self.request_burst;
         settings.pushed_events_per_second = self.pushed_events_per_second;

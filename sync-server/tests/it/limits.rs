@@ -8,6 +8,26 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+/// Registers a device on the server's database with the admin command.
+fn add_device(db: &std::path::Path, name: &str, role: &str) -> crate::helpers::TestDevice {
+    let added = binary()
+        .args(["device", "add", "--database"])
+        .arg(db)
+        .args(["--name", name, "--role", role, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let added: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    crate::helpers::TestDevice {
+        id: added["device_id"].as_str().unwrap().parse().unwrap(),
+        token: added["token"].as_str().unwrap().to_string(),
+    }
+}
+
 /// A connection from `from` (a loopback address of its own: the abuser's).
 async fn connect_from(from: &str, to: SocketAddr) -> std::io::Result<TcpStream> {
     let socket = TcpSocket::new_v4()?;
@@ -192,23 +212,37 @@ async fn a_tls_handshake_that_never_comes_is_dropped() {
     );
 }
 
-/// Live feeds are capped per device and in all (429 `too_many_feeds` past either), and a
-/// device revoked while its feeds are open has them closed: their turns come back.
+/// Live feeds are capped per device and in all (429 `too_many_feeds` past either; a
+/// thousand on one token are all refused), and a device revoked while its feeds are open
+/// has them closed: their turns come back. The server's memory stays bounded.
 #[tokio::test(flavor = "multi_thread")]
 async fn live_feeds_are_capped_and_a_revoked_devices_feeds_end() {
-    let server = crate::helpers::spawn_sync_server_with(|settings| {
-        settings.keep_alive = std::time::Duration::from_millis(100);
-        settings.max_feeds_per_device = 2;
-        settings.max_feeds = 3;
-    })
-    .await;
-    let a = server.add_device("door a", conference_sync_server::Role::Door, &[]);
-    let b = server.add_device("door b", conference_sync_server::Role::Door, &[]);
-    let c = server.add_device("door c", conference_sync_server::Role::Door, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let (a, b, c) = (
+        add_device(&db, "door a", "door"),
+        add_device(&db, "door b", "door"),
+        add_device(&db, "door c", "door"),
+    );
+    let server = Serving::start(
+        &db,
+        &[
+            "--plain-http",
+            "--keep-alive",
+            "1",
+            "--max-feeds-per-device",
+            "2",
+            "--max-feeds",
+            "3",
+        ],
+    );
+    let client = reqwest::Client::builder()
+        .timeout(DEADLINE)
+        .build()
+        .unwrap();
     let open = |device: &crate::helpers::TestDevice| {
-        let request = server
-            .client
-            .get(server.url("/v1/feed"))
+        let request = client
+            .get(format!("{}/v1/feed", server.url))
             .bearer_auth(&device.token)
             .send();
         async move { request.await.expect("an answer") }
@@ -225,16 +259,20 @@ async fn live_feeds_are_capped_and_a_revoked_devices_feeds_end() {
     assert_eq!(over.status(), 429, "three feeds in all at most");
     // A thousand more on one token: every one refused, none left open.
     for _ in 0..1_000 {
-        let refused = open(&b).await;
-        assert_eq!(refused.status(), 429);
+        assert_eq!(open(&b).await.status(), 429);
     }
+    let (peak, _) = memory_mib(server.child.id());
+    println!("after a thousand feeds asked on one token: server memory peak {peak} MiB");
+    assert!(peak < 150, "{peak} MiB");
 
     // Door A is revoked: both its feeds end, and room is made.
-    let database = server.database.clone();
-    let a_id = a.id;
-    crate::helpers::blocking(move || {
-        conference_sync_server::admin::revoke_device(&database, a_id).expect("revoke")
-    });
+    let revoked = binary()
+        .args(["device", "revoke", "--database"])
+        .arg(&db)
+        .arg(a.id.to_string())
+        .output()
+        .unwrap();
+    assert!(revoked.status.success());
     for feed in &mut a_feeds {
         let ended = tokio::time::timeout(DEADLINE, async {
             while let Ok(Some(_)) = feed.chunk().await {}
@@ -242,20 +280,16 @@ async fn live_feeds_are_capped_and_a_revoked_devices_feeds_end() {
         .await;
         assert!(ended.is_ok(), "a revoked device's feed was closed");
     }
-    let mut room = None;
     let deadline = Instant::now() + DEADLINE;
-    while room.is_none() {
+    loop {
         // The feeds count as closed once the server saw their streams end.
-        let feed = open(&c).await;
-        if feed.status() == 200 {
-            room = Some(feed);
-        } else {
-            assert!(Instant::now() < deadline, "no room after A's feeds ended");
-            tokio::task::yield_now().await;
+        if open(&c).await.status() == 200 {
+            break;
         }
+        assert!(Instant::now() < deadline, "no room after A's feeds ended");
+        tokio::task::yield_now().await;
     }
     drop(b_feed);
-    server.stop().await;
 }
 
 /// A pull page holds at most 4 MiB of payloads, whatever the limit asked: the rest comes
@@ -457,19 +491,43 @@ fn padded_log(server: &crate::helpers::TestServer, events: u32) {
 /// and an honest device pulls meanwhile.
 #[tokio::test(flavor = "multi_thread")]
 async fn stalled_pullers_are_dropped_and_others_pull() {
-    let server = crate::helpers::spawn_sync_server_with(|settings| {
-        settings.limits.write_timeout = std::time::Duration::from_secs(1);
-        settings.limits.header_read_timeout = std::time::Duration::from_secs(120);
-        // The office watches the metrics as fast as it can.
-        settings.requests_per_second = 1_000_000;
-        settings.request_burst = 1_000_000;
-    })
-    .await;
-    let office = server.add_device("office", conference_sync_server::Role::BackOffice, &[]);
-    let staller = server.add_device("staller", conference_sync_server::Role::Organizer, &[]);
-    padded_log(&server, 700);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let office = add_device(&db, "office", "back-office");
+    let staller = add_device(&db, "staller", "organizer");
+    // What an older server may hold: 700 events of about 10 KB each.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let order = conference_app::conference_domain::stream::StreamId::order(
+            conference_app::conference_domain::OrderId::from_uuid(uuid::Uuid::from_u128(1)),
+        );
+        let payload = format!("{{\"padding\":\"{}\"}}", "x".repeat(10_000));
+        for position in 1..=700_i64 {
+            conn.execute(
+                "INSERT INTO events (position, stream_key, stream_version, conference_id, event_type, schema_version, payload, command_id, device_id, recorded_at)
+                 VALUES (?1, ?2, ?1, NULL, 'Padding', 1, ?3, ?4, ?4, '2026-12-08T00:00:00Z')",
+                rusqlite::params![position, order.key(), payload, uuid::Uuid::from_u128(2)],
+            )
+            .unwrap();
+        }
+    }
+    let server = Serving::start(
+        &db,
+        &[
+            "--plain-http",
+            "--write-timeout",
+            "1",
+            "--header-timeout",
+            "120",
+            // The office watches the metrics as fast as it can.
+            "--requests-per-second",
+            "1000000",
+            "--request-burst",
+            "1000000",
+        ],
+    );
     let address: SocketAddr = server
-        .url("")
+        .url
         .trim_start_matches("http://")
         .parse()
         .expect("an address");
@@ -489,23 +547,44 @@ async fn stalled_pullers_are_dropped_and_others_pull() {
         stalled.push(stream);
     }
     // The honest device pulls while they stall.
+    let client = reqwest::Client::builder()
+        .timeout(DEADLINE)
+        .build()
+        .unwrap();
     let started = Instant::now();
-    let (status, page) = server.get(&office, "/v1/pull?after=0&limit=5000").await;
-    assert_eq!(status, 200);
+    let pulled = client
+        .get(format!("{}/v1/pull?after=0&limit=5000", server.url))
+        .bearer_auth(&office.token)
+        .send()
+        .await
+        .expect("an honest pull is answered");
+    assert_eq!(pulled.status(), 200);
+    let page: serde_json::Value = pulled.json().await.unwrap();
     assert!(!page["events"].as_array().expect("events").is_empty());
+    let (peak, _) = memory_mib(server.child.id());
     println!(
-        "an honest pull among six stalled pullers: {:?}",
+        "an honest pull among six stalled pullers: {:?}; server memory peak {peak} MiB",
         started.elapsed()
     );
+    assert!(peak < 150, "{peak} MiB");
     // The server drops every stalled puller once its write timeout passes.
-    let dropped = |text: &str| -> u64 {
+    let dropped = || async {
+        let text = client
+            .get(format!("{}/metrics", server.url))
+            .bearer_auth(&office.token)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
         text.lines()
             .find_map(|l| l.strip_prefix("conference_sync_write_timeouts_total "))
-            .and_then(|v| v.trim().parse().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
             .expect("the write-timeout counter")
     };
     let deadline = Instant::now() + DEADLINE;
-    while dropped(&server.metrics(&office).await) < 6 {
+    while dropped().await < 6 {
         assert!(
             Instant::now() < deadline,
             "the stalled pullers were not dropped"
@@ -513,14 +592,12 @@ async fn stalled_pullers_are_dropped_and_others_pull() {
         tokio::task::yield_now().await;
     }
     // Each of them, reading now, gets part of what it asked for, then the end.
-    for stream in stalled {
-        let mut stream = stream;
+    for mut stream in stalled {
         let mut got = Vec::new();
         let read = tokio::time::timeout(DEADLINE, stream.read_to_end(&mut got)).await;
         assert!(read.is_ok(), "the connection was closed");
         assert!(got.len() < 3 * 4 * 1024 * 1024, "{} bytes came", got.len());
     }
-    server.stop().await;
 }
 
 /// A flood of made-up tokens from one address (32 clients at once) is answered 401, each
