@@ -77,7 +77,7 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, DbError> {
     // through the WAL with `synchronous=FULL`.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     if crate::v1::is_v1(&conn)? {
-        crate::v1::upgrade(&mut conn, SERVER_SQL)?;
+        crate::v1::upgrade(&mut conn, SERVER_SQL, server_device_id)?;
     }
     migrate(&mut conn)?;
     Ok(conn)

@@ -39,6 +39,7 @@ mod state;
 pub mod store;
 pub mod tls;
 mod v1;
+mod verdict;
 pub mod verify;
 mod wire;
 mod writer;

@@ -12,11 +12,11 @@ use crate::error::DbError;
 use crate::log::{StateCache, Unit};
 use crate::metrics::Stats;
 use crate::store::Db;
+use crate::verdict::{Ahead, Failed, Written};
 use crate::wire::{CommandBody, Decoded, EventBody, PreparedCommand};
 use conference_domain::aggregate::{Aggregate, DomainEvent, FLATTENED, IntoDomainEvent};
 use conference_domain::order::Order;
 use conference_domain::process::{RegistrationProcess, Stage};
-use conference_domain::seats;
 use conference_domain::stream::{Holder, StreamId, StreamKind};
 use conference_domain::upcast;
 use conference_domain::{CommandId, DeviceId, OrderId, Timestamp};
@@ -35,43 +35,6 @@ pub(crate) enum Reads {
     AsTheDeviceRead,
     /// The server's newest: a rebase runs the command again on what the server has now.
     Newest,
-}
-
-/// Why a replay did not come out as a list of events.
-#[derive(Debug)]
-pub(crate) enum Failed {
-    /// The command itself was refused by a rule, or named something the server lacks.
-    Refused(AppError),
-    /// The server could not read its own log.
-    Db(DbError),
-}
-
-/// An event a replay appended, as write rights judge it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Written {
-    pub stream: StreamId,
-    pub version: u64,
-    /// Seats leaving a device's allotment because an order on it was cancelled.
-    pub gives_back: bool,
-}
-
-impl Written {
-    pub(crate) fn of(recorded: &[Recorded]) -> Vec<Self> {
-        recorded
-            .iter()
-            .map(|r| Self {
-                stream: r.stream,
-                version: r.version,
-                gives_back: matches!(
-                    r.event,
-                    DomainEvent::Seats(
-                        seats::Event::SeatsReservationCancelled(_)
-                            | seats::Event::CommittedSeatsReleased(_)
-                    )
-                ),
-            })
-            .collect()
-    }
 }
 
 /// What a replay appended, in order, and the states it left the streams in.
@@ -94,22 +57,6 @@ impl Replayed {
             }
         }
     }
-}
-
-/// A command replayed ahead of the writer, on a reading connection (see [`ahead`]).
-pub(crate) struct Ahead {
-    /// What the replay wrote, in brief (the events themselves stay with the request's
-    /// thread, which frees them), or why it did not run through.
-    pub outcome: Result<Vec<Written>, Failed>,
-    /// How the replayed events differ from the pushed ones, when the replay ran through.
-    pub difference: Option<String>,
-    /// It read what earlier commands of the same request wrote: it holds only if the
-    /// writer applies every one of them as pushed.
-    pub used_earlier: bool,
-    /// It read something that may still change before the writer takes it (a stream at
-    /// the newest version, as devices that send no `reads` ask, or at a version the log
-    /// did not have yet): the writer replays it itself.
-    pub unsettled: bool,
 }
 
 /// What the commands of one request wrote, as their replays ahead of the writer have it,

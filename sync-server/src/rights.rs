@@ -15,7 +15,7 @@
 use crate::device::{Device, Role};
 use crate::error::DbError;
 use crate::log::{Refusal, Rejection, Unit};
-use crate::replay::Written;
+use crate::verdict::Written;
 use conference_domain::ConferenceId;
 use conference_domain::stream::{Holder, StreamId, StreamKind};
 use uuid::Uuid;

@@ -152,19 +152,6 @@ const REPLAY_STATES: usize = 64;
 /// Devices whose replay states are kept at most; past that, the cache starts over.
 const REPLAY_CACHES: usize = 256;
 
-/// Moves the head forward (never back: instances may report out of order), for the feed
-/// and the metrics.
-pub(crate) fn head_moved(head: &watch::Sender<i64>, metrics: &Metrics, position: i64) {
-    head.send_if_modified(|current| {
-        let moved = position > *current;
-        if moved {
-            *current = position;
-        }
-        moved
-    });
-    metrics.set_head(*head.borrow());
-}
-
 /// The server's shared state; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -186,7 +173,7 @@ impl AppState {
             let head_tx = Arc::clone(&head_tx);
             let metrics = Arc::clone(&metrics);
             (opened.listen_for_heads)(Box::new(move |position| {
-                head_moved(&head_tx, &metrics, position);
+                crate::writer::head_moved(&head_tx, &metrics, position);
             }))?
         };
         let writer = Writer::start(opened.writer, server_device, Arc::clone(&metrics), head_tx)?;

@@ -34,7 +34,12 @@ pub(crate) fn is_v1(conn: &Connection) -> Result<bool, DbError> {
 }
 
 /// Upgrades a V1 server database to the current schema; returns the events copied.
-pub(crate) fn upgrade(conn: &mut Connection, migrations: &[&str]) -> Result<u64, DbError> {
+/// `server_device` gives the server its own device id in the new schema (`db` knows how).
+pub(crate) fn upgrade(
+    conn: &mut Connection,
+    migrations: &[&str],
+    server_device: fn(&Connection) -> Result<Uuid, DbError>,
+) -> Result<u64, DbError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Another process may have upgraded the file while this one waited for the lock.
     if !is_v1(&tx)? {
@@ -45,7 +50,7 @@ pub(crate) fn upgrade(conn: &mut Connection, migrations: &[&str]) -> Result<u64,
         tx.execute_batch(sql)?;
     }
     tx.pragma_update(None, "user_version", migrations.len())?;
-    crate::db::server_device_id(&tx)?;
+    server_device(&tx)?;
     copy_devices(&tx)?;
     let events = copy_events(&tx)?;
     copy_commands(&tx)?;

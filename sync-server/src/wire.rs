@@ -10,7 +10,7 @@
 //! writer thread only checks and writes.
 use crate::device::current_command_type;
 use crate::log::Rejection;
-use crate::replay::Ahead;
+use crate::verdict::Ahead;
 use conference_domain::Timestamp;
 use conference_domain::aggregate::DomainEvent;
 use conference_domain::limits;

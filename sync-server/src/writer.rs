@@ -169,7 +169,7 @@ fn writer_loop(
         // The head moves before anyone hears back, so a device that reads the metrics or
         // the feed right after its push already sees its own events counted.
         match conn.head() {
-            Ok(position) => crate::state::head_moved(head, metrics, position),
+            Ok(position) => head_moved(head, metrics, position),
             Err(error) => tracing::error!(%error, "could not read the head position"),
         }
         for job in batch {
@@ -205,4 +205,17 @@ fn run_batch(
         }
     }
     Ok(())
+}
+
+/// Moves the head forward (never back: instances may report out of order), for the feed
+/// and the metrics.
+pub(crate) fn head_moved(head: &watch::Sender<i64>, metrics: &Metrics, position: i64) {
+    head.send_if_modified(|current| {
+        let moved = position > *current;
+        if moved {
+            *current = position;
+        }
+        moved
+    });
+    metrics.set_head(*head.borrow());
 }
