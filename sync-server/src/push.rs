@@ -792,17 +792,14 @@ fn reconcile_rejection(
     Ok(())
 }
 
-/// The conference a command is about, as far as the server can tell: the one its JSON
-/// names, or the one its first known stream belongs to.
+/// The conference a command is about, as far as the server can tell: the one it names
+/// (read with this build's command types), or the one its first known stream belongs to.
 fn command_conference(unit: &mut Unit<'_>, command: &CommandBody) -> Result<Option<Uuid>, DbError> {
-    let value = command.command_value();
-    let named = value
-        .get("conference_id")
-        .or_else(|| value.pointer("/order/conference_id"))
-        .and_then(|v| v.as_str())
-        .and_then(|s| Uuid::parse_str(s).ok());
-    if named.is_some() {
-        return Ok(named);
+    let named = serde_json::from_str::<UserCommand>(command.command.get())
+        .ok()
+        .and_then(|c| c.conference_id());
+    if let Some(id) = named {
+        return Ok(Some(id.as_uuid()));
     }
     for event in &command.events {
         if let Ok(stream) = StreamId::parse(&event.stream)

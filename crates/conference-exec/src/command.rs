@@ -125,6 +125,32 @@ pub enum UserCommand {
 }
 
 impl UserCommand {
+    /// The conference the command names, when it names one (commands on an existing order
+    /// name only the order: its conference is that of the order's stream).
+    #[must_use]
+    pub fn conference_id(&self) -> Option<ConferenceId> {
+        match self {
+            Self::CreateConference { conference_id, .. }
+            | Self::UpdateConference { conference_id, .. }
+            | Self::PublishConference { conference_id }
+            | Self::UnpublishConference { conference_id }
+            | Self::AddSeatType { conference_id, .. }
+            | Self::UpdateSeatType { conference_id, .. }
+            | Self::AddPromoCode { conference_id, .. }
+            | Self::ReceiveAllotment { conference_id, .. }
+            | Self::ReturnAllotment { conference_id, .. } => Some(*conference_id),
+            Self::PlaceOrder(order) | Self::Sell { order, .. } => Some(order.conference_id),
+            Self::UpdateOrder { .. }
+            | Self::AssignRegistrant { .. }
+            | Self::PayOrder { .. }
+            | Self::ConfirmOrder { .. }
+            | Self::CancelOrder { .. }
+            | Self::AssignSeat { .. }
+            | Self::UnassignSeat { .. }
+            | Self::Tick => None,
+        }
+    }
+
     /// A stable name for logs and the command log.
     #[must_use]
     pub fn name(&self) -> &'static str {
@@ -314,6 +340,35 @@ mod tests {
         assert_ne!(
             receive_allotment_id(device, 1),
             receive_allotment_id(device, 2)
+        );
+    }
+
+    #[test]
+    fn a_command_names_its_conference_when_it_has_one() {
+        let conference = ConferenceId::from_uuid(uuid::Uuid::from_u128(1));
+        let order = OrderId::from_uuid(uuid::Uuid::from_u128(2));
+        let read = |json: serde_json::Value| -> UserCommand {
+            serde_json::from_value(json).expect("a command")
+        };
+        assert_eq!(
+            read(serde_json::json!({ "type": "publish_conference", "conference_id": conference }))
+                .conference_id(),
+            Some(conference)
+        );
+        assert_eq!(
+            read(serde_json::json!({
+                "type": "return_allotment", "conference_id": conference, "seats": []
+            }))
+            .conference_id(),
+            Some(conference)
+        );
+        assert_eq!(
+            read(serde_json::json!({ "type": "confirm_order", "order_id": order })).conference_id(),
+            None
+        );
+        assert_eq!(
+            read(serde_json::json!({ "type": "tick" })).conference_id(),
+            None
         );
     }
 }
