@@ -16,6 +16,7 @@ pub fn test() -> Result<()> {
     ensure_components()?;
     run(cargo().args(["fmt", "--all", "--check"]))
         .context("formatting differs; run `cargo fmt --all`")?;
+    crate::tidy::check()?;
     crate::setup::system_packages()?;
     crate::setup::wasm_target()?;
     crate::setup::tauri_driver()?;

@@ -8,6 +8,7 @@ mod demo;
 mod desktop;
 mod postgres;
 mod setup;
+mod tidy;
 mod ui;
 mod util;
 
@@ -19,7 +20,7 @@ use std::process::{ExitCode, ExitStatus};
 #[command(
     bin_name = "cargo xtask",
     about = "Project tasks.",
-    override_usage = "cargo xtask <run|ui|test|contract|bench|cli-demo> [OPTIONS]",
+    override_usage = "cargo xtask <run|ui|test|tidy|contract|bench|cli-demo> [OPTIONS]",
     arg_required_else_help = true
 )]
 struct Cli {
@@ -41,6 +42,9 @@ enum Task {
     CliDemo,
     /// Everything CI checks: formatting, clippy and every test.
     Test,
+    /// Architecture rules on the source: no module cycles (but the known ones), a pure
+    /// domain crate.
+    Tidy,
     /// Only the OpenAPI contract: schemathesis against a real sync server (build it first,
     /// e.g. with `cargo build -p conference-sync-server`).
     Contract,
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Task::CliDemo => demo::run_demo().map(|()| ExitCode::SUCCESS),
         Task::Test => check::test().map(|()| ExitCode::SUCCESS),
         Task::Contract => contract::check().map(|()| ExitCode::SUCCESS),
+        Task::Tidy => tidy::check().map(|()| ExitCode::SUCCESS),
         Task::Bench(_) if cfg!(debug_assertions) => rerun_optimized(),
         Task::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
     };

@@ -1,7 +1,7 @@
 //! Following the server's live feed (`GET /v1/feed`: server-sent `head` events carrying the
 //! newest global position). An online device syncs as soon as the head moves past what it
 //! has pulled, so it sees other devices' sales within a second instead of on its next poll.
-use crate::sync::SyncError;
+use crate::transport::SyncError;
 use crate::{App, Result};
 use conference_store::sync::ServerLink;
 use std::io::{BufRead, BufReader};

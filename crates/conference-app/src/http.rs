@@ -1,6 +1,6 @@
 //! The real transport: JSON over HTTP(S) with reqwest (rustls), retried with backoff when
 //! the server does not answer. Every request is safe to repeat, so retrying is always right.
-use crate::sync::{SyncError, Transport};
+use crate::transport::{SyncError, Transport};
 use conference_protocol::ErrorBody;
 use conference_protocol::sync::{
     AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,

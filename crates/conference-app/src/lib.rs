@@ -19,6 +19,7 @@ pub mod http;
 pub mod input;
 mod quote;
 pub mod sync;
+mod transport;
 
 pub use back_office::{
     BackOfficeSummary, DeviceTotals, MethodTotals, ReconciliationEntry, SalesBucket,
