@@ -6,6 +6,8 @@
 //!   modules, except the ones listed in [`KNOWN_CYCLES`] with their reason.
 //! - The domain crate does no IO and reads no clock: its dependencies are the listed pure
 //!   crates, and its source names no clock, file or network API (times enter as data).
+//! - Every command the UI can call (`src-tauri/ipc`'s `cmd` names) is registered with the
+//!   desktop shell's `generate_handler!`, and nothing is registered that the UI cannot name.
 use crate::util::root;
 use anyhow::{Result, bail};
 use std::collections::{BTreeMap, BTreeSet};
@@ -84,8 +86,11 @@ pub fn check() -> Result<()> {
         }
     }
     problems.extend(domain_purity()?);
+    problems.extend(desktop_commands()?);
     if problems.is_empty() {
-        println!("xtask: tidy — no module cycles (but the known ones), a pure domain");
+        println!(
+            "xtask: tidy — no module cycles (but the known ones), a pure domain, every desktop command registered"
+        );
         return Ok(());
     }
     for problem in &problems {
@@ -260,6 +265,49 @@ fn domain_purity() -> Result<Vec<String>> {
                 ));
             }
         }
+    }
+    Ok(problems)
+}
+
+/// The UI's command names against the shell's registered commands.
+fn desktop_commands() -> Result<Vec<String>> {
+    let ipc = std::fs::read_to_string(root().join("src-tauri/ipc/src/lib.rs"))?;
+    let shell = std::fs::read_to_string(root().join("src-tauri/src/lib.rs"))?;
+    let names: BTreeSet<String> = ipc
+        .split("pub mod cmd {")
+        .nth(1)
+        .and_then(|rest| rest.split('}').next())
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.split('"').nth(1))
+        .map(String::from)
+        .collect();
+    let registered: BTreeSet<String> = shell
+        .split("generate_handler![")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|path| path.trim().rsplit("::").next())
+        .filter(|name| !name.is_empty())
+        .map(String::from)
+        .collect();
+    let mut problems = Vec::new();
+    if names.is_empty() || registered.is_empty() {
+        problems.push(
+            "could not read the UI's command names or the shell's generate_handler! list"
+                .to_string(),
+        );
+    }
+    for name in names.difference(&registered) {
+        problems.push(format!(
+            "the UI can call `{name}` (src-tauri/ipc cmd) but the shell does not register it (src-tauri/src/lib.rs generate_handler!)"
+        ));
+    }
+    for name in registered.difference(&names) {
+        problems.push(format!(
+            "the shell registers `{name}` but the UI has no name for it in src-tauri/ipc's cmd"
+        ));
     }
     Ok(problems)
 }
