@@ -145,6 +145,14 @@ fn a_device_sets_aside_what_it_cannot_take_and_goes_on_syncing() {
                 "paid_in_full": true
             }),
         ),
+        // A neutralisation that names no earlier event (a server's garbage): it takes
+        // nothing out.
+        template(
+            &promos.event.stream,
+            promo_versions + 2,
+            "EventNeutralised",
+            json!({ "version": 99, "position": 1, "reason": "garbage" }),
+        ),
         // Another event at a version this device already holds from the server.
         rewritten,
         // An event no build knows.
@@ -202,6 +210,12 @@ fn a_device_sets_aside_what_it_cannot_take_and_goes_on_syncing() {
         reasons
             .iter()
             .any(|r| r.contains("fields the domain does not write: paid_in_full")),
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("EventNeutralised") && r.contains("cannot neutralise")),
         "{reasons:#?}"
     );
     assert!(

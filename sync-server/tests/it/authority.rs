@@ -116,6 +116,15 @@ fn forged_copy(of: &str, event_type: &str, payload: String, device: &str) -> Str
     )
 }
 
+/// Full's price cut to 0.01, as a forged `SeatTypeUpdated` payload.
+fn price_cut(full: Uuid) -> String {
+    json!({
+        "id": full, "name": "Full", "description": "", "price": "0.01",
+        "quantity": 1000, "previous_quantity": 1000
+    })
+    .to_string()
+}
+
 /// One door sale, not pushed yet, as its one command.
 fn sale(door: &mut Local) -> PushRequest {
     door.sell("devconf", &["Full=1"], false);
@@ -806,11 +815,7 @@ async fn verify_lists_what_an_older_server_stored_and_would_refuse_now() {
     venue.server.execute(&forged_copy(
         "event_type = 'SeatTypeCreated'",
         "SeatTypeUpdated",
-        json!({
-            "id": full, "name": "Full", "description": "", "price": "0.01",
-            "quantity": 1000, "previous_quantity": 1000
-        })
-        .to_string(),
+        price_cut(full),
         &door_id,
     ));
     venue.server.execute(&forged_copy(
@@ -929,11 +934,7 @@ async fn a_neutralised_event_is_left_out_everywhere_and_stays_stored() {
     venue.server.execute(&forged_copy(
         "event_type = 'SeatTypeCreated'",
         "SeatTypeUpdated",
-        json!({
-            "id": full, "name": "Full", "description": "", "price": "0.01",
-            "quantity": 1000, "previous_quantity": 1000
-        })
-        .to_string(),
+        price_cut(full),
         &door_id,
     ));
     venue.server.execute(&forged_copy(
@@ -1083,4 +1084,67 @@ async fn a_neutralised_event_is_left_out_everywhere_and_stays_stored() {
     late.apply(venue.log().await);
     assert_eq!(full_price(&late), "120.00");
     assert_eq!(remaining(&late), honest_remaining - 4);
+}
+
+/// Only the server's admin neutralises: a door that pushes a marker of its own — riding on
+/// a sale, on the conference's stream or on its own order — is refused and nothing is
+/// stored, and the neutralised-looking event stays in every fold.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_cannot_push_a_neutralisation() {
+    let venue = Venue::new().await;
+    let conference = venue.conference();
+    let mut door = venue.door().await;
+    let before = venue.version(&conference).await;
+    let marker =
+        |version: u64| json!({ "version": version, "position": 1, "reason": "forged by a door" });
+    // On the conference's stream, taking out its creation.
+    let mut request = sale(&mut door);
+    let command = &mut request.commands[0];
+    let event = forged(
+        command,
+        &conference,
+        before + 1,
+        "EventNeutralised",
+        marker(1),
+    );
+    command.events.push(event);
+    let code = venue.refused(&door.device, &request).await;
+    assert!(
+        ["unknown_event", "forbidden_stream"].contains(&code.as_str()),
+        "{code}"
+    );
+    // On the door's own order stream, after the sale's own events.
+    let mut request = sale(&mut door);
+    let command = &mut request.commands[0];
+    let order = command.events[0].stream.clone();
+    let last = command
+        .events
+        .iter()
+        .filter(|e| e.stream == order)
+        .map(|e| e.version)
+        .max()
+        .expect("the order's events");
+    let event = forged(command, &order, last + 1, "EventNeutralised", marker(1));
+    command.events.push(event);
+    assert_eq!(venue.refused(&door.device, &request).await, "unknown_event");
+    assert_eq!(
+        venue
+            .server
+            .count("SELECT COUNT(*) FROM events WHERE event_type = 'EventNeutralised'"),
+        0
+    );
+    // The conference still reads as created.
+    let device = venue
+        .server
+        .add_device("late organizer", Role::Organizer, &[]);
+    let mut late = Local::new(&device, true);
+    late.apply(venue.log().await);
+    assert_eq!(
+        late.app
+            .conference("devconf")
+            .expect("devconf")
+            .seat_types
+            .len(),
+        1
+    );
 }
