@@ -1,41 +1,18 @@
-//! Shared helpers: a temporary store, the CLI as a process, a published demo conference.
+//! Shared helpers: the CLI as a process, a published demo conference, read models; the
+//! temporary store and the test clock come from `conference-testkit`.
 #![allow(dead_code)]
 
-use conference_app::{App, Ctx, NewConference, PaymentInput, SaleInput};
+use conference_app::{App, NewConference, PaymentInput, SaleInput};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub use conference_testkit::clock::{at, ctx, minute};
+pub use conference_testkit::store::{TestStore, temp_store};
+
 /// The CLI binary built from this package.
 pub fn cli_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_conference-under-test"))
-}
-
-/// A fresh folder and a store path inside it; the folder is removed on drop.
-pub struct TestStore {
-    pub dir: tempfile::TempDir,
-    pub path: PathBuf,
-}
-
-pub fn temp_store() -> TestStore {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("store.db");
-    TestStore { dir, path }
-}
-
-pub fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .expect("test time")
-        .with_timezone(&chrono::Utc)
-}
-
-/// A clock reading for tests: 2026-11-27 10:00 UTC plus `minutes`.
-pub fn minute(minutes: i64) -> chrono::DateTime<chrono::Utc> {
-    at("2026-11-27T10:00:00Z") + chrono::Duration::minutes(minutes)
-}
-
-pub fn ctx(minutes: i64) -> Ctx {
-    Ctx::new(minute(minutes))
 }
 
 /// An initialized store with a published conference `demo`: Full 100.00 × 10,

@@ -2,12 +2,16 @@
 //! `conference-sync-under-test`) on 127.0.0.1 with its own SQLite file, killable at will.
 //! It serves TLS with the certificate it makes beside its database, as at a venue; devices
 //! enroll with the code `device add --server` prints, which pins that certificate. Tests
-//! whose proxy reads HTTP start it with plain HTTP instead.
+//! whose proxy reads HTTP start it with plain HTTP instead. The process itself is
+//! `conference_testkit::sync_server::Serving`; this file adds the database, the restart on
+//! the same address and this crate's admin calls.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use conference_testkit::sync_server::{self, Serving};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+
+/// A device the server knows: its id, its token and its enrollment code.
+pub use conference_testkit::sync_server::Enrolled as DeviceToken;
 
 pub fn server_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_conference-sync-under-test"))
@@ -19,30 +23,7 @@ pub struct Server {
     /// The certificate's SHA-256 it printed (none over plain HTTP).
     pub fingerprint: Option<String>,
     plain: bool,
-    child: Option<Child>,
-}
-
-/// A device the server knows: its id, its token and its enrollment code.
-#[derive(Clone, Debug)]
-pub struct DeviceToken {
-    pub device_id: String,
-    pub token: String,
-    pub code: String,
-}
-
-impl DeviceToken {
-    /// Where and how the device reaches the server, as its enrollment code says.
-    pub fn link(&self) -> conference_app::ServerLink {
-        let enrollment =
-            conference_app::conference_protocol::enrollment::Enrollment::decode(&self.code)
-                .expect("an enrollment code");
-        conference_app::ServerLink {
-            url: enrollment.server,
-            token: enrollment.token,
-            pin: enrollment.sha256,
-            insecure_http: false,
-        }
-    }
+    process: Option<Serving>,
 }
 
 impl Server {
@@ -64,51 +45,29 @@ impl Server {
             url: String::new(),
             fingerprint: None,
             plain,
-            child: None,
+            process: None,
         };
         server.launch("127.0.0.1:0");
         server
     }
 
     fn launch(&mut self, listen: &str) {
-        let mut command = Command::new(server_binary());
-        command
-            .args(["serve", "--database"])
-            .arg(&self.database)
-            .args(["--listen", listen]);
-        if self.plain {
-            command.arg("--plain-http");
-        }
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start conference-sync");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut first = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("read the listening line");
-        // `listening on URL [certificate-sha256 HEX]`
-        let words: Vec<&str> = first.split_whitespace().collect();
-        match words.as_slice() {
-            ["listening", "on", url, rest @ ..] => {
-                self.url = (*url).to_string();
-                self.fingerprint = match rest {
-                    ["certificate-sha256", sha256] => Some((*sha256).to_string()),
-                    _ => None,
-                };
-            }
-            _ => panic!("unexpected first line from the server: {first:?}"),
-        }
-        self.child = Some(child);
+        let args: &[&str] = if self.plain { &["--plain-http"] } else { &[] };
+        let process = Serving::start(
+            sync_server::command(&server_binary()),
+            &self.database,
+            listen,
+            args,
+        );
+        self.url.clone_from(&process.url);
+        self.fingerprint.clone_from(&process.fingerprint);
+        self.process = Some(process);
     }
 
     /// Kills the server with SIGKILL (no graceful shutdown) and waits for it to be gone.
     pub fn kill_9(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("SIGKILL");
-            child.wait().expect("reap");
+        if let Some(process) = self.process.take() {
+            process.kill_9();
         }
     }
 
@@ -144,36 +103,18 @@ impl Server {
     }
 
     pub fn add_device(&self, name: &str, role: &str, conferences: &[&str]) -> DeviceToken {
-        let mut command = Command::new(server_binary());
-        command
-            .args(["device", "add", "--database"])
-            .arg(&self.database)
-            .args([
-                "--name", name, "--role", role, "--server", &self.url, "--json",
-            ]);
-        for c in conferences {
-            command.args(["--conference", c]);
-        }
-        let output = command.output().expect("device add");
-        assert!(
-            output.status.success(),
-            "device add failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let value: serde_json::Value =
-            serde_json::from_slice(&output.stdout).expect("device add --json");
-        DeviceToken {
-            device_id: value["device_id"].as_str().expect("device_id").to_string(),
-            token: value["token"].as_str().expect("token").to_string(),
-            code: value["enrollment_code"]
-                .as_str()
-                .expect("enrollment_code")
-                .to_string(),
-        }
+        sync_server::add_device(
+            &server_binary(),
+            &self.database,
+            &self.url,
+            name,
+            role,
+            conferences,
+        )
     }
 
     pub fn admin(&self, args: &[&str]) -> serde_json::Value {
-        let output = Command::new(server_binary())
+        let output = sync_server::command(&server_binary())
             .args(args)
             .arg("--database")
             .arg(&self.database)
@@ -186,15 +127,5 @@ impl Server {
             String::from_utf8_lossy(&output.stderr)
         );
         serde_json::from_slice(&output.stdout).expect("admin --json")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SIGTERM-like stop is not needed for tests; make sure nothing is left running.
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }

@@ -21,6 +21,7 @@ const CRATES: &[&str] = &[
     "crates/conference-app/src",
     "crates/conference-protocol/src",
     "crates/conference-cli/src",
+    "crates/conference-testkit/src",
     "sync-server/src",
     "src-tauri/src",
     "src-tauri/ipc/src",

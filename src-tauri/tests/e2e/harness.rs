@@ -4,6 +4,7 @@
 //!
 //! Everything is stopped with SIGTERM, never SIGKILL: a killed tauri-driver orphans its
 //! WebKitWebDriver child, which then holds the test's output open.
+use conference_testkit::sync_server::{self, Serving};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -43,20 +44,9 @@ fn free_port() -> u16 {
 }
 
 fn terminate(child: &mut Child, what: &str) {
-    if let Ok(Some(_)) = child.try_wait() {
-        return;
+    if conference_testkit::process::terminate(child, Duration::from_secs(15)).is_none() {
+        eprintln!("e2e: {what} did not stop after SIGTERM within 15 s");
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::park_timeout(Duration::from_millis(50));
-    }
-    eprintln!("e2e: {what} did not stop after SIGTERM within 15 s");
 }
 
 /// Whether WebKitWebDriver lost an element to a re-render (the page replaced it while the
@@ -69,15 +59,8 @@ fn is_stale(error: &WebDriverError) -> bool {
 }
 
 /// Waits until `check` holds, or fails with `what` after `PATIENCE`.
-pub fn wait_sync(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !check() {
-        assert!(
-            Instant::now() < deadline,
-            "e2e: timed out waiting for {what}"
-        );
-        std::thread::park_timeout(Duration::from_millis(50));
-    }
+pub fn wait_sync(what: &str, check: impl FnMut() -> bool) {
+    conference_testkit::process::wait_until(what, PATIENCE, check);
 }
 
 /// Starts Xvfb on a display number nobody uses and waits for its socket.
@@ -119,11 +102,12 @@ fn start_xvfb() -> (Child, String) {
 
 /// The sync server for tests that need one: the `conference-sync` binary the workspace
 /// builds (its own integration tests make cargo build it) as a child process on 127.0.0.1
-/// with its own SQLite file, stopped with SIGTERM and started again on the same address.
+/// with its own SQLite file (`conference_testkit::sync_server::Serving`), stopped with
+/// SIGTERM and started again on the same address.
 pub struct SyncServer {
     pub database: PathBuf,
     pub url: String,
-    child: Option<Child>,
+    process: Option<Serving>,
     _dir: tempfile::TempDir,
 }
 
@@ -147,7 +131,7 @@ impl SyncServer {
         let mut server = SyncServer {
             database: dir.path().join("server.db"),
             url: String::new(),
-            child: None,
+            process: None,
             _dir: dir,
         };
         server.launch("127.0.0.1:0");
@@ -155,33 +139,25 @@ impl SyncServer {
     }
 
     fn launch(&mut self, listen: &str) {
-        use std::io::BufRead;
-        let mut child = Command::new(sync_server_binary())
-            .args(["serve", "--database"])
-            .arg(&self.database)
-            .args(["--listen", listen])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start conference-sync");
-        let mut first = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("the server's output"))
-            .read_line(&mut first)
-            .expect("the server's first line");
+        let process = Serving::start(
+            sync_server::command(&sync_server_binary()),
+            &self.database,
+            listen,
+            &[],
+        );
         // `listening on https://ADDRESS certificate-sha256 HEX`: TLS, as at a venue.
-        self.url = match first.split_whitespace().collect::<Vec<_>>().as_slice() {
-            ["listening", "on", url, ..] => (*url).to_string(),
-            _ => panic!("e2e: the sync server did not start: {first:?}"),
-        };
-        assert!(self.url.starts_with("https://"), "e2e: {first}");
-        self.child = Some(child);
+        self.url.clone_from(&process.url);
+        assert!(self.url.starts_with("https://"), "e2e: {}", self.url);
+        self.process = Some(process);
     }
 
     /// Stops the server (SIGTERM: it finishes requests in flight) and waits for it.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            terminate(&mut child, "conference-sync");
-            let _ = child.wait();
+        if let Some(mut process) = self.process.take() {
+            if process.terminate(Duration::from_secs(15)).is_none() {
+                eprintln!("e2e: conference-sync did not stop after SIGTERM within 15 s");
+            }
+            let _ = process.child.wait();
         }
     }
 
@@ -194,28 +170,15 @@ impl SyncServer {
 
     /// Registers a device the way the admin does; returns its enrollment code.
     pub fn add_device(&self, name: &str, role: &str, conferences: &[&str]) -> String {
-        let mut command = Command::new(sync_server_binary());
-        command
-            .args(["device", "add", "--database"])
-            .arg(&self.database)
-            .args([
-                "--name", name, "--role", role, "--server", &self.url, "--json",
-            ]);
-        for c in conferences {
-            command.args(["--conference", c]);
-        }
-        let output = command.output().expect("device add");
-        assert!(
-            output.status.success(),
-            "e2e: device add failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let value: serde_json::Value =
-            serde_json::from_slice(&output.stdout).expect("device add --json");
-        value["enrollment_code"]
-            .as_str()
-            .expect("an enrollment code")
-            .to_string()
+        sync_server::add_device(
+            &sync_server_binary(),
+            &self.database,
+            &self.url,
+            name,
+            role,
+            conferences,
+        )
+        .code
     }
 }
 

@@ -1,13 +1,12 @@
 //! The `conference-sync` binary: admin commands, and serving until SIGTERM.
 use crate::helpers::DEADLINE;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 pub(crate) fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_conference-sync"));
-    command.env_remove("CONFERENCE_SYNC_DATABASE");
-    command
+    conference_testkit::sync_server::command(std::path::Path::new(env!(
+        "CARGO_BIN_EXE_conference-sync"
+    )))
 }
 
 #[test]
@@ -125,7 +124,7 @@ fn admin_commands_add_list_and_revoke_devices() {
 fn serve_prints_the_bound_address_first_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
-    let mut serving = Serving::start(&db, &["--plain-http"]);
+    let mut serving = serve(&db, &["--plain-http"]);
     let url = serving.url.clone();
     assert!(
         url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
@@ -157,70 +156,40 @@ fn serve_prints_the_bound_address_first_and_stops_on_sigterm() {
     assert!(status.success(), "{status:?}");
 }
 
-/// A server started with `args` (TLS unless they say otherwise); its first line's words.
-pub(crate) struct Serving {
-    pub child: std::process::Child,
-    pub url: String,
-    pub fingerprint: Option<String>,
+/// The server process: `conference_testkit::sync_server::Serving`.
+pub(crate) use conference_testkit::sync_server::Serving;
+
+/// A server started with `args` on a free port of 127.0.0.1 (TLS unless they say
+/// otherwise).
+pub(crate) fn serve(db: &std::path::Path, args: &[&str]) -> Serving {
+    serve_with(binary(), db, args)
 }
 
-impl Serving {
-    pub(crate) fn start(db: &std::path::Path, args: &[&str]) -> Self {
-        Self::start_with(binary(), db, args)
-    }
+/// Starts `command` (the binary, or a shell that sets limits first and runs it).
+pub(crate) fn serve_with(command: Command, db: &std::path::Path, args: &[&str]) -> Serving {
+    Serving::start(command, db, "127.0.0.1:0", args)
+}
 
-    /// Starts `command` (the binary, or a shell that sets limits first and runs it).
-    pub(crate) fn start_with(mut command: Command, db: &std::path::Path, args: &[&str]) -> Self {
-        let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0", "--database"])
-            .arg(db)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let words: Vec<String> = first.split_whitespace().map(String::from).collect();
-        assert!(words.len() >= 3 && words[0] == "listening", "{first}");
-        Self {
-            child,
-            url: words[2].clone(),
-            fingerprint: (words.len() == 5 && words[3] == "certificate-sha256")
-                .then(|| words[4].clone()),
-        }
-    }
-
-    fn link(&self, pin: Option<&str>) -> conference_app::ServerLink {
-        conference_app::ServerLink {
-            url: self.url.clone(),
-            token: "none".into(),
-            pin: pin.map(String::from),
-            insecure_http: false,
-        }
-    }
-
-    /// `/healthz` through a device's client that trusts what `pin` says.
-    fn health(&self, pin: Option<&str>) -> Result<u16, conference_app::sync::SyncError> {
-        let client = conference_app::http::client(
-            &self.link(pin),
-            reqwest::blocking::Client::builder().timeout(DEADLINE),
-        )?;
-        client
-            .get(format!("{}/healthz", self.url))
-            .send()
-            .map(|r| r.status().as_u16())
-            .map_err(|e| conference_app::http::not_sent(&e))
+fn link(serving: &Serving, pin: Option<&str>) -> conference_app::ServerLink {
+    conference_app::ServerLink {
+        url: serving.url.clone(),
+        token: "none".into(),
+        pin: pin.map(String::from),
+        insecure_http: false,
     }
 }
 
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `/healthz` through a device's client that trusts what `pin` says.
+fn health(serving: &Serving, pin: Option<&str>) -> Result<u16, conference_app::sync::SyncError> {
+    let client = conference_app::http::client(
+        &link(serving, pin),
+        reqwest::blocking::Client::builder().timeout(DEADLINE),
+    )?;
+    client
+        .get(format!("{}/healthz", serving.url))
+        .send()
+        .map(|r| r.status().as_u16())
+        .map_err(|e| conference_app::http::not_sent(&e))
 }
 
 /// With no certificate given, the server makes one on its first start, beside its
@@ -231,22 +200,22 @@ impl Drop for Serving {
 fn serve_makes_its_certificate_once_and_devices_pin_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
-    let first = Serving::start(&db, &[]);
+    let first = serve(&db, &[]);
     assert!(first.url.starts_with("https://127.0.0.1:"), "{}", first.url);
     let pin = first
         .fingerprint
         .clone()
         .expect("a fingerprint on the first line");
-    assert_eq!(first.health(Some(&pin)).expect("pinned"), 200);
+    assert_eq!(health(&first, Some(&pin)).expect("pinned"), 200);
     let other = "0".repeat(64);
-    let refused = first.health(Some(&other)).expect_err("another pin");
+    let refused = health(&first, Some(&other)).expect_err("another pin");
     assert!(
         matches!(&refused, conference_app::sync::SyncError::Untrusted(why)
             if why.contains("other than the one this device was enrolled with")),
         "{refused:?}"
     );
     assert!(
-        first.health(None).is_err(),
+        health(&first, None).is_err(),
         "a self-signed certificate is no authority's"
     );
     #[cfg(unix)]
@@ -257,13 +226,13 @@ fn serve_makes_its_certificate_once_and_devices_pin_it() {
         assert_eq!(mode & 0o777, 0o600, "the key is its owner's only");
     }
     drop(first);
-    let again = Serving::start(&db, &[]);
+    let again = serve(&db, &[]);
     assert_eq!(again.fingerprint.as_deref(), Some(pin.as_str()));
     drop(again);
 
     // A certificate given with --tls-cert/--tls-key is served as it is.
     let other_db = dir.path().join("other.db");
-    let given = Serving::start(
+    let given = serve(
         &other_db,
         &[
             "--tls-cert",
@@ -276,7 +245,7 @@ fn serve_makes_its_certificate_once_and_devices_pin_it() {
         ],
     );
     assert_eq!(given.fingerprint.as_deref(), Some(pin.as_str()));
-    assert_eq!(given.health(Some(&pin)).expect("pinned"), 200);
+    assert_eq!(health(&given, Some(&pin)).expect("pinned"), 200);
 }
 
 /// Plain HTTP is served on loopback only when asked for, and beyond it only when the
@@ -299,10 +268,10 @@ fn plain_http_beyond_this_machine_needs_insisting() {
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("--insecure-http"), "{said}");
-    let plain = Serving::start(&db, &["--plain-http"]);
+    let plain = serve(&db, &["--plain-http"]);
     assert!(plain.url.starts_with("http://127.0.0.1:"), "{}", plain.url);
     assert_eq!(plain.fingerprint, None);
-    assert_eq!(plain.health(None).expect("loopback"), 200);
+    assert_eq!(health(&plain, None).expect("loopback"), 200);
 }
 
 /// `device add --server` prints the enrollment code: the address, the token and the
@@ -329,7 +298,7 @@ fn device_add_prints_an_enrollment_code_that_pins_the_certificate() {
         "{}",
         String::from_utf8_lossy(&early.stderr)
     );
-    let serving = Serving::start(&db, &[]);
+    let serving = serve(&db, &[]);
     let out = add(&serving.url);
     assert!(
         out.status.success(),

@@ -16,6 +16,7 @@ use conference_app::conference_protocol::sync::{
 };
 use conference_app::{App, Ctx, NewConference, PaymentInput, SaleInput};
 use conference_sync_server::{Database, Role, ServeError, Settings, admin};
+use conference_testkit::store::TestStore;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -420,20 +421,7 @@ impl TestServer {
 
 // ---------------------------------------------------------------- local devices
 
-pub fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .expect("test time")
-        .with_timezone(&chrono::Utc)
-}
-
-/// A clock reading for tests: 2026-11-27 10:00 UTC plus `minutes`.
-pub fn minute(minutes: i64) -> chrono::DateTime<chrono::Utc> {
-    at("2026-11-27T10:00:00Z") + chrono::Duration::minutes(minutes)
-}
-
-pub fn ctx(minutes: i64) -> Ctx {
-    Ctx::new(minute(minutes))
-}
+pub use conference_testkit::clock::{at, ctx, minute};
 
 /// A device's own store, with the device id the server gave it.
 pub struct Local {
@@ -442,15 +430,15 @@ pub struct Local {
     pub device: TestDevice,
     /// The last device_seq handed out by `pending`.
     pushed: i64,
-    _dir: tempfile::TempDir,
+    _store: TestStore,
 }
 
 impl Local {
     /// A store for `device`. A connected store sells from its allotment and leaves the pool
     /// to the server; a standalone one owns its pool (as before it ever synced).
     pub fn new(device: &TestDevice, connected: bool) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("device.db");
+        let store = TestStore::named("device.db");
+        let path = store.path.clone();
         let mut app = App::open(&path).expect("open store");
         app.store_mut()
             .init_device(DeviceId::from_uuid(device.id), "test device", minute(0))
@@ -464,7 +452,7 @@ impl Local {
             path,
             device: device.clone(),
             pushed: 0,
-            _dir: dir,
+            _store: store,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Clients that connect and stall hold only their own sockets (DESIGN.md §7 Limits): a
 //! real `conference-sync` process, raw sockets from another loopback address playing the
 //! abuser, and an honest device whose requests must go on meanwhile.
-use crate::cli::{Serving, binary};
+use crate::cli::{binary, serve, serve_with};
 use crate::helpers::DEADLINE;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -79,7 +79,7 @@ async fn stalled_connections_are_bounded_and_honest_devices_go_on() {
         "ulimit -n 1024 && exec \"$0\" \"$@\"",
         binary().get_program().to_str().expect("a path"),
     ]);
-    let server = Serving::start_with(
+    let server = serve_with(
         shell,
         &db,
         &[
@@ -198,7 +198,7 @@ async fn stalled_connections_are_bounded_and_honest_devices_go_on() {
 async fn a_tls_handshake_that_never_comes_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
-    let server = Serving::start(&db, &["--handshake-timeout", "1"]);
+    let server = serve(&db, &["--handshake-timeout", "1"]);
     let address: SocketAddr = server
         .url
         .trim_start_matches("https://")
@@ -224,7 +224,7 @@ async fn live_feeds_are_capped_and_a_revoked_devices_feeds_end() {
         add_device(&db, "door b", "door"),
         add_device(&db, "door c", "door"),
     );
-    let server = Serving::start(
+    let server = serve(
         &db,
         &[
             "--plain-http",
@@ -511,7 +511,7 @@ async fn stalled_pullers_are_dropped_and_others_pull() {
             .unwrap();
         }
     }
-    let server = Serving::start(
+    let server = serve(
         &db,
         &[
             "--plain-http",
@@ -607,7 +607,7 @@ async fn stalled_pullers_are_dropped_and_others_pull() {
 async fn a_flood_of_bad_tokens_leaves_honest_devices_syncing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
-    let server = Serving::start(&db, &["--plain-http"]);
+    let server = serve(&db, &["--plain-http"]);
     let added = binary()
         .args(["device", "add", "--database"])
         .arg(&db)
