@@ -23,6 +23,9 @@
 //! while it assumed a stream new might have been judged otherwise (rebased, or rejected
 //! naming that stream too). Either way the request is taken again in careful mode, which
 //! looks every stream up, so the answer is the same as if nothing had been assumed.
+//!
+//! tidy: long because a push is one sequence of steps in one transaction (idempotency,
+//! order, rights, fast path, rebase, follow-ups) read top to bottom.
 use crate::device::Device;
 use crate::error::{ApiError, DbError};
 use crate::follow;

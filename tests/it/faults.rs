@@ -1,6 +1,9 @@
 //! Faults between a device and a real server: lost requests, lost responses, duplicated
 //! and late (replayed) requests, and the server killed with SIGKILL in the middle of a
 //! push. Afterwards nothing acknowledged is lost, nothing is duplicated, order is kept.
+//!
+//! tidy: long because its fault scenarios share one world (devices, proxy, server and the
+//! log check) built in this file.
 use crate::helpers::{TestStore, ctx, demo_app, minute, temp_store};
 use crate::proxy::{ALL_FAULTS, Fault as WireFault, Proxy, Schedule};
 use crate::server::{DeviceToken, Server};

@@ -7,6 +7,9 @@
 //! answered with a closed connection and delivered late (after the next request). A trap
 //! stops a push halfway into the server so a test can kill the server under it. Counters
 //! say which faults really happened, so a test cannot pass without them.
+//!
+//! tidy: long because it is one self-contained HTTP/1.1 proxy whose framing, fault
+//! schedule, traps and counters work on the same connections and are read together.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};

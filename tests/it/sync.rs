@@ -1,5 +1,8 @@
 //! Several devices and one real sync server on 127.0.0.1, each device on its own SQLite
 //! file: allotments, offline sales, overrides, convergence.
+//!
+//! tidy: long because each scenario sets up several devices and a server for one sync
+//! story; splitting it by topic is not done yet.
 use crate::helpers::{demo_app, minute, temp_store};
 use crate::server::{DeviceToken, Server};
 use conference_app::http::HttpTransport;

@@ -1,6 +1,9 @@
 //! The UI's state and formatting, with no browser in sight: the door's cart reducer, money
 //! arithmetic on the protocol's decimal strings, and how errors read to a person. Tested
 //! natively; the components only render it.
+//!
+//! tidy: long because it holds all of the UI's natively tested logic (cart reducer, money,
+//! error text) and its tests, about a third of the file.
 use conference_desktop_ipc::protocol::ErrorBody;
 use conference_desktop_ipc::{PaymentForm, RegistrantForm, SaleForm, SeatPick};
 use rust_decimal::Decimal;

@@ -88,6 +88,7 @@ pub fn check() -> Result<()> {
     }
     problems.extend(domain_purity()?);
     problems.extend(desktop_commands()?);
+    problems.extend(long_files()?);
     if problems.is_empty() {
         println!(
             "xtask: tidy — no module cycles (but the known ones), a pure domain, every desktop command registered"
@@ -313,6 +314,77 @@ fn desktop_commands() -> Result<Vec<String>> {
     Ok(problems)
 }
 
+/// The most lines a Rust source file may have, unless its header says why it needs more:
+/// past this a file is split by topic (STYLE.md: "files that grow past ~600 lines").
+const MAX_FILE_LINES: usize = 700;
+
+/// How a longer file's header (its leading comment lines) says why, e.g.
+/// `//! tidy: long because one table of cases reads as one specification`.
+const LONG_FILE_REASON: &str = "tidy: long because";
+
+/// Every Rust source file of the repository over [`MAX_FILE_LINES`] whose header gives no
+/// reason for its length.
+fn long_files() -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    rust_sources(&root(), &mut files)?;
+    files.sort();
+    let mut problems = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)?;
+        let name = file
+            .strip_prefix(root())
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        problems.extend(long_file_problem(&name, &text));
+    }
+    Ok(problems)
+}
+
+/// The `.rs` files under `dir`, leaving out build output, copies made by tools
+/// (`mutants.out`) and hidden folders.
+fn rust_sources(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        if path.is_dir() {
+            let skipped = name.starts_with('.')
+                || name.starts_with("mutants.out")
+                || ["target", "node_modules", "dist"].contains(&name.as_str());
+            if !skipped {
+                rust_sources(&path, files)?;
+            }
+        } else if name.ends_with(".rs") {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong with `text` (the file `name`) when it is longer than [`MAX_FILE_LINES`]
+/// and its header, the comment, attribute and blank lines it starts with, has no
+/// [`LONG_FILE_REASON`] followed by the reason.
+fn long_file_problem(name: &str, text: &str) -> Option<String> {
+    let lines = text.lines().count();
+    if lines <= MAX_FILE_LINES {
+        return None;
+    }
+    let reason_given = text
+        .lines()
+        .map(str::trim_start)
+        .take_while(|line| line.is_empty() || line.starts_with("//") || line.starts_with("#!["))
+        .filter_map(|line| line.split_once(LONG_FILE_REASON))
+        .any(|(_, why)| !why.trim().is_empty());
+    (!reason_given).then(|| {
+        format!(
+            "{name} has {lines} lines, more than {MAX_FILE_LINES}: split it by topic, or say why it is long in its header (`//! {LONG_FILE_REASON} …`)"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,5 +414,30 @@ mod tests {
         let code = "use crate::wire::{A, B};\nuse crate::{log::Unit, metrics};\nlet x = crate::db::open();";
         let names: Vec<String> = crate_paths(code).into_iter().collect();
         assert_eq!(names, vec!["db", "log", "metrics", "wire"]);
+    }
+
+    #[test]
+    fn a_long_file_needs_a_reason_in_its_header() {
+        let body = "fn f() {}\n".repeat(MAX_FILE_LINES);
+        assert_eq!(
+            long_file_problem("short.rs", "//! Short.\nfn f() {}\n"),
+            None
+        );
+        assert_eq!(long_file_problem("limit.rs", &body), None);
+
+        let without = format!("//! A module.\n{body}");
+        let problem = long_file_problem("src/long.rs", &without).expect("too long");
+        assert!(problem.contains("src/long.rs has 701 lines"), "{problem}");
+
+        let with = format!(
+            "//! A module.\n//! {LONG_FILE_REASON} its cases read as one table.\n#![allow(dead_code)]\n\n{body}"
+        );
+        assert_eq!(long_file_problem("src/long.rs", &with), None);
+
+        let no_why = format!("//! {LONG_FILE_REASON}\n{body}");
+        assert!(long_file_problem("src/long.rs", &no_why).is_some());
+        let below_the_header =
+            format!("//! A module.\nuse x;\n// {LONG_FILE_REASON} hidden.\n{body}");
+        assert!(long_file_problem("src/long.rs", &below_the_header).is_some());
     }
 }

@@ -5,6 +5,9 @@
 //! a person typed (slugs, seat type names, codes) into a [`UserCommand`] with every id and
 //! time chosen, then [`App::execute`] runs it in one transaction with its whole cascade,
 //! remembers its outcome under its command id, and queues it for sync.
+//!
+//! tidy: long because `App` has every use case as a method (the ones that grew a module of
+//! their own, quote, back office, export, feed, already moved out).
 #![forbid(unsafe_code)]
 
 mod back_office;

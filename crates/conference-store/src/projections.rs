@@ -2,6 +2,9 @@
 //! rebuildable from the log with the same code. A creation seen twice (a conference, a
 //! seat type, a promo code, an order: never from this device's own domain code, but a
 //! server can send anything) keeps the first: a repeat never fails the projection.
+//!
+//! tidy: long because every read model's update from every event is one match, so that an
+//! event's effects on the read models are in one place.
 use crate::{Recorded, Result, format_time};
 use conference_domain::PaymentId;
 use conference_domain::aggregate::DomainEvent;

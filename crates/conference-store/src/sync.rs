@@ -5,6 +5,9 @@
 //! as sent confirms them; a pull brings everyone else's events. Only the tentative events
 //! of a command the server rebased or rejected are ever removed: the server's outcome
 //! replaces them, and the read models are rebuilt from the log afterwards.
+//!
+//! tidy: long because the outbox, the server's outcomes and pulled events keep one set of
+//! tables (tentative and confirmed events) that each part changes, with their tests.
 use crate::{Durability, Recorded, Result, Store, StoreError, format_time, projections};
 use conference_domain::aggregate::{DomainEvent, StoredEvent};
 use conference_domain::stream::StreamId;

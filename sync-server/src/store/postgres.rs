@@ -15,6 +15,10 @@
 //!
 //! Connections are `postgres::Client`s (the synchronous client): the writer thread owns
 //! one, readers take one each from a small pool, all off the async executor.
+//!
+//! tidy: long because it implements the whole `store::Db` trait for PostgreSQL, one method
+//! per operation beside its twin `sqlite.rs`; a split would part methods sharing one
+//! transaction's locking.
 use super::{
     CommandInsert, CommandRow, Conn, Db, DeviceInsert, DeviceRow, EventInsert, EventRow,
     ListenForHeads, Listening, Opened, ReconciliationInsert, WriterConn,

@@ -1,6 +1,10 @@
 //! The SQLite backend: one file, one writer connection (its thread is the single writer
 //! that keeps positions in commit order), reading connections in WAL mode. Opening and
 //! migrating the file is `crate::db`'s.
+//!
+//! tidy: long because it implements the whole `store::Db` trait for SQLite, one method per
+//! operation beside its twin `postgres.rs`, with their tests; a split would part methods
+//! sharing one connection's handling.
 use super::{
     CommandInsert, CommandRow, Conn, Db, DeviceInsert, DeviceRow, EventInsert, EventRow,
     ListenForHeads, Listening, Opened, ReconciliationInsert, WriterConn,

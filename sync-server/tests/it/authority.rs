@@ -3,6 +3,9 @@
 //! devices' commands, replayed by the server with the code the device ran, are taken as
 //! they were written, including step-by-step orders and sales at a price an organizer
 //! changed while the door was offline.
+//!
+//! tidy: long because each refused push is hand-made in full so the case shows exactly what
+//! the server refuses; the cases read as one table.
 use crate::helpers::{
     Local, TestDevice, TestServer, all_applied, ctx, door_with_allotment, of_type,
     organizer_with_conference, spawn_sync_server,

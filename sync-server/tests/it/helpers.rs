@@ -6,6 +6,10 @@
 //! URL of a PostgreSQL database whose user may create databases, a fresh PostgreSQL
 //! database per server (dropped afterwards): the same suite runs against both backends
 //! (`cargo xtask test` runs it twice).
+//!
+//! tidy: long because it is the suite's one helper module (the in-process server on either
+//! database backend, and a device store that builds real pushes), used by every test file;
+//! the process harness other crates share is in conference-testkit.
 #![allow(dead_code)]
 
 use conference_app::conference_domain::DeviceId;

@@ -1,4 +1,7 @@
 //! The registration process manager as a pure reactor: one input in, commands out.
+//!
+//! tidy: long because the process manager's given/when/then cases, one per reaction, read
+//! as one specification of one reactor.
 use crate::support::*;
 use conference_domain::order::{self, ConfirmationBasis};
 use conference_domain::payment::{self, PaymentMethod};
