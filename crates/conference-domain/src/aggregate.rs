@@ -15,7 +15,7 @@ pub trait Aggregate:
     const SNAPSHOT_VERSION: u32;
     type Command;
     type Event: EventEnvelope;
-    type Error: std::error::Error + Clone + PartialEq;
+    type Error: std::error::Error + Clone + PartialEq + crate::error_code::ErrorCode;
 
     /// Decides what happens: the events a command causes, or the rule it breaks.
     fn handle(&self, command: &Self::Command) -> Result<Vec<Self::Event>, Self::Error>;

@@ -2,6 +2,7 @@
 //! each assignable to an attendee. Its id is the order's id (the reference used a fresh
 //! random id, which made the assignments hard to find from the order).
 use crate::aggregate::Aggregate;
+use crate::error_code::ErrorCode;
 use crate::events;
 use crate::ids::{OrderId, SeatTypeId};
 use crate::stream::StreamKind;
@@ -89,6 +90,23 @@ pub enum Error {
     AssignmentsNotCreated,
     #[error("the order has no seat at position {position}; positions go from 0 to {last}")]
     UnknownPosition { position: u32, last: u32 },
+}
+
+impl ErrorCode for Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::AssignmentsAlreadyCreated => "assignments_already_created",
+            Self::AssignmentsNotCreated => "assignments_not_created",
+            Self::UnknownPosition { .. } => "unknown_position",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::UnknownPosition { .. } => Some("position"),
+            Self::AssignmentsAlreadyCreated | Self::AssignmentsNotCreated => None,
+        }
+    }
 }
 
 impl Aggregate for SeatAssignments {

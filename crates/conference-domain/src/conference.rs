@@ -2,11 +2,12 @@
 //! Registration is only possible for a published conference.
 use crate::Timestamp;
 use crate::aggregate::Aggregate;
+use crate::error_code::ErrorCode;
 use crate::events;
 use crate::ids::{ConferenceId, SeatTypeId};
 use crate::money::{Currency, Money};
 use crate::stream::StreamKind;
-use crate::values::{Email, Slug};
+use crate::values::{Email, Slug, field_of_label};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -186,7 +187,7 @@ pub enum Error {
     ConferenceAlreadyExists,
     #[error("the conference does not exist; create it first")]
     ConferenceNotFound,
-    #[error("the conference ends before it starts; check --start and --end")]
+    #[error("the conference ends before it starts; check its start and end")]
     EndBeforeStart,
     #[error("{field} must not be empty")]
     Required { field: &'static str },
@@ -206,6 +207,41 @@ pub enum Error {
     AlreadyPublished,
     #[error("the conference is not published")]
     NotPublished,
+}
+
+impl ErrorCode for Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::ConferenceAlreadyExists => "conference_already_exists",
+            Self::ConferenceNotFound => "conference_not_found",
+            Self::EndBeforeStart => "end_before_start",
+            Self::Required { .. } => "required",
+            Self::SeatTypeNameLength(_) => "seat_type_name_length",
+            Self::SeatTypeDescriptionTooLong => "seat_type_description_too_long",
+            Self::SeatTypeNameTaken(_) => "seat_type_name_taken",
+            Self::SeatTypeNotFound => "seat_type_not_found",
+            Self::PriceOutOfRange(_) => "price_out_of_range",
+            Self::QuantityOutOfRange(_) => "quantity_out_of_range",
+            Self::AlreadyPublished => "already_published",
+            Self::NotPublished => "not_published",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::EndBeforeStart => Some("end"),
+            Self::Required { field } => field_of_label(field),
+            Self::SeatTypeNameLength(_) | Self::SeatTypeNameTaken(_) => Some("name"),
+            Self::SeatTypeDescriptionTooLong => Some("description"),
+            Self::SeatTypeNotFound => Some("seat_type"),
+            Self::PriceOutOfRange(_) => Some("price"),
+            Self::QuantityOutOfRange(_) => Some("quantity"),
+            Self::ConferenceAlreadyExists
+            | Self::ConferenceNotFound
+            | Self::AlreadyPublished
+            | Self::NotPublished => None,
+        }
+    }
 }
 
 fn check_details(details: &ConferenceDetails) -> Result<(), Error> {

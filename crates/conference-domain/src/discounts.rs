@@ -5,6 +5,7 @@
 //! held while its order is reserved, counted when the order is confirmed, and released if the
 //! order expires or is cancelled.
 use crate::aggregate::Aggregate;
+use crate::error_code::ErrorCode;
 use crate::events;
 use crate::ids::{OrderId, SeatTypeId};
 use crate::money::Money;
@@ -151,6 +152,36 @@ pub enum Error {
     PromoCodeNotCombinable { code: PromoCode, other: PromoCode },
     #[error("promo code {0} has been used up")]
     PromoCodeExhausted(PromoCode),
+}
+
+impl ErrorCode for Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::PromoCodeAlreadyExists(_) => "promo_code_already_exists",
+            Self::PercentOutOfRange(_) => "percent_out_of_range",
+            Self::AmountNotPositive => "amount_not_positive",
+            Self::MaxUsesZero => "max_uses_zero",
+            Self::EmptyScope => "empty_scope",
+            Self::UnknownPromoCode(_) => "unknown_promo_code",
+            Self::PromoCodeNotApplicable(_) => "promo_code_not_applicable",
+            Self::PromoCodeNotCombinable { .. } => "promo_code_not_combinable",
+            Self::PromoCodeExhausted(_) => "promo_code_exhausted",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::PromoCodeAlreadyExists(_)
+            | Self::UnknownPromoCode(_)
+            | Self::PromoCodeNotApplicable(_)
+            | Self::PromoCodeNotCombinable { .. }
+            | Self::PromoCodeExhausted(_) => "promo_code",
+            Self::PercentOutOfRange(_) => "percent",
+            Self::AmountNotPositive => "amount",
+            Self::MaxUsesZero => "max_uses",
+            Self::EmptyScope => "scope",
+        })
+    }
 }
 
 impl Promotions {

@@ -12,6 +12,7 @@ pub mod aggregate;
 pub mod assignments;
 pub mod conference;
 pub mod discounts;
+pub mod error_code;
 pub mod ids;
 pub mod limits;
 pub mod money;
@@ -28,6 +29,7 @@ pub mod values;
 pub use aggregate::{
     Aggregate, DecodeError, DomainEvent, EventEnvelope, IntoDomainEvent, StoredEvent,
 };
+pub use error_code::ErrorCode;
 pub use ids::*;
 pub use money::{Currency, Money};
 pub use stream::{Holder, StreamId, StreamKind};

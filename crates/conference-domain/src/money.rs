@@ -1,4 +1,5 @@
 //! Money is a decimal amount, never a float, rounded half-up to the currency's minor unit.
+use crate::error_code::ErrorCode;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -14,6 +15,16 @@ pub struct Currency(String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("currency `{0}` is not a three-letter ISO code such as EUR or USD")]
 pub struct InvalidCurrency(pub String);
+
+impl ErrorCode for InvalidCurrency {
+    fn code(&self) -> &'static str {
+        "invalid_currency"
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        Some("currency")
+    }
+}
 
 impl Currency {
     pub fn parse(code: &str) -> Result<Self, InvalidCurrency> {
@@ -77,6 +88,16 @@ pub enum InvalidMoney {
     NotANumber(String),
     #[error("the amount {0} is negative; amounts must be zero or more")]
     Negative(String),
+}
+
+/// Which amount it was (a price, an amount tendered, a discount) only the caller knows, so
+/// it names no field.
+impl ErrorCode for InvalidMoney {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::NotANumber(_) | Self::Negative(_) => "invalid_amount",
+        }
+    }
 }
 
 impl Money {

@@ -7,6 +7,7 @@
 use crate::Timestamp;
 use crate::aggregate::Aggregate;
 use crate::discounts::PromoCodeDefinition;
+use crate::error_code::ErrorCode;
 use crate::events;
 use crate::ids::{ConferenceId, PaymentId, SeatTypeId};
 use crate::money::Money;
@@ -227,6 +228,30 @@ pub enum Error {
     OrderNotFreeOfCharge(Money),
     #[error("the order could not be priced: {0}")]
     Pricing(#[from] pricing::PricingError),
+}
+
+impl ErrorCode for Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::NoSeatsRequested => "no_seats_requested",
+            Self::OrderAlreadyPlaced => "order_already_placed",
+            Self::OrderNotFound => "order_not_found",
+            Self::OrderAlreadyConfirmed => "order_already_confirmed",
+            Self::OrderExpired => "order_expired",
+            Self::ReservationTimedOut(_) => "reservation_timed_out",
+            Self::OrderCancelled => "order_cancelled",
+            Self::SeatsNotReserved => "seats_not_reserved",
+            Self::OrderNotFreeOfCharge(_) => "order_not_free_of_charge",
+            Self::Pricing(_) => "pricing",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::NoSeatsRequested => Some("quantity"),
+            _ => None,
+        }
+    }
 }
 
 fn check_seats(seats: &[SeatQuantity]) -> Result<(), Error> {

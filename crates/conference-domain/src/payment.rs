@@ -1,6 +1,7 @@
 //! Payments: cash at the door (amount tendered, change given), card (terminal reference),
 //! and invoice for the back office; refunds when an order is cancelled.
 use crate::aggregate::Aggregate;
+use crate::error_code::ErrorCode;
 use crate::events;
 use crate::ids::{ConferenceId, OrderId};
 use crate::money::Money;
@@ -124,10 +125,33 @@ pub enum Error {
     TenderedTooLow { tendered: Money, amount: Money },
     #[error("an amount tendered only applies to cash payments")]
     TenderedOnlyForCash,
-    #[error("a card payment needs the terminal's reference; pass --reference")]
+    #[error("a card payment needs the terminal's reference")]
     CardReferenceMissing,
     #[error("only a completed payment can be refunded")]
     NothingToRefund,
+}
+
+impl ErrorCode for Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::PaymentAlreadyInitiated => "payment_already_initiated",
+            Self::PaymentNotInitiated => "payment_not_initiated",
+            Self::PaymentNotPending => "payment_not_pending",
+            Self::NothingToPay => "nothing_to_pay",
+            Self::TenderedTooLow { .. } => "tendered_too_low",
+            Self::TenderedOnlyForCash => "tendered_only_for_cash",
+            Self::CardReferenceMissing => "card_reference_missing",
+            Self::NothingToRefund => "nothing_to_refund",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::TenderedTooLow { .. } | Self::TenderedOnlyForCash => Some("tendered"),
+            Self::CardReferenceMissing => Some("reference"),
+            _ => None,
+        }
+    }
 }
 
 impl Aggregate for Payment {

@@ -6,6 +6,7 @@
 //! at what earlier ones left of its lines, so the total is never negative. Each applied
 //! code is one line.
 use crate::discounts::{DiscountKind, PromoCodeDefinition};
+use crate::error_code::ErrorCode;
 use crate::ids::SeatTypeId;
 use crate::money::Money;
 use crate::values::{PromoCode, SeatQuantity};
@@ -65,6 +66,15 @@ pub enum PricingError {
     /// accepts, but a price list is only as good as the events it was folded from.
     #[error("the order's total is beyond what money can hold")]
     TotalOutOfRange,
+}
+
+impl ErrorCode for PricingError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::UnpricedSeatType(_) => "unpriced_seat_type",
+            Self::TotalOutOfRange => "total_out_of_range",
+        }
+    }
 }
 
 fn describe(discount: &PromoCodeDefinition) -> String {

@@ -6,6 +6,7 @@
 //! gives a partial reservation, never an error. Only an explicit override may go beyond
 //! what is there (an offline door sale past its allotment); the excess is recorded.
 use crate::aggregate::Aggregate;
+use crate::error_code::ErrorCode;
 use crate::events;
 use crate::ids::{DeviceId, OrderId, SeatTypeId};
 use crate::stream::StreamKind;
@@ -152,6 +153,22 @@ pub enum Error {
     UnknownSeatType(SeatTypeId),
     #[error("a reservation needs at least one seat")]
     NoSeatsRequested,
+}
+
+impl ErrorCode for Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownSeatType(_) => "unknown_seat_type",
+            Self::NoSeatsRequested => "no_seats_requested",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::UnknownSeatType(_) => Some("seat_type"),
+            Self::NoSeatsRequested => Some("quantity"),
+        }
+    }
 }
 
 fn merge(seats: &[SeatQuantity]) -> BTreeMap<SeatTypeId, u32> {
@@ -436,6 +453,16 @@ impl Aggregate for SeatsAvailability {
 pub struct QuantityBelowTaken {
     pub name: String,
     pub taken: i64,
+}
+
+impl ErrorCode for QuantityBelowTaken {
+    fn code(&self) -> &'static str {
+        "quantity_below_taken"
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        Some("quantity")
+    }
 }
 
 /// Checks a new quantity for `seat_type` against what its pool still has free.

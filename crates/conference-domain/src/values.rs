@@ -1,4 +1,5 @@
 //! Validated values. Each has private fields and a `parse` that says what was wrong.
+use crate::error_code::ErrorCode;
 use crate::ids::SeatTypeId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -25,6 +26,43 @@ pub enum InvalidValue {
         len: usize,
         max: usize,
     },
+}
+
+impl ErrorCode for InvalidValue {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Email(_) => "email",
+            Self::Slug(_) => "slug",
+            Self::AccessCode(_) => "access_code",
+            Self::PromoCode(_) => "promo_code",
+            Self::Empty { .. } => "empty",
+            Self::TooLong { .. } => "too_long",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::Email(_) => Some("email"),
+            Self::Slug(_) => Some("slug"),
+            Self::AccessCode(_) => Some("access_code"),
+            Self::PromoCode(_) => Some("promo_code"),
+            Self::Empty { field } | Self::TooLong { field, .. } => field_of_label(field),
+        }
+    }
+}
+
+/// The input a text's label in a message names (`"owner name"` → `owner_name`); `None`
+/// for a label no input has.
+#[must_use]
+pub fn field_of_label(label: &str) -> Option<&'static str> {
+    Some(match label {
+        "conference name" => "name",
+        "owner name" => "owner_name",
+        "first name" => "first_name",
+        "last name" => "last_name",
+        "device name" => "device_name",
+        _ => return None,
+    })
 }
 
 /// Non-empty trimmed text of at most `max` characters.

@@ -6,6 +6,7 @@ mod support;
 mod assignments;
 mod conference;
 mod discounts;
+mod error_codes;
 mod flow;
 mod limits;
 mod order;
