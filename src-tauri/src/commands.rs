@@ -46,8 +46,24 @@ pub(crate) fn ctx() -> Ctx {
     Ctx::new(chrono::Utc::now())
 }
 
+/// Which of a conference's days a form field holds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Day {
+    Start,
+    End,
+}
+
+impl Day {
+    fn invalid(self, message: String) -> AppError {
+        match self {
+            Self::Start => AppError::invalid("invalid_start", message).with_field("start"),
+            Self::End => AppError::invalid("invalid_end", message).with_field("end"),
+        }
+    }
+}
+
 /// `2026-12-01` (or a full RFC 3339 time) → a time; empty → none (the app says it is missing).
-pub(crate) fn parse_day(text: &str, field: &str) -> Result<Option<Timestamp>, AppError> {
+pub(crate) fn parse_day(text: &str, day: Day) -> Result<Option<Timestamp>, AppError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -59,12 +75,7 @@ pub(crate) fn parse_day(text: &str, field: &str) -> Result<Option<Timestamp>, Ap
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| Some(t.and_utc()))
-        .ok_or_else(|| {
-            AppError::invalid(
-                &format!("invalid_{field}"),
-                format!("`{text}` is not a date; write it like 2026-12-01"),
-            )
-        })
+        .ok_or_else(|| day.invalid(format!("`{text}` is not a date; write it like 2026-12-01")))
 }
 
 pub(crate) fn parse_quantity(text: &str) -> Result<u32, AppError> {
@@ -76,6 +87,7 @@ pub(crate) fn parse_quantity(text: &str) -> Result<u32, AppError> {
                 text.trim()
             ),
         )
+        .with_field("quantity")
     })
 }
 
@@ -89,6 +101,7 @@ fn parse_max_uses(text: &str) -> Result<Option<u32>, AppError> {
             "invalid_max_uses",
             format!("`{text}` is not a number of uses; write a whole number, or leave it empty for unlimited"),
         )
+        .with_field("max_uses")
     })
 }
 
@@ -211,8 +224,8 @@ pub async fn create_conference(
             name: form.name,
             description: form.description,
             location: form.location,
-            start: parse_day(&form.start, "start")?,
-            end: parse_day(&form.end, "end")?,
+            start: parse_day(&form.start, Day::Start)?,
+            end: parse_day(&form.end, Day::End)?,
             owner_name: form.owner_name,
             owner_email: form.owner_email,
             currency: non_empty(&form.currency),
@@ -461,15 +474,18 @@ mod tests {
     #[test]
     fn days_parse_and_say_how_to_write_them() {
         assert_eq!(
-            parse_day("2026-12-01", "start")
+            parse_day("2026-12-01", Day::Start)
                 .unwrap()
                 .unwrap()
                 .to_rfc3339(),
             "2026-12-01T00:00:00+00:00"
         );
-        assert_eq!(parse_day("  ", "start").unwrap(), None);
-        let error = parse_day("12/01/2026", "start").unwrap_err();
+        assert_eq!(parse_day("  ", Day::Start).unwrap(), None);
+        let error = parse_day("12/01/2026", Day::Start).unwrap_err();
         assert_eq!(error.code(), "invalid_start");
+        assert_eq!(error.field(), Some("start"));
+        let error = parse_day("tomorrow", Day::End).unwrap_err();
+        assert_eq!((error.code(), error.field()), ("invalid_end", Some("end")));
         assert!(error.to_string().contains("2026-12-01"));
     }
 
@@ -483,6 +499,8 @@ mod tests {
         assert_eq!(parse_max_uses("").unwrap(), None);
         assert_eq!(parse_max_uses("3").unwrap(), Some(3));
         assert_eq!(parse_max_uses("-1").unwrap_err().code(), "invalid_max_uses");
+        assert_eq!(parse_quantity("x").unwrap_err().field(), Some("quantity"));
+        assert_eq!(parse_max_uses("x").unwrap_err().field(), Some("max_uses"));
     }
 
     #[test]

@@ -217,6 +217,7 @@ fn internal(message: impl Into<String>) -> ErrorBody {
     ErrorBody {
         code: "internal".into(),
         message: message.into(),
+        field: None,
     }
 }
 

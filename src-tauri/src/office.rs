@@ -155,7 +155,8 @@ fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
                 "The folder of {} does not exist; choose a file in an existing folder",
                 path.display()
             ),
-        ));
+        )
+        .with_field("path"));
     };
     let name = path
         .file_name()
@@ -167,6 +168,7 @@ fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
             "export_failed",
             format!("Could not write {}: {e}", path.display()),
         )
+        .with_field("path")
     };
     std::fs::write(&partial, bytes).map_err(failed)?;
     std::fs::rename(&partial, path).map_err(|e| {
@@ -181,20 +183,23 @@ pub(crate) fn export_path(text: &str) -> Result<PathBuf, AppError> {
         return Err(AppError::invalid(
             "export_path",
             "Choose the file to export to, like /home/me/devconf-orders.csv",
-        ));
+        )
+        .with_field("path"));
     }
     let path = PathBuf::from(text);
     if !path.is_absolute() {
         return Err(AppError::invalid(
             "export_path",
             format!("`{text}` is not a full path; start it at the top, like /home/me/{text}"),
-        ));
+        )
+        .with_field("path"));
     }
     if path.is_dir() {
         return Err(AppError::invalid(
             "export_path",
             format!("{text} is a folder; add a file name like devconf-orders.csv"),
-        ));
+        )
+        .with_field("path"));
     }
     Ok(path)
 }
@@ -251,7 +256,9 @@ pub async fn choose_export_file(handle: AppHandle, suggested: String) -> Reply<O
             .map(|chosen| chosen.into_path().map(|p| p.display().to_string()))
             .transpose()
             .map_err(|e| {
-                AppError::invalid("export_path", format!("That file cannot be used: {e}")).body()
+                AppError::invalid("export_path", format!("That file cannot be used: {e}"))
+                    .with_field("path")
+                    .body()
             })
     })
     .await
@@ -326,6 +333,7 @@ mod tests {
     #[test]
     fn export_paths_are_whole_file_paths() {
         assert_eq!(export_path(" ").unwrap_err().code(), "export_path");
+        assert_eq!(export_path(" ").unwrap_err().field(), Some("path"));
         assert_eq!(export_path("orders.csv").unwrap_err().code(), "export_path");
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(

@@ -23,6 +23,7 @@ fn resolve_with(
             message: format!(
                 "This system has no data folder for the app; set {ENV} to the store file to use"
             ),
+            field: None,
         })
 }
 

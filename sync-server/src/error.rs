@@ -146,7 +146,7 @@ impl ApiError {
     pub fn code(&self) -> &str {
         match self {
             Self::BadRequest(_) => "bad_request",
-            Self::Unauthorized(_) => "unauthorized",
+            Self::Unauthorized(_) => conference_protocol::sync::UNAUTHORIZED,
             Self::Forbidden { code, .. }
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. }
@@ -173,6 +173,7 @@ impl ApiError {
         ErrorBody {
             code: self.code().to_string(),
             message,
+            field: None,
         }
     }
 }

@@ -537,7 +537,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .unwrap_or_default();
     let code = match status {
         StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::UNAUTHORIZED => conference_protocol::sync::UNAUTHORIZED,
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
@@ -562,6 +562,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let body = serde_json::to_vec(&ErrorBody {
         code: code.into(),
         message,
+        field: None,
     })
     .unwrap_or_default();
     parts.headers.remove(CONTENT_LENGTH);

@@ -32,8 +32,9 @@ pub(crate) enum Refusal {
 #[derive(Clone, Debug)]
 pub(crate) struct Rejection {
     pub reason: ErrorBody,
-    /// More for the back office (the conflicting streams, say).
-    pub detail: Option<serde_json::Value>,
+    /// More for the back office (the conflicting streams, say). Boxed: refusals travel in
+    /// `Result`s, and most have none.
+    pub detail: Option<Box<serde_json::Value>>,
 }
 
 impl Rejection {
@@ -42,6 +43,7 @@ impl Rejection {
             reason: ErrorBody {
                 code: code.into(),
                 message: message.into(),
+                field: None,
             },
             detail: None,
         }

@@ -55,7 +55,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Conference sync server",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Devices push their commands in device order and pull everyone's events in global order. Every request is safe to repeat. Every error body is an ErrorBody {code, message}."
+            "description": "Devices push their commands in device order and pull everyone's events in global order. Every request is safe to repeat. Every error body is an ErrorBody {code, message, field?}."
         },
         "components": {
             "securitySchemes": {
@@ -209,7 +209,11 @@ fn schemas() -> Value {
     json!({
         "ErrorBody": {
             "type": "object", "required": ["code", "message"],
-            "properties": { "code": { "type": "string" }, "message": { "type": "string" } }
+            "properties": {
+                "code": { "type": "string", "description": "A stable snake-case code (docs/error-codes.md lists them)." },
+                "message": { "type": "string" },
+                "field": { "type": "string", "description": "The input the error is about, in neutral terms (`email`, `quantity`, `promo_code`, …); absent when it is about none." }
+            }
         },
         "SequenceGap": {
             "type": "object", "required": ["code", "message", "next_expected"],

@@ -501,8 +501,9 @@ fn attempt(
                     streams.join(", "),
                     body.command_type
                 ),
+                field: None,
             },
-            detail: Some(serde_json::json!({ "conflicts": conflicts })),
+            detail: Some(Box::new(serde_json::json!({ "conflicts": conflicts }))),
         }))
     }
 }
@@ -631,10 +632,10 @@ fn rebase(
     let replayed = replay::replay(unit, device.id, body, command, now, false, Reads::Newest)
         .map_err(|failed| match failed {
             Failed::Db(e) => Refusal::from(e),
-            Failed::Refused(e) => {
-                let body = e.body();
-                Refusal::reject(&body.code, body.message)
-            }
+            Failed::Refused(e) => Refusal::Reject(Rejection {
+                reason: e.body(),
+                detail: None,
+            }),
         })?;
     rights::check(unit, device, &Written::of(&replayed.recorded))?;
     check_pool_cuts(unit, replayed.recorded.iter().map(|r| (r.stream, &r.event)))?;
@@ -713,10 +714,10 @@ fn check_quantity_cut(
     };
     let (pool, _) = unit.load::<SeatsAvailability>(StreamId::seats(conference_id, Holder::Pool))?;
     seats::check_quantity_cut(current, &pool, new_quantity).map_err(|e| {
-        Refusal::reject(
-            "quantity_below_taken",
-            conference_exec::error::sentence(&e.to_string()),
-        )
+        Refusal::Reject(Rejection {
+            reason: conference_exec::AppError::domain(e).body(),
+            detail: None,
+        })
     })
 }
 

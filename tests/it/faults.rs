@@ -259,6 +259,7 @@ impl Transport for SmallBodies {
                 body: conference_app::conference_protocol::ErrorBody {
                     code: "payload_too_large".into(),
                     message: "too large".into(),
+                    field: None,
                 },
             });
         }

@@ -23,6 +23,7 @@ fn to_error(value: JsValue) -> ErrorBody {
         message: value
             .as_string()
             .unwrap_or_else(|| "The app's core did not answer; restart the app".into()),
+        field: None,
     })
 }
 
@@ -35,11 +36,13 @@ pub async fn invoke<A: Serialize, T: DeserializeOwned>(
     let args = args.serialize(&serializer).map_err(|e| ErrorBody {
         code: "internal".into(),
         message: format!("Could not send the request: {e}"),
+        field: None,
     })?;
     let value = tauri_invoke(command, args).await.map_err(to_error)?;
     serde_wasm_bindgen::from_value(value).map_err(|e| ErrorBody {
         code: "internal".into(),
         message: format!("Could not read the answer to {command}: {e}"),
+        field: None,
     })
 }
 

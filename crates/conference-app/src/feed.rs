@@ -44,6 +44,7 @@ impl Feed {
             let body = serde_json::from_str(&text).unwrap_or(conference_protocol::ErrorBody {
                 code: format!("http_{status}"),
                 message: text,
+                field: None,
             });
             return Err(SyncError::Refused { status, body });
         }
@@ -148,7 +149,7 @@ impl App {
         loop {
             let outcome = self.sync(&transport, now());
             if let Err(e) = &outcome
-                && e.code() == "unauthorized"
+                && e.code() == conference_protocol::sync::UNAUTHORIZED
             {
                 let _ = on_sync(&outcome);
                 return Stopped::Refused(e.clone());

@@ -291,6 +291,7 @@ fn refusal(response: reqwest::blocking::Response) -> SyncError {
     let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or(ErrorBody {
         code: format!("http_{status}"),
         message: text,
+        field: None,
     });
     SyncError::Refused { status, body }
 }

@@ -16,7 +16,8 @@ pub fn parse_seat_spec(spec: &str) -> Result<(String, u32), AppError> {
         return Err(AppError::invalid(
             "invalid_seat",
             format!("`{spec}` names no seat type; write it like \"Full=2\""),
-        ));
+        )
+        .with_field("seats"));
     }
     let quantity: i64 = quantity.parse().map_err(|_| {
         AppError::invalid(
@@ -25,25 +26,33 @@ pub fn parse_seat_spec(spec: &str) -> Result<(String, u32), AppError> {
                 "`{quantity}` in `{spec}` is not a number of seats; write it like \"{name}=2\""
             ),
         )
+        .with_field("seats")
     })?;
     if quantity < 0 {
         return Err(AppError::invalid(
             "negative_quantity",
             format!("{quantity} seats of {name} is a negative quantity; ask for 1 or more"),
-        ));
+        )
+        .with_field("quantity"));
     }
     let quantity = u32::try_from(quantity).map_err(|_| {
         AppError::invalid(
             "invalid_seat",
             format!("{quantity} seats of {name} is more than can be sold"),
         )
+        .with_field("quantity")
     })?;
     Ok((name.to_string(), quantity))
 }
 
+/// A seat type's price.
 pub fn parse_price(text: &str) -> Result<Money, AppError> {
-    Money::parse(text)
-        .map_err(|e| AppError::invalid("invalid_amount", crate::sentence(&e.to_string())))
+    parse_money(text, "price")
+}
+
+/// An amount of money typed into the input `field` (`price`, `amount`, `tendered`).
+pub fn parse_money(text: &str, field: &str) -> Result<Money, AppError> {
+    Money::parse(text).map_err(|e| AppError::input(e).with_field(field))
 }
 
 pub fn parse_percent(text: &str) -> Result<Decimal, AppError> {
@@ -53,6 +62,7 @@ pub fn parse_percent(text: &str) -> Result<Decimal, AppError> {
             "invalid_percent",
             format!("`{text}` is not a percentage; write it like 10 or 12.5"),
         )
+        .with_field("percent")
     })
 }
 
@@ -64,7 +74,8 @@ pub fn parse_method(text: &str) -> Result<PaymentMethod, AppError> {
         other => Err(AppError::invalid(
             "invalid_payment_method",
             format!("`{other}` is not a payment method; use cash, card or invoice"),
-        )),
+        )
+        .with_field("method")),
     }
 }
 
@@ -100,5 +111,43 @@ mod tests {
         );
         assert_eq!(parse_percent("12.5%").unwrap().to_string(), "12.5");
         assert!(parse_percent("lots").is_err());
+    }
+
+    #[test]
+    fn errors_name_the_input_they_are_about() {
+        let field = |e: AppError| (e.code().to_string(), e.field().map(String::from));
+        let of = |code: &str, field: &str| (code.to_string(), Some(field.to_string()));
+        assert_eq!(
+            field(parse_seat_spec("=2").unwrap_err()),
+            of("invalid_seat", "seats")
+        );
+        assert_eq!(
+            field(parse_seat_spec("Full=two").unwrap_err()),
+            of("invalid_seat", "seats")
+        );
+        assert_eq!(
+            field(parse_seat_spec("Full=-1").unwrap_err()),
+            of("negative_quantity", "quantity")
+        );
+        assert_eq!(
+            field(parse_seat_spec("Full=99999999999").unwrap_err()),
+            of("invalid_seat", "quantity")
+        );
+        assert_eq!(
+            field(parse_price("ten").unwrap_err()),
+            of("invalid_amount", "price")
+        );
+        assert_eq!(
+            field(parse_money("-5", "tendered").unwrap_err()),
+            of("invalid_amount", "tendered")
+        );
+        assert_eq!(
+            field(parse_percent("lots").unwrap_err()),
+            of("invalid_percent", "percent")
+        );
+        assert_eq!(
+            field(parse_method("cheque").unwrap_err()),
+            of("invalid_payment_method", "method")
+        );
     }
 }

@@ -34,14 +34,13 @@ use conference_domain::order::{self};
 use conference_domain::stream::Holder;
 use conference_domain::values::{AccessCode, PersonalInfo, PromoCode, SeatQuantity};
 use conference_domain::{
-    CommandId, ConferenceId, Currency, DeviceId, Money, OrderId, PaymentId, SeatTypeId, Timestamp,
+    CommandId, ConferenceId, Currency, DeviceId, OrderId, PaymentId, SeatTypeId, Timestamp,
 };
 use conference_exec::Uow;
 use conference_protocol as p;
 pub use conference_store::sync::ServerLink;
 use conference_store::{Store, queries};
 pub use error::AppError;
-use error::sentence;
 pub use quote::{Quote, QuoteShortage};
 use std::path::Path;
 use uuid::Uuid;
@@ -179,6 +178,19 @@ impl App {
         self.device()
     }
 
+    /// Sets up a new store for this device, or, when it is set up already, says which
+    /// device it is.
+    pub fn init_or_open(&mut self, name: &str, now: Timestamp) -> Result<p::DeviceView> {
+        let name = conference_domain::values::required_text("device name", name, 100)?;
+        match self
+            .store
+            .init_device(DeviceId::from_uuid(new_id()), &name, now)
+        {
+            Ok(_) | Err(conference_store::StoreError::AlreadyInitialized(_)) => self.device(),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub fn device(&self) -> Result<p::DeviceView> {
         let d = self.store.device()?.ok_or_else(|| {
             AppError::invalid(
@@ -226,6 +238,7 @@ impl App {
                 Err(AppError::Rejected {
                     code: body.code,
                     message: body.message,
+                    field: body.field,
                 })
             };
         }
@@ -292,13 +305,17 @@ impl App {
             .find(|s| s.name.eq_ignore_ascii_case(name.trim()))
             .map(|s| SeatTypeId::from_uuid(s.id))
             .ok_or_else(|| {
-                let known: Vec<_> = conference.seat_types.iter().map(|s| s.name.as_str()).collect();
+                let known: Vec<_> = conference
+                    .seat_types
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect();
                 AppError::invalid(
                     "unknown_seat_type",
                     if known.is_empty() {
                         format!(
-                            "Conference `{}` has no seat types yet; add one with `seat-type add {} --name ...`",
-                            conference.slug, conference.slug
+                            "Conference `{}` has no seat types yet; add one first",
+                            conference.slug
                         )
                     } else {
                         format!(
@@ -309,6 +326,7 @@ impl App {
                         )
                     },
                 )
+                .with_field("seat_type")
             })
     }
 
@@ -319,10 +337,10 @@ impl App {
         specs: &[String],
     ) -> Result<Vec<SeatQuantity>> {
         if specs.is_empty() {
-            return Err(AppError::invalid(
-                "no_seats",
-                "An order needs at least one seat; pass --seat \"NAME=QUANTITY\"",
-            ));
+            return Err(
+                AppError::invalid("no_seats", "An order needs at least one seat")
+                    .with_field("seats"),
+            );
         }
         let mut seats: Vec<SeatQuantity> = Vec::new();
         for spec in specs {
@@ -337,7 +355,8 @@ impl App {
             return Err(AppError::invalid(
                 "no_seats",
                 "An order needs at least one seat; ask for a quantity above 0",
-            ));
+            )
+            .with_field("seats"));
         }
         Ok(seats)
     }
@@ -397,10 +416,7 @@ impl App {
         let tendered = input
             .tendered
             .as_deref()
-            .map(|t| {
-                Money::parse(t)
-                    .map_err(|e| AppError::invalid("invalid_amount", sentence(&e.to_string())))
-            })
+            .map(|t| input::parse_money(t, "tendered"))
             .transpose()?;
         Ok(PaymentDetails {
             payment_id: PaymentId::from_uuid(new_id()),
@@ -423,13 +439,11 @@ impl App {
             description: input.description.trim().to_string(),
             location: input.location.trim().to_string(),
             start: input.start.ok_or_else(|| {
-                AppError::invalid(
-                    "missing_start",
-                    "Say when the conference starts with --start",
-                )
+                AppError::invalid("missing_start", "Say when the conference starts")
+                    .with_field("start")
             })?,
             end: input.end.ok_or_else(|| {
-                AppError::invalid("missing_end", "Say when the conference ends with --end")
+                AppError::invalid("missing_end", "Say when the conference ends").with_field("end")
             })?,
             owner_name: conference_domain::values::required_text(
                 "owner name",
@@ -441,8 +455,7 @@ impl App {
         };
         let currency = match input.currency.as_deref() {
             None => Currency::default(),
-            Some(c) => Currency::parse(c)
-                .map_err(|e| AppError::invalid("invalid_currency", sentence(&e.to_string())))?,
+            Some(c) => Currency::parse(c)?,
         };
         let existing = queries::conference_id_by_slug(self.store.reader(), details.slug.as_str())?;
         let conference_id = match existing {
@@ -455,7 +468,8 @@ impl App {
                         "The slug `{}` is already taken; choose another one",
                         details.slug
                     ),
-                ));
+                )
+                .with_field("slug"));
             }
             None => ConferenceId::from_uuid(new_id()),
         };
@@ -569,13 +583,14 @@ impl App {
         let discount = match (&input.percent, &input.amount) {
             (Some(p), None) => discounts::DiscountKind::Percent(input::parse_percent(p)?),
             (None, Some(a)) => discounts::DiscountKind::Amount(
-                input::parse_price(a)?.round(self.minor_units(conference_id)?),
+                input::parse_money(a, "amount")?.round(self.minor_units(conference_id)?),
             ),
             _ => {
                 return Err(AppError::invalid(
                     "discount_kind",
-                    "A promo code is either a percentage or an amount; pass exactly one of --percent and --amount",
-                ));
+                    "A promo code is either a percentage or an amount; give exactly one of them",
+                )
+                .with_field("discount"));
             }
         };
         let scope = if input.scope.is_empty() {

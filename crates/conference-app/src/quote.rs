@@ -80,6 +80,7 @@ impl App {
                         name.trim()
                     ),
                 )
+                .with_field("seat_type")
             })?;
             let available = u32::try_from(seats.remaining(seat_type.id).max(0)).unwrap_or(u32::MAX);
             if available < *quantity {

@@ -90,8 +90,11 @@ impl App {
     /// certificate's fingerprint, which is pinned. `insecure_http` allows a plain-HTTP
     /// address beyond this machine.
     pub fn enroll(&mut self, code: &str, insecure_http: bool) -> Result<ServerLink> {
-        let enrollment = conference_protocol::enrollment::Enrollment::decode(code)
-            .map_err(|e| AppError::invalid("invalid_enrollment_code", e.to_string()))?;
+        let enrollment =
+            conference_protocol::enrollment::Enrollment::decode(code).map_err(|e| {
+                AppError::invalid("invalid_enrollment_code", e.to_string())
+                    .with_field("enrollment_code")
+            })?;
         let link = ServerLink {
             url: enrollment.server.trim_end_matches('/').to_string(),
             token: enrollment.token,
@@ -110,13 +113,15 @@ impl App {
                     "`{}` is not a server address; write it like https://10.0.0.5:8443",
                     link.url
                 ),
-            ));
+            )
+            .with_field("server"));
         }
         if link.token.is_empty() {
             return Err(AppError::invalid(
                 "missing_token",
                 "No device token: enroll with the code the server's admin gave you (`conference enroll CODE`)",
-            ));
+            )
+            .with_field("token"));
         }
         #[cfg(feature = "http")]
         crate::http::check(&link)?;
@@ -189,14 +194,14 @@ impl App {
                         "unknown_seat_type",
                         format!("Conference `{slug}` has no seat type `{name}`"),
                     )
+                    .with_field("seat_type")
                 })?;
             out.push(SeatQuantity::new(seat_type, quantity));
         }
         if out.iter().all(|s| s.quantity == 0) {
-            return Err(AppError::invalid(
-                "no_seats",
-                "Ask for at least one seat: --seat \"NAME=QUANTITY\"",
-            ));
+            return Err(
+                AppError::invalid("no_seats", "Ask for at least one seat").with_field("seats")
+            );
         }
         Ok((conference_id, out))
     }

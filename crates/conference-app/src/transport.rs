@@ -44,6 +44,7 @@ pub trait Transport {
             body: ErrorBody {
                 code: "not_supported".into(),
                 message: format!("This connection cannot resolve reconciliation item {id}"),
+                field: None,
             },
         })
     }

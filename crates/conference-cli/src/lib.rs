@@ -1,6 +1,6 @@
 //! The `conference` command-line tool: a thin adapter that parses arguments, calls the
 //! application layer and prints the result for a person (tables) or a script (`--json`:
-//! one JSON object per invocation; errors as `{"error":{"code","message"}}`).
+//! one JSON object per invocation; errors as `{"error":{"code","message","field"?}}`).
 #![forbid(unsafe_code)]
 
 mod args;
@@ -108,22 +108,40 @@ impl CliError {
         &self.0
     }
     fn new(code: &str, message: impl Into<String>) -> Self {
-        Self(ErrorBody {
-            code: code.into(),
-            message: message.into(),
-        })
+        Self(ErrorBody::new(code, message))
     }
+}
+
+/// The command-line flag that gives the input an error is about, for the inputs whose flag
+/// is the same in every command. The application's messages name inputs, not flags: the
+/// desktop has no flags.
+fn flag_for(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "start" => "--start",
+        "end" => "--end",
+        "seats" => "--seat \"NAME=QUANTITY\"",
+        "method" => "--method",
+        "payment" => "--method cash [--tendered AMOUNT] or --method card --reference REF",
+        "tendered" => "--tendered",
+        "reference" => "--reference",
+        "discount" => "--percent or --amount",
+        _ => return None,
+    })
 }
 
 impl From<AppError> for CliError {
     fn from(e: AppError) -> Self {
-        Self(e.body())
+        let mut body = e.body();
+        if let Some(flag) = body.field.as_deref().and_then(flag_for) {
+            body.message = format!("{} ({flag})", body.message);
+        }
+        Self(body)
     }
 }
 
 impl From<anyhow::Error> for CliError {
     fn from(e: anyhow::Error) -> Self {
-        Self::new("io_error", format!("{e:#}"))
+        CliError::new("io_error", format!("{e:#}"))
     }
 }
 
@@ -242,13 +260,7 @@ fn dispatch(app: &mut App, ctx: &Ctx, command: Command) -> Result<Output, CliErr
     Ok(match command {
         Command::Init { device_name } => {
             let name = device_name.unwrap_or_else(|| "this device".to_string());
-            let device = match app.init(&name, ctx.now) {
-                Ok(d) => d,
-                Err(AppError::Invalid { code, .. }) if code == "already_initialized" => {
-                    app.device()?
-                }
-                Err(e) => return Err(e.into()),
-            };
+            let device = app.init_or_open(&name, ctx.now)?;
             Output::new(render::device(&device), &device)
         }
         Command::Conference(c) => match c {
@@ -599,7 +611,33 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> 
 
 #[cfg(test)]
 mod tests {
-    use super::printable;
+    use super::{AppError, CliError, printable};
+    use conference_app::conference_domain::{conference, payment};
+
+    #[test]
+    fn the_cli_names_the_flag_of_the_input_an_error_is_about() {
+        let e = CliError::from(AppError::domain(payment::Error::CardReferenceMissing));
+        assert_eq!(
+            e.body().message,
+            "A card payment needs the terminal's reference (--reference)"
+        );
+        assert_eq!(e.body().field.as_deref(), Some("reference"));
+        let e = CliError::from(AppError::domain(conference::Error::EndBeforeStart));
+        assert_eq!(
+            e.body().message,
+            "The conference ends before it starts; check its start and end (--end)"
+        );
+        let e = CliError::from(AppError::rejected("payment_required", "Pay").with_field("payment"));
+        assert_eq!(
+            e.body().message,
+            "Pay (--method cash [--tendered AMOUNT] or --method card --reference REF)"
+        );
+        // An input whose flag differs between commands, or no input: the message as it is.
+        let e = CliError::from(AppError::invalid("email", "Not an email").with_field("email"));
+        assert_eq!(e.body().message, "Not an email");
+        let e = CliError::from(AppError::not_found("unknown_order", "No such order"));
+        assert_eq!(e.body().message, "No such order");
+    }
 
     #[test]
     fn printed_text_keeps_no_terminal_controls() {

@@ -2,20 +2,34 @@
 //! what to do. Domain rejections, bad input, missing things and store failures stay apart.
 //! (The device store's errors convert into it in `conference-store`, the sync server's in
 //! the server.)
+use conference_domain::ErrorCode;
 use conference_protocol::ErrorBody;
-use std::fmt::Debug;
+use std::fmt::Display;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AppError {
     /// The input itself is wrong (a bad email, zero seats, an unknown seat type name).
     #[error("{message}")]
-    Invalid { code: String, message: String },
+    Invalid {
+        code: String,
+        message: String,
+        /// The input it is about (`email`, `quantity`), when it is about one.
+        field: Option<String>,
+    },
     /// Something named does not exist.
     #[error("{message}")]
-    NotFound { code: String, message: String },
+    NotFound {
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
     /// A domain rule refused the command.
     #[error("{message}")]
-    Rejected { code: String, message: String },
+    Rejected {
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
     /// Another writer changed a stream first.
     #[error("{0}")]
     Conflict(String),
@@ -29,27 +43,53 @@ impl AppError {
         Self::Invalid {
             code: code.into(),
             message: message.into(),
+            field: None,
         }
     }
     pub fn not_found(code: &str, message: impl Into<String>) -> Self {
         Self::NotFound {
             code: code.into(),
             message: message.into(),
+            field: None,
         }
     }
     pub fn rejected(code: &str, message: impl Into<String>) -> Self {
         Self::Rejected {
             code: code.into(),
             message: message.into(),
+            field: None,
         }
     }
 
-    /// A domain error, coded by its variant name in snake case (`OrderExpired` →
-    /// `order_expired`). Variant names are part of the API for that reason.
-    pub fn domain<E: std::error::Error + Debug>(error: E) -> Self {
+    /// The same error, about the input `field` (`Invalid`, `NotFound` and `Rejected` only:
+    /// a conflict or a store failure is about no input).
+    #[must_use]
+    pub fn with_field(mut self, field: &str) -> Self {
+        match &mut self {
+            Self::Invalid { field: f, .. }
+            | Self::NotFound { field: f, .. }
+            | Self::Rejected { field: f, .. } => *f = Some(field.to_string()),
+            Self::Conflict(_) | Self::Store(_) => {}
+        }
+        self
+    }
+
+    /// A domain rule's refusal, with the rule's own code and field.
+    pub fn domain<E: ErrorCode + Display>(error: E) -> Self {
         Self::Rejected {
-            code: variant_code(&error),
+            code: error.code().to_string(),
             message: sentence(&error.to_string()),
+            field: error.field().map(String::from),
+        }
+    }
+
+    /// A value the domain would not take as input (an email, a slug, an amount), with the
+    /// value's own code and field.
+    pub fn input<E: ErrorCode + Display>(error: E) -> Self {
+        Self::Invalid {
+            code: error.code().to_string(),
+            message: sentence(&error.to_string()),
+            field: error.field().map(String::from),
         }
     }
 
@@ -64,11 +104,23 @@ impl AppError {
         }
     }
 
+    /// The input the error is about, when it is about one.
+    #[must_use]
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. }
+            | Self::NotFound { field, .. }
+            | Self::Rejected { field, .. } => field.as_deref(),
+            Self::Conflict(_) | Self::Store(_) => None,
+        }
+    }
+
     #[must_use]
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             code: self.code().to_string(),
             message: self.to_string(),
+            field: self.field().map(String::from),
         }
     }
 
@@ -93,30 +145,15 @@ pub fn sentence(text: &str) -> String {
     }
 }
 
-/// `SeatTypeNameTaken("x")` → `seat_type_name_taken`.
-fn variant_code(error: &impl Debug) -> String {
-    let debug = format!("{error:?}");
-    let name: String = debug
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let mut code = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                code.push('_');
-            }
-            code.push(c.to_ascii_lowercase());
-        } else {
-            code.push(c);
-        }
-    }
-    code
-}
-
 impl From<conference_domain::values::InvalidValue> for AppError {
     fn from(e: conference_domain::values::InvalidValue) -> Self {
-        Self::invalid(&variant_code(&e), sentence(&e.to_string()))
+        Self::input(e)
+    }
+}
+
+impl From<conference_domain::money::InvalidCurrency> for AppError {
+    fn from(e: conference_domain::money::InvalidCurrency) -> Self {
+        Self::input(e)
     }
 }
 
@@ -134,5 +171,20 @@ mod tests {
             "Full".into(),
         ));
         assert_eq!(e.code(), "seat_type_name_taken");
+        assert_eq!(e.field(), Some("name"));
+    }
+
+    #[test]
+    fn fields_reach_the_body_and_old_bodies_have_none() {
+        let e = AppError::from(conference_domain::values::Email::parse("nope").unwrap_err());
+        assert_eq!(e.code(), "email");
+        assert!(matches!(e, AppError::Invalid { .. }));
+        let body = e.body();
+        assert_eq!(body.field.as_deref(), Some("email"));
+        let e = AppError::invalid("invalid_quantity", "x").with_field("quantity");
+        assert_eq!(e.field(), Some("quantity"));
+        assert_eq!(AppError::rejected("x", "y").field(), None);
+        assert_eq!(AppError::Conflict("c".into()).with_field("f").field(), None);
+        assert_eq!(AppError::Store("s".into()).body().field, None);
     }
 }

@@ -3,17 +3,16 @@
 //! on its log when it replays a pushed command: one home for every rule.
 use crate::AppError;
 use crate::command::{NewOrder, OrganizerCommand, Outcome, PaymentDetails, UserCommand};
-use crate::error::sentence;
 use crate::journal::Journal;
 use crate::runner::{self, Uow};
-use conference_domain::OrderId;
 use conference_domain::assignments::{self, SeatAssignments};
 use conference_domain::conference::{self, Conference};
 use conference_domain::discounts::Promotions;
 use conference_domain::order::{self, ConfirmationBasis, Order, OrderStatus};
 use conference_domain::payment::{self, Payment};
-use conference_domain::seats::SeatsAvailability;
+use conference_domain::seats::{self, SeatsAvailability};
 use conference_domain::stream::{Holder, StreamId};
+use conference_domain::{Aggregate, OrderId};
 
 type Result<T, E = AppError> = std::result::Result<T, E>;
 
@@ -147,10 +146,11 @@ pub fn run<J: Journal>(uow: &mut Uow<J>, command: &UserCommand) -> Result<Outcom
                     return Err(AppError::rejected(
                         "payment_required",
                         format!(
-                            "The order costs {}; take payment with --method cash [--tendered AMOUNT] or --method card --reference REF",
+                            "The order costs {}; take payment in cash or by card",
                             placed.total()
                         ),
-                    ));
+                    )
+                    .with_field("payment"));
                 };
                 pay(uow, new.order_id, payment)?;
             }
@@ -184,20 +184,17 @@ pub fn run<J: Journal>(uow: &mut Uow<J>, command: &UserCommand) -> Result<Outcom
                     "This device's allotment has none of those seats left to return",
                 )
             };
-            let returned = uow.exec::<SeatsAvailability>(
-                StreamId::seats(*conference_id, me),
-                &conference_domain::seats::Command::ReturnAllotment {
-                    seats: seats.clone(),
-                },
-            );
-            match returned {
-                Ok(0) => return Err(nothing()),
-                Ok(_) => {}
-                // A seat type the allotment never had: there is nothing of it to give back.
-                Err(AppError::Rejected { code, .. }) if code == "unknown_seat_type" => {
-                    return Err(nothing());
-                }
-                Err(e) => return Err(e),
+            let stream = StreamId::seats(*conference_id, me);
+            let command = seats::Command::ReturnAllotment {
+                seats: seats.clone(),
+            };
+            // A seat type the allotment never had: there is nothing of it to give back.
+            let allotment: SeatsAvailability = uow.load(stream)?;
+            if let Err(seats::Error::UnknownSeatType(_)) = allotment.handle(&command) {
+                return Err(nothing());
+            }
+            if uow.exec::<SeatsAvailability>(stream, &command)? == 0 {
+                return Err(nothing());
             }
             Ok(Outcome::Conference {
                 conference_id: *conference_id,
@@ -363,9 +360,7 @@ fn run_organizer<J: Journal>(uow: &mut Uow<J>, command: OrganizerCommand) -> Res
                 let pool: SeatsAvailability = uow.load(StreamId::seats(id, Holder::Pool))?;
                 if let Some(current) = conference.data().and_then(|c| c.seat_type(*seat_type)) {
                     conference_domain::seats::check_quantity_cut(current, &pool, *quantity)
-                        .map_err(|e| {
-                            AppError::rejected("quantity_below_taken", sentence(&e.to_string()))
-                        })?;
+                        .map_err(AppError::domain)?;
                 }
             }
             uow.exec::<Conference>(StreamId::conference(id), &command)?;

@@ -11,11 +11,28 @@ pub mod sync;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// The error shape of every boundary: a stable machine code and a sentence for a person.
+/// The error shape of every boundary: a stable machine code, a sentence for a person and,
+/// when the error is about one input, that input in neutral terms (`email`, `quantity`),
+/// so a form marks the field without reading the message. Bodies without `field` (older
+/// devices and servers) still read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ErrorBody {
+    /// A body about no input in particular.
+    #[must_use]
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            field: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,9 +215,25 @@ mod tests {
         let body = ErrorBody {
             code: "unknown_conference".into(),
             message: "no conference has the slug `x`".into(),
+            field: None,
         };
         let json = serde_json::to_value(&body).unwrap();
         assert_eq!(json["code"], "unknown_conference");
         assert_eq!(json["message"], "no conference has the slug `x`");
+        assert!(json.get("field").is_none(), "{json}");
+    }
+
+    #[test]
+    fn an_error_body_names_its_field_and_old_bodies_still_read() {
+        let body = ErrorBody {
+            field: Some("email".into()),
+            ..ErrorBody::new("email", "`x` is not an email address")
+        };
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(json["field"], "email");
+        assert_eq!(serde_json::from_value::<ErrorBody>(json).unwrap(), body);
+        let old: ErrorBody =
+            serde_json::from_str(r#"{"code":"no_seats","message":"Pick a seat"}"#).unwrap();
+        assert_eq!(old, ErrorBody::new("no_seats", "Pick a seat"));
     }
 }

@@ -11,6 +11,10 @@ use uuid::Uuid;
 /// `X-Conference-Schema` header: the highest version per event type it knows.
 pub const SCHEMA_HEADER: &str = "x-conference-schema";
 
+/// The error code of a request whose token the server refuses (HTTP 401: a revoked or
+/// wrong token), which no retry can help.
+pub const UNAUTHORIZED: &str = "unauthorized";
+
 /// An event as it travels: the stream in its text form (`order/<uuid>`,
 /// `seats/<conference>`, `seats/<conference>/<device>`), the version it takes in that
 /// stream, and its stored name, schema version and payload.

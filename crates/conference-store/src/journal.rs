@@ -97,7 +97,7 @@ impl From<Conflict> for AppError {
     }
 }
 
-impl<E: std::error::Error> From<ExecuteError<E>> for AppError {
+impl<E: std::error::Error + conference_domain::ErrorCode> From<ExecuteError<E>> for AppError {
     fn from(error: ExecuteError<E>) -> Self {
         match error {
             ExecuteError::Domain(e) => Self::domain(e),
