@@ -112,47 +112,25 @@ pub fn friendly(error: &ErrorBody) -> String {
     replacement.to_string()
 }
 
-/// The form field an error belongs to, so it shows next to that field (`None`: show it
-/// above the form).
+/// The form input an error belongs to, by the names the forms give their inputs, from the
+/// input the application says it is about (`None`: it is about no input).
 #[must_use]
-pub fn field_of(error: &ErrorBody) -> Option<&'static str> {
-    let message = error.message.to_lowercase();
-    let field = match error.code.as_str() {
-        "slug" | "slug_taken" => "slug",
-        "missing_start" | "invalid_start" => "start",
-        "missing_end" | "invalid_end" | "end_before_start" => "end",
-        "email" => "email",
-        "invalid_currency" => "currency",
-        "seat_type_name_length" | "seat_type_name_taken" => "name",
-        "seat_type_description_too_long" => "description",
-        "price_out_of_range" | "invalid_amount" => "price",
-        "quantity_out_of_range" | "invalid_quantity" | "quantity_below_taken" => "quantity",
-        "promo_code" | "promo_code_already_exists" => "code",
-        "percent_out_of_range" | "amount_not_positive" | "invalid_percent" | "discount_kind" => {
-            "value"
-        }
-        "max_uses_zero" | "invalid_max_uses" => "max_uses",
-        "export_path" | "export_folder_missing" | "export_failed" => "path",
-        "unknown_promo_code"
-        | "promo_code_not_applicable"
-        | "promo_code_not_combinable"
-        | "promo_code_exhausted" => "promo",
-        "empty" | "too_long" | "required" => {
-            return [
-                ("conference name", "name"),
-                ("owner name", "owner_name"),
-                ("first name", "first_name"),
-                ("last name", "last_name"),
-                ("device name", "device_name"),
-                ("seat type name", "name"),
-            ]
-            .iter()
-            .find(|(label, _)| message.starts_with(label))
-            .map(|(_, field)| *field);
-        }
-        _ => return None,
-    };
-    Some(field)
+pub fn field_of(error: &ErrorBody) -> Option<&str> {
+    let field = error.field.as_deref()?;
+    Some(match field {
+        // The promo form's "Code" and the server form's "Enrollment code".
+        "promo_code" | "enrollment_code" => "code",
+        // The promo form's one "Value" input holds a percentage or an amount.
+        "percent" | "amount" | "discount" => "value",
+        other => other,
+    })
+}
+
+/// Whether a form whose inputs are `fields` shows the error above itself: it belongs to
+/// none of them, so it is never lost.
+#[must_use]
+pub fn shows_above(error: &ErrorBody, fields: &[&str]) -> bool {
+    field_of(error).is_none_or(|field| !fields.contains(&field))
 }
 
 // ------------------------------------------------------------------ the door's cart
@@ -663,6 +641,14 @@ mod tests {
         ErrorBody {
             code: code.into(),
             message: message.into(),
+            field: None,
+        }
+    }
+
+    fn at(code: &str, field: &str) -> ErrorBody {
+        ErrorBody {
+            field: Some(field.into()),
+            ..err(code, "x")
         }
     }
 
@@ -744,23 +730,47 @@ mod tests {
 
     #[test]
     fn errors_find_their_field() {
+        assert_eq!(field_of(&at("slug", "slug")), Some("slug"));
+        assert_eq!(field_of(&at("empty", "name")), Some("name"));
+        assert_eq!(field_of(&at("empty", "owner_name")), Some("owner_name"));
         assert_eq!(
-            field_of(&err("slug", "`a b` is not a valid slug")),
-            Some("slug")
+            field_of(&at("invalid_quantity", "quantity")),
+            Some("quantity")
         );
+        assert_eq!(
+            field_of(&at("promo_code_exhausted", "promo_code")),
+            Some("code")
+        );
+        assert_eq!(
+            field_of(&at("invalid_enrollment_code", "enrollment_code")),
+            Some("code")
+        );
+        for (code, field) in [
+            ("percent_out_of_range", "percent"),
+            ("amount_not_positive", "amount"),
+            ("discount_kind", "discount"),
+        ] {
+            assert_eq!(field_of(&at(code, field)), Some("value"), "{code}");
+        }
+        assert_eq!(field_of(&err("store_error", "disk full")), None);
+        // The message is never read for it.
         assert_eq!(
             field_of(&err("empty", "Conference name must not be empty")),
-            Some("name")
+            None
         );
-        assert_eq!(
-            field_of(&err("empty", "Owner name must not be empty")),
-            Some("owner_name")
-        );
-        assert_eq!(field_of(&err("invalid_quantity", "x")), Some("quantity"));
-        assert_eq!(field_of(&err("promo_code_exhausted", "x")), Some("promo"));
-        assert_eq!(field_of(&err("store_error", "disk full")), None);
     }
 
+    #[test]
+    fn an_error_no_input_of_the_form_shows_goes_above_it() {
+        let seat_form = ["name", "description", "price", "quantity"];
+        assert!(!shows_above(&at("price_out_of_range", "price"), &seat_form));
+        assert!(shows_above(
+            &at("seat_type_not_found", "seat_type"),
+            &seat_form
+        ));
+        assert!(shows_above(&err("store_error", "disk full"), &seat_form));
+        assert!(shows_above(&at("email", "email"), &[]));
+    }
     fn cart() -> Cart {
         Cart::default().reduce(CartAction::Offer(vec!["Full".into(), "Student".into()]))
     }

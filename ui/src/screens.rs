@@ -98,10 +98,10 @@ pub fn field_error(error: &Option<ErrorBody>, field: &str, id_prefix: &str) -> H
     }
 }
 
-/// An error that belongs to no field, shown above the form.
-pub fn form_error(error: &Option<ErrorBody>, id: &str) -> Html {
+/// An error that belongs to none of the form's inputs (`fields`), shown above the form.
+pub fn form_error(error: &Option<ErrorBody>, id: &str, fields: &[&str]) -> Html {
     match error {
-        Some(e) if crate::logic::field_of(e).is_none() => html! {
+        Some(e) if crate::logic::shows_above(e, fields) => html! {
             <div class="banner error" id={id.to_string()} role="alert">{ friendly(e) }</div>
         },
         _ => html! {},
@@ -241,7 +241,7 @@ pub fn app() -> Html {
                     }
                 }) }
             </nav>
-            { form_error(&load_error, "load-error") }
+            { form_error(&load_error, "load-error", &[]) }
             if (*startup).as_ref().is_some_and(|s| s.upgraded && s.state == "ready") && !*upgrade_note_closed {
                 <div class="banner info" id="upgraded-note" role="status">
                     { "This store was written by box office V1 and has been upgraded: its conferences, orders and attendees are all here. " }

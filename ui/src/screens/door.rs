@@ -398,10 +398,7 @@ pub fn door(props: &DoorProps) -> Html {
                         }
                     </fieldset>
                 }
-                { form_error(&error, "sale-error") }
-                if let Some(e) = error.as_ref().filter(|e| crate::logic::field_of(e).is_some()) {
-                    <div class="banner error" id="sale-error" role="alert">{ friendly(e) }</div>
-                }
+                { form_error(&error, "sale-error", &[]) }
                 <button id="complete-sale" class="primary big" disabled={!can_sell}
                     onclick={ let complete = complete.clone(); Callback::from(move |_| complete.emit(())) }>
                     if *busy { <span class="spinner small"></span>{ "Selling…" } }

@@ -264,7 +264,7 @@ pub fn back_office(props: &OfficeProps) -> Html {
                     <h3>{ "Reconciliation queue" }</h3>
                     <button id="queue-refresh" class="secondary" onclick={refresh_queue}>{ "Refresh" }</button>
                 </div>
-                { form_error(&resolve_error, "resolve-error") }
+                { form_error(&resolve_error, "resolve-error", &[]) }
                 { match &*queue {
                     None => html! { <p class="muted"><span class="spinner small"></span>{ "Asking the server…" }</p> },
                     Some(Err(e)) => html! { <p class="banner warning" id="queue-error">{ friendly(e) }</p> },
@@ -341,7 +341,7 @@ pub fn back_office(props: &OfficeProps) -> Html {
                     <button id="export-choose" class="secondary" type="button" onclick={choose_file}>{ "Choose…" }</button>
                 </div>
                 { field_error(&export_error, "path", "export") }
-                { form_error(&export_error, "export-error") }
+                { form_error(&export_error, "export-error", &["path"]) }
                 <div class="row">
                     <button id="export-run" class="primary" type="submit" disabled={*exporting}>
                         if *exporting { <span class="spinner small"></span>{ export_text(props.export_progress.as_ref()) } } else { { "Export CSV" } }

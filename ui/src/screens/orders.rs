@@ -121,7 +121,7 @@ pub fn orders(props: &OrdersProps) -> Html {
                     },
                 } }
             </section>
-            { form_error(&error, "orders-error") }
+            { form_error(&error, "orders-error", &[]) }
             if let Some(o) = &*detail {
                 <OrderDetail order={o.clone()} />
             }
@@ -207,7 +207,7 @@ fn order_detail(props: &DetailProps) -> Html {
                 <h2>{ format!("Order {}", o.access_code) }</h2>
                 <span id="order-status" class={classes!("pill", o.status.clone())}>{ o.status.replace('_', " ") }</span>
             </div>
-            { form_error(&error, "order-error") }
+            { form_error(&error, "order-error", &[]) }
             if let Some(r) = &o.registrant { <p>{ format!("Registrant: {} {} · {}", r.first_name, r.last_name, r.email) }</p> }
             <table class="lines">
                 { for o.lines.iter().map(|l| html! {

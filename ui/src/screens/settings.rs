@@ -90,7 +90,7 @@ pub fn settings(props: &SettingsProps) -> Html {
             </section>
             <form class="panel" id="server-form" {onsubmit}>
                 <h2>{ "Sync server" }</h2>
-                { form_error(&error, "server-error") }
+                { form_error(&error, "server-error", &["code"]) }
                 if let Some(url) = props.header.as_ref().and_then(|h| h.server_url.clone()) {
                     <p class="muted" id="server-current">{ format!("Syncs with {url}. Paste a new code to enroll again.") }</p>
                 }
@@ -160,7 +160,7 @@ fn rename_device(props: &RenameProps) -> Html {
             <button id="rename-save" class="secondary" type="submit">{ "Rename" }</button>
             if *saved { <span class="muted" id="rename-saved">{ "Renamed." }</span> }
             { field_error(&error, "device_name", "rename") }
-            { form_error(&error, "rename-error") }
+            { form_error(&error, "rename-error", &["device_name"]) }
         </form>
     }
 }

@@ -165,7 +165,7 @@ fn new_conference(props: &NewConferenceProps) -> Html {
     html! {
         <form class="panel" id="conference-form" {onsubmit}>
             <h2>{ "New conference" }</h2>
-            { form_error(&error, "conf-error") }
+            { form_error(&error, "conf-error", &["name", "slug", "start", "end", "currency", "owner_name", "email"]) }
             <div class="grid2">
                 <div>{ text_field("Name", "conf-name", &f.name, &form, |f, v| f.name = v, "DevConf 2026") }{ field_error(&error, "name", "conf") }</div>
                 <div>{ text_field("Slug (short name used in addresses)", "conf-slug", &f.slug, &form, |f, v| f.slug = v, "devconf") }{ field_error(&error, "slug", "conf") }</div>
@@ -227,7 +227,7 @@ fn conference_detail(props: &DetailProps) -> Html {
                     </button>
                 </div>
             </div>
-            { form_error(&publish_error, "publish-error") }
+            { form_error(&publish_error, "publish-error", &[]) }
             <SeatTypes conference={c.clone()} />
             <PromoCodes conference={c.clone()} />
         </div>
@@ -315,7 +315,7 @@ fn seat_types(props: &DetailProps) -> Html {
                 </tbody>
             </table>
             <form class="inline-form" id="seat-form" {onsubmit}>
-                { form_error(&error, "seat-error") }
+                { form_error(&error, "seat-error", &["name", "description", "price", "quantity"]) }
                 <div class="grid4">
                     <div>{ text_field("Name", "seat-name", &f.name, &form, |f, v| f.name = v, "Full") }{ field_error(&error, "name", "seat") }</div>
                     <div>{ text_field("Description", "seat-description", &f.description, &form, |f, v| f.description = v, "") }{ field_error(&error, "description", "seat") }</div>
@@ -413,7 +413,7 @@ fn promo_codes(props: &DetailProps) -> Html {
                 </tbody>
             </table>
             <form class="inline-form" id="promo-form" {onsubmit}>
-                { form_error(&error, "promo-form-error") }
+                { form_error(&error, "promo-form-error", &["code", "value", "max_uses"]) }
                 <div class="grid4">
                     <div>{ text_field("Code", "promo-code", &f.code, &form, |f, v| f.code = v, "EARLY") }{ field_error(&error, "code", "promo") }</div>
                     <div>
