@@ -13,6 +13,8 @@ use anyhow::{Result, bail};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+mod error_codes;
+
 /// The crates whose modules are checked, by their `src` folder.
 const CRATES: &[&str] = &[
     "crates/conference-domain/src",
@@ -89,6 +91,7 @@ pub fn check() -> Result<()> {
     problems.extend(domain_purity()?);
     problems.extend(desktop_commands()?);
     problems.extend(long_files()?);
+    problems.extend(error_codes::check()?);
     if problems.is_empty() {
         println!(
             "xtask: tidy — no module cycles (but the known ones), a pure domain, every desktop command registered"
