@@ -297,4 +297,25 @@ mod tests {
         );
         assert!(PromoCode::parse("x").is_err());
     }
+
+    #[test]
+    fn required_text_takes_up_to_its_limit_and_names_its_input() {
+        let at_limit = "x".repeat(100);
+        assert_eq!(required_text("device name", &at_limit, 100), Ok(at_limit));
+        let over = required_text("device name", &"x".repeat(101), 100).unwrap_err();
+        assert_eq!(
+            over,
+            InvalidValue::TooLong {
+                field: "device name",
+                len: 101,
+                max: 100
+            }
+        );
+        assert_eq!(
+            (over.code(), over.field()),
+            ("too_long", Some("device_name"))
+        );
+        let empty = required_text("first name", "  ", 100).unwrap_err();
+        assert_eq!((empty.code(), empty.field()), ("empty", Some("first_name")));
+    }
 }
