@@ -274,6 +274,32 @@ fn a_refused_command_id_keeps_its_refusal_even_once_the_cause_is_gone() {
 // ---------------------------------------------------------------- refusals
 
 #[test]
+fn a_refusal_keeps_the_input_it_is_about_when_its_command_id_is_retried() {
+    let ts = temp_store();
+    let mut app = demo_app(&ts.path);
+    let sell = ctx(1);
+    let first = refused(&mut app, &ts.path, "unknown_promo_code", |app| {
+        app.sell(&sell, &sale(&["Full=1"], &["NOPE"], cash("200")))
+    });
+    assert_eq!(first.field(), Some("promo_code"));
+    assert_eq!(first.body().field.as_deref(), Some("promo_code"));
+    let second = refused(&mut app, &ts.path, "unknown_promo_code", |app| {
+        app.sell(&sell, &sale(&["Full=1"], &["NOPE"], cash("200")))
+    });
+    assert_eq!(first, second);
+}
+
+#[test]
+fn a_store_that_owns_its_pool_has_no_allotment_to_return() {
+    let ts = temp_store();
+    let mut app = demo_app(&ts.path);
+    // Its own allotment never had a Full seat (the seat type is unknown to it).
+    refused(&mut app, &ts.path, "nothing_to_return", |app| {
+        app.return_allotment(&ctx(1), "demo", &strings(&["Full=1"]))
+    });
+}
+
+#[test]
 fn bad_input_is_refused_before_anything_is_written() {
     let ts = temp_store();
     let mut app = demo_app(&ts.path);
