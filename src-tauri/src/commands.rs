@@ -2,7 +2,7 @@
 //! and its answer (or its `{code, message}` error) back. No rules live here.
 use crate::{Shared, internal, store_changed};
 use conference_app::conference_protocol::{
-    ConferenceView, DeviceView, ErrorBody, OrderSummary, OrderView, SeatsView,
+    ConferenceView, DeviceView, ErrorBody, OrderPage, OrderQuery, OrderView, SeatsView,
 };
 use conference_app::{
     App, AppError, Ctx, NewConference, NewPromoCode, PaymentInput, SaleInput,
@@ -159,9 +159,7 @@ pub async fn header(shared: State<'_, Arc<Shared>>) -> Reply<HeaderView> {
     blocking(&shared, move |app| {
         let status = app.status()?;
         Ok(HeaderView {
-            online: status.server_url.is_some()
-                && status.last_sync_at.is_some()
-                && status.last_error.is_none(),
+            online: status.is_online(),
             device: status.device,
             server_url: status.server_url,
             syncing,
@@ -373,28 +371,10 @@ pub async fn order(shared: State<'_, Arc<Shared>>, id: String) -> Reply<OrderVie
 
 // ------------------------------------------------------------------ orders
 
-/// Orders whose registrant email contains `query`, or whose access code or id is `query`.
+/// One page of orders, the newest first or as a search finds them (in the store).
 #[tauri::command(rename_all = "snake_case")]
-pub async fn find_orders(
-    shared: State<'_, Arc<Shared>>,
-    query: String,
-) -> Reply<Vec<OrderSummary>> {
-    blocking(&shared, move |app| {
-        let query = query.trim().to_lowercase();
-        let orders = app.orders(None)?;
-        Ok(orders
-            .into_iter()
-            .filter(|o| {
-                query.is_empty()
-                    || o.access_code.to_lowercase() == query
-                    || o.id.to_string() == query
-                    || o.registrant_email
-                        .as_deref()
-                        .is_some_and(|e| e.to_lowercase().contains(&query))
-            })
-            .collect())
-    })
-    .await
+pub async fn find_orders(shared: State<'_, Arc<Shared>>, query: OrderQuery) -> Reply<OrderPage> {
+    blocking(&shared, move |app| app.search_orders(&query)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]

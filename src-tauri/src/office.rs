@@ -4,10 +4,10 @@
 use crate::Shared;
 use crate::commands::{Reply, blocking, changing, ctx};
 use conference_app::http::HttpTransport;
-use conference_app::{App, AppError, BackOfficeSummary, ReconciliationEntry};
+use conference_app::{App, AppError, ReconciliationEntry};
 use conference_desktop_ipc::{
-    AllotmentDone, AllotmentForm, BackOfficeView, DeviceTotalsView, ExportDone, ExportForm,
-    MethodTotalsView, ReconciliationView, SalesBucketView, SeatPick,
+    AllotmentDone, AllotmentForm, BackOfficeView, ExportDone, ExportForm, ReconciliationView,
+    SeatPick,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,50 +36,6 @@ fn default_export_path(handle: &AppHandle, slug: &str) -> String {
         .join(format!("{slug}-orders.csv"))
         .display()
         .to_string()
-}
-
-fn back_office_view(summary: BackOfficeSummary, default_export_path: String) -> BackOfficeView {
-    BackOfficeView {
-        conference: summary.conference,
-        currency: summary.currency,
-        orders: summary.orders,
-        devices: summary
-            .devices
-            .into_iter()
-            .map(|d| DeviceTotalsView {
-                device_id: d.device_id.to_string(),
-                this_device: d.this_device,
-                orders: d.orders,
-                seats: d.seats,
-                cash: d.cash,
-                card: d.card,
-                total: d.total,
-                not_counted: d.not_counted,
-            })
-            .collect(),
-        methods: summary
-            .methods
-            .into_iter()
-            .map(|m| MethodTotalsView {
-                method: m.method,
-                orders: m.orders,
-                total: m.total,
-            })
-            .collect(),
-        total: summary.total,
-        sales_over_time: summary
-            .sales_over_time
-            .into_iter()
-            .map(|b| SalesBucketView {
-                start: b.start,
-                orders: b.orders,
-                seats: b.seats,
-                amount: b.amount,
-            })
-            .collect(),
-        bucket_minutes: summary.bucket_minutes,
-        default_export_path,
-    }
 }
 
 fn reconciliation_view(entry: ReconciliationEntry) -> ReconciliationView {
@@ -118,7 +74,10 @@ pub async fn back_office(
 ) -> Reply<BackOfficeView> {
     let default_path = default_export_path(&handle, &slug);
     blocking(&shared, move |app| {
-        Ok(back_office_view(app.back_office(&slug)?, default_path))
+        Ok(BackOfficeView {
+            summary: app.back_office(&slug)?,
+            default_export_path: default_path,
+        })
     })
     .await
 }

@@ -6,6 +6,7 @@ mod crash;
 mod faults;
 mod helpers;
 mod malicious;
+mod order_search;
 mod poison;
 mod proxy;
 mod server;

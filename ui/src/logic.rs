@@ -581,6 +581,37 @@ pub fn short_time(rfc3339: &str) -> String {
     text.get(..16).map_or(text.clone(), str::to_string)
 }
 
+/// Which orders a page shows: `1–50 of 100,000`, or `51–100 and more` for a search (a
+/// search does not count what it finds).
+#[must_use]
+pub fn page_range(offset: u32, shown: usize, total: Option<u64>, more: bool) -> String {
+    let first = u64::from(offset) + 1;
+    let last = u64::from(offset) + shown as u64;
+    let span = if shown == 0 {
+        "None".to_string()
+    } else {
+        format!("{}–{}", thousands(first), thousands(last))
+    };
+    match total {
+        Some(total) => format!("{span} of {}", thousands(total)),
+        None if more => format!("{span} and more"),
+        None => span,
+    }
+}
+
+/// `100000` → `100,000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 // ------------------------------------------------------------------ startup
 
 /// The header's words for a running sync: with how far a long catch-up is, once known.
@@ -635,6 +666,22 @@ pub fn qr_svg(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_page_says_which_orders_it_shows() {
+        assert_eq!(page_range(0, 50, Some(100_000), true), "1–50 of 100,000");
+        assert_eq!(
+            page_range(99_950, 50, Some(100_000), false),
+            "99,951–100,000 of 100,000"
+        );
+        assert_eq!(page_range(50, 50, None, true), "51–100 and more");
+        assert_eq!(page_range(0, 3, None, false), "1–3");
+        assert_eq!(page_range(50, 0, None, false), "None");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
     use super::*;
 
     fn err(code: &str, message: &str) -> ErrorBody {

@@ -7,61 +7,13 @@
 use crate::sync::Transport;
 use crate::{App, Result};
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use conference_protocol::OrderSummary;
 use conference_protocol::sync::ReconciliationItem;
+use conference_protocol::{BackOfficeSummary, DeviceTotals, MethodTotals, OrderQuery, SalesBucket};
+use conference_store::queries;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 use uuid::Uuid;
-
-/// What one device took.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceTotals {
-    pub device_id: Uuid,
-    /// The device this store belongs to.
-    pub this_device: bool,
-    /// Confirmed orders.
-    pub orders: u32,
-    pub seats: u32,
-    pub cash: String,
-    pub card: String,
-    pub total: String,
-    /// Orders cancelled (and refunded) or expired: not in the totals.
-    pub not_counted: u32,
-}
-
-/// What one payment method took (`cash`, `card`, or `free` for orders without payment).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MethodTotals {
-    pub method: String,
-    pub orders: u32,
-    pub total: String,
-}
-
-/// Confirmed sales placed in `[start, start + width)`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SalesBucket {
-    /// RFC 3339.
-    pub start: String,
-    pub orders: u32,
-    pub seats: u32,
-    pub amount: String,
-}
-
-/// The back office's view of one conference.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BackOfficeSummary {
-    pub conference: String,
-    pub currency: String,
-    /// Every device's orders, newest first.
-    pub orders: Vec<OrderSummary>,
-    pub devices: Vec<DeviceTotals>,
-    pub methods: Vec<MethodTotals>,
-    pub total: String,
-    /// Consecutive buckets from the first confirmed sale to the last (empty ones included).
-    pub sales_over_time: Vec<SalesBucket>,
-    pub bucket_minutes: u32,
-}
 
 /// A reconciliation item with what this store knows about it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -95,17 +47,14 @@ fn scale_of(text: &str) -> u32 {
         .map_or(0, |(_, d)| u32::try_from(d.len()).unwrap_or(2))
 }
 
-/// Groups confirmed sales by time: the smallest width that needs at most 24 buckets.
-pub(crate) fn sales_over_time(
-    sales: &[(DateTime<Utc>, u32, Decimal)],
-    scale: u32,
-) -> (Vec<SalesBucket>, u32) {
-    let (Some(first), Some(last)) = (
-        sales.iter().map(|s| s.0).min(),
-        sales.iter().map(|s| s.0).max(),
-    ) else {
-        return (Vec::new(), WIDTHS_MINUTES[0]);
-    };
+/// The sum of totals as the store keeps them, space-separated decimal text.
+fn sum(totals: &str) -> Decimal {
+    totals.split_whitespace().map(amount).sum()
+}
+
+/// How to chart confirmed sales from `first` to `last`: the smallest bucket width (in
+/// minutes) that needs at most 24 buckets, the first bucket's start and how many buckets.
+fn buckets_for(first: DateTime<Utc>, last: DateTime<Utc>) -> (u32, DateTime<Utc>, usize) {
     let minutes = WIDTHS_MINUTES
         .iter()
         .copied()
@@ -114,17 +63,28 @@ pub(crate) fn sales_over_time(
     let width = Duration::minutes(i64::from(minutes));
     let start = first.duration_trunc(width).unwrap_or(first);
     let count = usize::try_from((last - start).num_minutes() / i64::from(minutes) + 1).unwrap_or(1);
+    (minutes, start, count)
+}
+
+/// Consecutive buckets from `start`, `minutes` wide, the empty ones included, from the sums
+/// of the buckets that had sales: (bucket number, orders, seats, amount).
+fn fill_buckets(
+    start: DateTime<Utc>,
+    minutes: u32,
+    count: usize,
+    sums: &[(i64, u32, u32, Decimal)],
+    scale: u32,
+) -> Vec<SalesBucket> {
+    let width = Duration::minutes(i64::from(minutes));
     let mut buckets: Vec<(u32, u32, Decimal)> = vec![(0, 0, Decimal::ZERO); count];
-    for (at, seats, total) in sales {
-        let index = usize::try_from((*at - start).num_minutes() / i64::from(minutes))
-            .unwrap_or(0)
-            .min(count - 1);
+    for (number, orders, seats, amount) in sums {
+        let index = usize::try_from(*number).unwrap_or(0).min(count - 1);
         let bucket = &mut buckets[index];
-        bucket.0 += 1;
+        bucket.0 += orders;
         bucket.1 += seats;
-        bucket.2 += total;
+        bucket.2 += amount;
     }
-    let buckets = buckets
+    buckets
         .into_iter()
         .enumerate()
         .map(|(i, (orders, seats, total))| SalesBucket {
@@ -134,34 +94,44 @@ pub(crate) fn sales_over_time(
             seats,
             amount: money(total, scale),
         })
-        .collect();
-    (buckets, minutes)
+        .collect()
+}
+
+fn time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 impl App {
-    /// Every device's orders of a conference and what they took, per device, per payment
-    /// method and over time.
+    /// What every device took for a conference, per device, per payment method and over
+    /// time, with the first page of its orders. The store groups and counts the orders
+    /// (one read of an index, however many orders there are); amounts are added up here as
+    /// decimals.
     pub fn back_office(&self, slug: &str) -> Result<BackOfficeSummary> {
         let conference = self.conference(slug)?;
         let me = self.device()?.device_id;
-        let mut orders = self.orders(Some(slug))?;
-        orders.sort_by(|a, b| b.placed_at.cmp(&a.placed_at));
+        let conn = self.store.reader();
+        let orders = self.search_orders(&OrderQuery {
+            conference: Some(conference.slug.clone()),
+            ..OrderQuery::default()
+        })?;
+        let groups = queries::order_groups(conn, conference.id)?;
         let scale = conference
             .seat_types
             .first()
             .map_or(2, |s| scale_of(&s.price))
-            .max(orders.first().map_or(0, |o| scale_of(&o.total)));
+            .max(orders.orders.first().map_or(0, |o| scale_of(&o.total)));
 
         let mut devices: Vec<(Uuid, u32, u32, Decimal, Decimal, Decimal, u32)> = Vec::new();
         let mut methods: Vec<(String, u32, Decimal)> = Vec::new();
-        let mut sales = Vec::new();
         let mut total = Decimal::ZERO;
-        for order in &orders {
-            let index = match devices.iter().position(|d| d.0 == order.device_id) {
+        for group in &groups {
+            let index = match devices.iter().position(|d| d.0 == group.device_id) {
                 Some(i) => i,
                 None => {
                     devices.push((
-                        order.device_id,
+                        group.device_id,
                         0,
                         0,
                         Decimal::ZERO,
@@ -173,16 +143,16 @@ impl App {
                 }
             };
             let device = &mut devices[index];
-            if order.status != "confirmed" {
-                if order.status == "cancelled" || order.status == "expired" {
-                    device.6 += 1;
+            if group.status != "confirmed" {
+                if group.status == "cancelled" || group.status == "expired" {
+                    device.6 += group.orders;
                 }
                 continue;
             }
-            let value = amount(&order.total);
-            device.1 += 1;
-            device.2 += order.seats;
-            let method = order
+            let value = sum(&group.totals);
+            device.1 += group.orders;
+            device.2 += group.seats;
+            let method = group
                 .payment_method
                 .clone()
                 .unwrap_or_else(|| "free".into());
@@ -195,19 +165,33 @@ impl App {
             total += value;
             match methods.iter_mut().find(|m| m.0 == method) {
                 Some(m) => {
-                    m.1 += 1;
+                    m.1 += group.orders;
                     m.2 += value;
                 }
-                None => methods.push((method, 1, value)),
-            }
-            if let Ok(at) = DateTime::parse_from_rfc3339(&order.placed_at) {
-                sales.push((at.with_timezone(&Utc), order.seats, value));
+                None => methods.push((method, group.orders, value)),
             }
         }
         // This device first, then the others by what they took.
         devices.sort_by(|a, b| (b.0 == me).cmp(&(a.0 == me)).then(b.5.cmp(&a.5)));
         methods.sort_by(|a, b| a.0.cmp(&b.0));
-        let (sales_over_time, bucket_minutes) = sales_over_time(&sales, scale);
+        let (sales_over_time, bucket_minutes) = match queries::sales_span(conn, conference.id)?
+            .and_then(|(first, last)| time(&first).zip(time(&last)))
+        {
+            None => (Vec::new(), WIDTHS_MINUTES[0]),
+            Some((first, last)) => {
+                let (minutes, start, count) = buckets_for(first, last);
+                let sums: Vec<_> = queries::sales_buckets(
+                    conn,
+                    conference.id,
+                    start.timestamp(),
+                    i64::from(minutes) * 60,
+                )?
+                .into_iter()
+                .map(|(number, orders, seats, totals)| (number, orders, seats, sum(&totals)))
+                .collect();
+                (fill_buckets(start, minutes, count, &sums, scale), minutes)
+            }
+        };
         Ok(BackOfficeSummary {
             conference: conference.slug,
             currency: conference.currency,
@@ -247,34 +231,31 @@ impl App {
     ) -> Result<Vec<ReconciliationEntry>> {
         let me = self.device()?.device_id;
         let conferences = self.conferences()?;
-        let orders = self.orders(None)?;
-        Ok(self
-            .reconciliation(transport)?
-            .into_iter()
-            .map(|item| {
-                let order_id = item
-                    .detail
-                    .get("order_id")
-                    .and_then(|v| v.as_str())
-                    .and_then(|v| Uuid::parse_str(v).ok());
-                ReconciliationEntry {
-                    conference: item.conference_id.and_then(|id| {
-                        conferences
-                            .iter()
-                            .find(|c| c.id == id)
-                            .map(|c| c.slug.clone())
-                    }),
-                    access_code: order_id.and_then(|id| {
-                        orders
-                            .iter()
-                            .find(|o| o.id == id)
-                            .map(|o| o.access_code.clone())
-                    }),
-                    this_device: item.device_id == me,
-                    item,
-                }
-            })
-            .collect())
+        let conn = self.store.reader();
+        let mut entries = Vec::new();
+        for item in self.reconciliation(transport)? {
+            let order_id = item
+                .detail
+                .get("order_id")
+                .and_then(|v| v.as_str())
+                .and_then(|v| Uuid::parse_str(v).ok());
+            let access_code = match order_id {
+                Some(id) => queries::access_code(conn, id)?,
+                None => None,
+            };
+            entries.push(ReconciliationEntry {
+                conference: item.conference_id.and_then(|id| {
+                    conferences
+                        .iter()
+                        .find(|c| c.id == id)
+                        .map(|c| c.slug.clone())
+                }),
+                access_code,
+                this_device: item.device_id == me,
+                item,
+            });
+        }
+        Ok(entries)
     }
 
     /// Marks a reconciliation item resolved on the server (again is fine).
@@ -299,32 +280,38 @@ mod tests {
 
     #[test]
     fn sales_within_minutes_go_in_minute_buckets_with_the_gaps() {
-        let sales = [
-            (at("2026-12-01T09:00:10Z"), 2, Decimal::new(24000, 2)),
-            (at("2026-12-01T09:00:50Z"), 1, Decimal::new(4000, 2)),
-            (at("2026-12-01T09:02:05Z"), 1, Decimal::new(12000, 2)),
+        let (minutes, start, count) =
+            buckets_for(at("2026-12-01T09:00:10Z"), at("2026-12-01T09:02:05Z"));
+        assert_eq!((minutes, count), (1, 3));
+        assert_eq!(start, at("2026-12-01T09:00:00Z"));
+        let sums = [
+            (0, 2, 3, Decimal::new(28000, 2)),
+            (2, 1, 1, Decimal::new(12000, 2)),
         ];
-        let (buckets, minutes) = sales_over_time(&sales, 2);
-        assert_eq!(minutes, 1);
+        let buckets = fill_buckets(start, minutes, count, &sums, 2);
         assert_eq!(buckets.len(), 3);
         assert_eq!(buckets[0].start, "2026-12-01T09:00:00Z");
         assert_eq!((buckets[0].orders, buckets[0].seats), (2, 3));
         assert_eq!(buckets[0].amount, "280.00");
         assert_eq!((buckets[1].orders, buckets[1].amount.as_str()), (0, "0.00"));
+        assert_eq!(buckets[2].start, "2026-12-01T09:02:00Z");
         assert_eq!(buckets[2].amount, "120.00");
     }
 
     #[test]
     fn a_long_day_takes_wider_buckets() {
-        let sales = [
-            (at("2026-12-01T08:10:00Z"), 1, Decimal::ONE),
-            (at("2026-12-01T18:40:00Z"), 1, Decimal::ONE),
-        ];
-        let (buckets, minutes) = sales_over_time(&sales, 0);
+        let (minutes, start, count) =
+            buckets_for(at("2026-12-01T08:10:00Z"), at("2026-12-01T18:40:00Z"));
         assert_eq!(minutes, 30);
-        assert_eq!(buckets.len(), 22);
-        assert_eq!(buckets[0].start, "2026-12-01T08:00:00Z");
-        assert!(buckets.len() as i64 <= MAX_BUCKETS);
-        assert!(sales_over_time(&[], 2).0.is_empty());
+        assert_eq!(count, 22);
+        assert_eq!(start, at("2026-12-01T08:00:00Z"));
+        assert!(count as i64 <= MAX_BUCKETS);
+        assert_eq!(fill_buckets(start, minutes, count, &[], 0).len(), 22);
+    }
+
+    #[test]
+    fn stored_totals_add_up_as_decimals() {
+        assert_eq!(sum("120.00 40.10 0.20"), Decimal::new(16030, 2));
+        assert_eq!(sum(""), Decimal::ZERO);
     }
 }

@@ -20,13 +20,12 @@ pub mod feed;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod input;
+mod order_search;
 mod quote;
 pub mod sync;
 mod transport;
 
-pub use back_office::{
-    BackOfficeSummary, DeviceTotals, MethodTotals, ReconciliationEntry, SalesBucket,
-};
+pub use back_office::ReconciliationEntry;
 use command::{NewOrder, Outcome, PaymentDetails, UserCommand};
 use conference_domain::conference::ConferenceDetails;
 use conference_domain::discounts::{self};

@@ -54,6 +54,15 @@ pub struct StatusView {
     pub set_aside: Vec<conference_store::sync::SetAside>,
 }
 
+impl StatusView {
+    /// Whether the device is in touch with its server: it has one, has synced with it, and
+    /// its last attempt did not fail.
+    #[must_use]
+    pub fn is_online(&self) -> bool {
+        self.server_url.is_some() && self.last_sync_at.is_some() && self.last_error.is_none()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AllotmentView {
     pub conference: String,

@@ -199,6 +199,104 @@ pub struct OrderSummary {
     pub device_id: Uuid,
 }
 
+/// What the Orders screen asks for: one page of orders, the newest first, or those a
+/// search finds (a prefix of an access code, email, first or last name, "first last", or
+/// an order id).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderQuery {
+    #[serde(default)]
+    pub text: String,
+    /// Only this conference's orders (its slug); every conference's when empty.
+    #[serde(default)]
+    pub conference: Option<String>,
+    /// How many matching orders come before the page.
+    #[serde(default)]
+    pub offset: u32,
+    /// At most this many orders ([`OrderQuery::PAGE`] when 0, never more than
+    /// [`OrderQuery::MAX_LIMIT`]).
+    #[serde(default)]
+    pub limit: u32,
+}
+
+impl OrderQuery {
+    /// Orders on a page unless the query says otherwise.
+    pub const PAGE: u32 = 50;
+    /// The most orders a page holds.
+    pub const MAX_LIMIT: u32 = 500;
+
+    /// The page size this query gets.
+    #[must_use]
+    pub fn page_size(&self) -> u32 {
+        match self.limit {
+            0 => Self::PAGE,
+            n => n.min(Self::MAX_LIMIT),
+        }
+    }
+}
+
+/// One page of orders.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPage {
+    pub orders: Vec<OrderSummary>,
+    /// How many matching orders come before this page.
+    pub offset: u32,
+    /// How many orders there are in all, when the query has no search text (a search
+    /// stops after its page and does not count).
+    pub total: Option<u64>,
+    /// Whether more orders match after this page.
+    pub more: bool,
+}
+
+/// What one device took.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceTotals {
+    pub device_id: Uuid,
+    /// The device this store belongs to.
+    pub this_device: bool,
+    /// Confirmed orders.
+    pub orders: u32,
+    pub seats: u32,
+    pub cash: String,
+    pub card: String,
+    pub total: String,
+    /// Orders cancelled (and refunded) or expired: not in the totals.
+    pub not_counted: u32,
+}
+
+/// What one payment method took (`cash`, `card`, or `free` for orders without payment).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodTotals {
+    pub method: String,
+    pub orders: u32,
+    pub total: String,
+}
+
+/// Confirmed sales placed in `[start, start + width)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesBucket {
+    /// RFC 3339.
+    pub start: String,
+    pub orders: u32,
+    pub seats: u32,
+    pub amount: String,
+}
+
+/// The back office's view of one conference: what every device took after sync, the
+/// cash-drawer check, sales over time, and the first page of every device's orders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackOfficeSummary {
+    pub conference: String,
+    pub currency: String,
+    /// The newest orders of every device; more through an [`OrderQuery`].
+    pub orders: OrderPage,
+    pub devices: Vec<DeviceTotals>,
+    pub methods: Vec<MethodTotals>,
+    pub total: String,
+    /// Consecutive buckets from the first confirmed sale to the last (empty ones included).
+    pub sales_over_time: Vec<SalesBucket>,
+    pub bucket_minutes: u32,
+}
+
 /// What `tick` did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TickReport {

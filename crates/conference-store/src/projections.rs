@@ -819,11 +819,11 @@ impl OrderRow {
             None => (None, None, None),
         };
         let sql = if self.new {
-            "INSERT INTO rm_orders (id, conference_id, access_code, status, total, is_free_of_charge, promo_codes, registrant_first, registrant_last, registrant_email, expires_at, placed_at, updated_at, device_id, holder, allow_override, payment_id, cancel_reason, seats, lines, assignments, payment_method, payment_status, payment_amount, payment_tendered, payment_change, payment_reference, payment_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
+            "INSERT INTO rm_orders (id, conference_id, access_code, status, total, is_free_of_charge, promo_codes, registrant_first, registrant_last, registrant_email, expires_at, placed_at, updated_at, device_id, holder, allow_override, payment_id, cancel_reason, seats, lines, assignments, payment_method, payment_status, payment_amount, payment_tendered, payment_change, payment_reference, payment_reason, seat_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)
              ON CONFLICT DO NOTHING"
         } else {
-            "UPDATE rm_orders SET conference_id = ?2, access_code = ?3, status = ?4, total = ?5, is_free_of_charge = ?6, promo_codes = ?7, registrant_first = ?8, registrant_last = ?9, registrant_email = ?10, expires_at = ?11, placed_at = ?12, updated_at = ?13, device_id = ?14, holder = ?15, allow_override = ?16, payment_id = ?17, cancel_reason = ?18, seats = ?19, lines = ?20, assignments = ?21, payment_method = ?22, payment_status = ?23, payment_amount = ?24, payment_tendered = ?25, payment_change = ?26, payment_reference = ?27, payment_reason = ?28
+            "UPDATE rm_orders SET conference_id = ?2, access_code = ?3, status = ?4, total = ?5, is_free_of_charge = ?6, promo_codes = ?7, registrant_first = ?8, registrant_last = ?9, registrant_email = ?10, expires_at = ?11, placed_at = ?12, updated_at = ?13, device_id = ?14, holder = ?15, allow_override = ?16, payment_id = ?17, cancel_reason = ?18, seats = ?19, lines = ?20, assignments = ?21, payment_method = ?22, payment_status = ?23, payment_amount = ?24, payment_tendered = ?25, payment_change = ?26, payment_reference = ?27, payment_reason = ?28, seat_count = ?29
              WHERE id = ?1"
         };
         let p = &self.payment;
@@ -856,6 +856,7 @@ impl OrderRow {
             p.change,
             p.reference,
             p.reason,
+            seat_count(&self.seats),
         ])?;
         Ok(())
     }
@@ -879,6 +880,20 @@ impl OrderRow {
             }
         }
     }
+}
+
+/// Per seat type the seats reserved, or those asked for before anything is reserved.
+fn seat_count(seats: &[OrderSeat]) -> u32 {
+    seats
+        .iter()
+        .map(|s| {
+            if s.reserved > 0 {
+                s.reserved
+            } else {
+                s.requested
+            }
+        })
+        .sum()
 }
 
 fn requested(seats: &[SeatQuantity]) -> Vec<OrderSeat> {

@@ -10,6 +10,7 @@ const PAYMENTS_ON_ORDERS: &str =
 const OUTBOX_READS: &str = include_str!("../../../migrations/local/0004_outbox_reads.sql");
 const SET_ASIDE: &str = include_str!("../../../migrations/local/0005_set_aside.sql");
 const SERVER_PIN: &str = include_str!("../../../migrations/local/0006_server_pin.sql");
+const ORDER_SEARCH: &str = include_str!("../../../migrations/local/0007_order_search.sql");
 
 /// Every migration's SQL, in order; `PRAGMA user_version` counts how many a store has.
 pub(crate) const LOCAL: &[&str] = &[
@@ -19,6 +20,7 @@ pub(crate) const LOCAL: &[&str] = &[
     OUTBOX_READS,
     SET_ASIDE,
     SERVER_PIN,
+    ORDER_SEARCH,
 ];
 
 const MIGRATIONS: &[M<'static>] = &[
@@ -28,6 +30,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(OUTBOX_READS),
     M::up(SET_ASIDE),
     M::up(SERVER_PIN),
+    M::up(ORDER_SEARCH),
 ];
 
 /// Two processes opening a new store at once (the desktop app and the CLI) can both see
@@ -60,5 +63,34 @@ mod tests {
                 .validate()
                 .is_ok()
         );
+    }
+
+    /// A store written before seat counts were a column gets them from its orders' seats:
+    /// per seat type those reserved, or those asked for before anything is reserved.
+    #[test]
+    fn seat_counts_are_filled_in_for_orders_written_before_them() {
+        let mut conn = rusqlite::Connection::open_in_memory().expect("memory");
+        rusqlite_migration::Migrations::from_slice(&super::MIGRATIONS[..6])
+            .to_latest(&mut conn)
+            .expect("the schema before seat counts");
+        let seats = r#"[{"seat_type_id":"00000000-0000-0000-0000-000000000001","requested":3,"reserved":2},
+                        {"seat_type_id":"00000000-0000-0000-0000-000000000002","requested":4,"reserved":0}]"#;
+        for (id, seats) in [(1u8, seats), (2, "[]")] {
+            conn.execute(
+                "INSERT INTO rm_orders (id, conference_id, access_code, status, expires_at, placed_at, updated_at, device_id, holder, seats)
+                 VALUES (?1, x'02', 'ABC123', 'confirmed', 't', 't', 't', x'03', 'pool', ?2)",
+                rusqlite::params![vec![id], seats],
+            )
+            .expect("an order row");
+        }
+        super::migrate(&mut conn).expect("migrate");
+        let counts: Vec<u32> = conn
+            .prepare("SELECT seat_count FROM rm_orders ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(counts, vec![6, 0]);
     }
 }

@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub use conference_protocol as protocol;
-use conference_protocol::{DeviceView, ErrorBody, OrderLineView, OrderSummary, SeatsView};
+use conference_protocol::{DeviceView, ErrorBody, OrderLineView, SeatsView};
 use serde::{Deserialize, Serialize};
 
 /// Command names, as the UI invokes them.
@@ -236,51 +236,11 @@ pub struct SyncSummary {
     pub rejected: u32,
 }
 
-/// What one device took (confirmed orders only).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceTotalsView {
-    pub device_id: String,
-    pub this_device: bool,
-    pub orders: u32,
-    pub seats: u32,
-    pub cash: String,
-    pub card: String,
-    pub total: String,
-    /// Cancelled or expired orders, not in the totals.
-    pub not_counted: u32,
-}
-
-/// What one payment method took (`cash`, `card` or `free`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MethodTotalsView {
-    pub method: String,
-    pub orders: u32,
-    pub total: String,
-}
-
-/// Confirmed sales in one stretch of time.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SalesBucketView {
-    /// RFC 3339.
-    pub start: String,
-    pub orders: u32,
-    pub seats: u32,
-    pub amount: String,
-}
-
-/// The back office's view of one conference: every device's orders after sync, the cash
-/// drawer check, and sales over time.
+/// The back office's screen: the application's summary of one conference, and where an
+/// export goes unless the person picks another file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackOfficeView {
-    pub conference: String,
-    pub currency: String,
-    pub orders: Vec<OrderSummary>,
-    pub devices: Vec<DeviceTotalsView>,
-    pub methods: Vec<MethodTotalsView>,
-    pub total: String,
-    pub sales_over_time: Vec<SalesBucketView>,
-    pub bucket_minutes: u32,
-    /// Where an export goes unless the person picks another file.
+    pub summary: conference_protocol::BackOfficeSummary,
     pub default_export_path: String,
 }
 

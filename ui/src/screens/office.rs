@@ -1,16 +1,16 @@
 //! The back office: every device's orders after sync, the cash-drawer check per device and
 //! per payment method, sales over time as a chart, the server's reconciliation queue with a
 //! button to resolve each item, and a CSV export to a file.
+use super::orders::OrderList;
 use super::{NoArgs, field_error, form_error, input_value};
 use crate::bridge;
 use crate::logic::{
     bucket_label, chart, device_label, export_text, format_money, friendly, reconciliation_title,
     short_time,
 };
-use conference_desktop_ipc::protocol::{ConferenceView, ErrorBody};
+use conference_desktop_ipc::protocol::{BackOfficeSummary, ConferenceView, ErrorBody, SalesBucket};
 use conference_desktop_ipc::{
-    BackOfficeView, ExportDone, ExportForm, ExportProgressView, ReconciliationView,
-    SalesBucketView, cmd,
+    BackOfficeView, ExportDone, ExportForm, ExportProgressView, ReconciliationView, cmd,
 };
 use serde::Serialize;
 use wasm_bindgen_futures::spawn_local;
@@ -62,10 +62,14 @@ pub fn back_office(props: &OfficeProps) -> Html {
     let exporting = use_state(|| false);
     let export_result = use_state(|| None::<Result<ExportDone, ErrorBody>>);
 
+    let asked_at = use_mut_ref(|| 0.0f64);
+    let drawer = use_node_ref();
     {
         let summary = summary.clone();
+        let asked_at = asked_at.clone();
         use_effect_with((slug.clone(), props.changes), move |(slug, _)| {
             let slug = slug.clone();
+            *asked_at.borrow_mut() = bridge::now_ms();
             spawn_local(async move {
                 let Some(slug) = slug else {
                     summary.set(None);
@@ -78,6 +82,21 @@ pub fn back_office(props: &OfficeProps) -> Html {
                 .await;
                 summary.set(Some(result));
             });
+        });
+    }
+    // Once the totals are on screen: `data-timing="slug|ms"`, the time from asking to
+    // showing them (the e2e test prints it).
+    {
+        let drawer = drawer.clone();
+        use_effect_with((*summary).clone(), move |summary| {
+            if let (Some(Ok(v)), Some(element)) = (summary, drawer.cast::<web_sys::Element>()) {
+                let timing = format!(
+                    "{}|{:.1}",
+                    v.summary.conference,
+                    bridge::now_ms() - *asked_at.borrow()
+                );
+                let _ = element.set_attribute("data-timing", &timing);
+            }
         });
     }
     {
@@ -132,13 +151,16 @@ pub fn back_office(props: &OfficeProps) -> Html {
         })
     };
 
-    let view = match &*summary {
-        Some(Ok(v)) if v.conference == slug => Some(v.clone()),
+    let view: Option<BackOfficeSummary> = match &*summary {
+        Some(Ok(v)) if v.summary.conference == slug => Some(v.summary.clone()),
         _ => None,
     };
     let path_value = (*export_path)
         .clone()
-        .or_else(|| view.as_ref().map(|v| v.default_export_path.clone()))
+        .or_else(|| match &*summary {
+            Some(Ok(v)) if v.summary.conference == slug => Some(v.default_export_path.clone()),
+            _ => None,
+        })
         .unwrap_or_default();
     let run_export = {
         let exporting = exporting.clone();
@@ -218,15 +240,15 @@ pub fn back_office(props: &OfficeProps) -> Html {
             } }
             if let Some(v) = &view {
                 <div class="office-grid">
-                    <section class="panel" id="drawer-check">
+                    <section class="panel" id="drawer-check" ref={drawer}>
                         <h3>{ "Cash drawer check" }</h3>
                         <p class="muted">{ "Confirmed orders per device, as synced to this device." }</p>
                         <table class="table" id="device-totals">
                             <thead><tr><th>{ "Device" }</th><th class="num">{ "Orders" }</th><th class="num">{ "Seats" }</th><th class="num">{ "Cash" }</th><th class="num">{ "Card" }</th><th class="num">{ "Total" }</th></tr></thead>
                             <tbody>
                                 { for v.devices.iter().map(|d| html! {
-                                    <tr data-device-id={d.device_id.clone()} class={classes!(d.this_device.then_some("mine"))}>
-                                        <td title={d.device_id.clone()}>{ device_label(&d.device_id, d.this_device) }
+                                    <tr data-device-id={d.device_id.to_string()} class={classes!(d.this_device.then_some("mine"))}>
+                                        <td title={d.device_id.to_string()}>{ device_label(&d.device_id.to_string(), d.this_device) }
                                             if d.not_counted > 0 { <span class="muted">{ format!(" ({} cancelled or expired)", d.not_counted) }</span> }
                                         </td>
                                         <td class="num orders">{ d.orders }</td>
@@ -303,30 +325,10 @@ pub fn back_office(props: &OfficeProps) -> Html {
 
             if let Some(v) = &view {
                 <section class="panel" id="all-orders">
-                    <h3>{ format!("Every device's orders ({})", v.orders.len()) }</h3>
-                    if v.orders.is_empty() {
-                        <p class="muted" id="office-no-orders">{ "No orders yet." }</p>
-                    } else {
-                        <table class="table" id="office-orders">
-                            <thead><tr><th>{ "Access code" }</th><th>{ "Device" }</th><th>{ "Status" }</th><th class="num">{ "Seats" }</th><th class="num">{ "Total" }</th><th>{ "Paid" }</th><th>{ "Placed" }</th></tr></thead>
-                            <tbody>
-                                { for v.orders.iter().map(|o| {
-                                    let mine = v.devices.iter().any(|d| d.this_device && d.device_id == o.device_id.to_string());
-                                    html! {
-                                        <tr data-access-code={o.access_code.clone()} data-device-id={o.device_id.to_string()}>
-                                            <td><code>{ &o.access_code }</code></td>
-                                            <td>{ device_label(&o.device_id.to_string(), mine) }</td>
-                                            <td><span class={classes!("pill", o.status.clone())}>{ o.status.replace('_', " ") }</span></td>
-                                            <td class="num">{ o.seats }</td>
-                                            <td class="num">{ format_money(&o.total, &o.currency) }</td>
-                                            <td>{ o.payment_method.clone().unwrap_or_else(|| "—".into()) }</td>
-                                            <td>{ short_time(&o.placed_at) }</td>
-                                        </tr>
-                                    }
-                                }) }
-                            </tbody>
-                        </table>
-                    }
+                    <h3>{ "Every device's orders" }</h3>
+                    <OrderList id="office-orders" empty_id="office-no-orders" empty="No orders yet."
+                        conference={Some(v.conference.clone())} changes={props.changes}
+                        this_device={Some(v.devices.iter().find(|d| d.this_device).map(|d| d.device_id.to_string()).unwrap_or_default())} />
                 </section>
             }
 
@@ -357,7 +359,7 @@ pub fn back_office(props: &OfficeProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct ChartProps {
-    buckets: Vec<SalesBucketView>,
+    buckets: Vec<SalesBucket>,
     bucket_minutes: u32,
     currency: String,
 }

@@ -1,17 +1,17 @@
-//! Orders: find an order by email or access code, see it, assign attendees to its seats,
+//! Orders: page through them or find one by access code, email or name, see it, assign attendees to its seats,
 //! cancel it (a paid order is refunded and its seats return).
 use super::{form_error, input_value};
 use crate::bridge;
-use crate::logic::{format_money, friendly, short_time};
-use conference_desktop_ipc::protocol::{ErrorBody, OrderSummary, OrderView};
+use crate::logic::{device_label, format_money, friendly, page_range, short_time};
+use conference_desktop_ipc::protocol::{ErrorBody, OrderPage, OrderQuery, OrderView};
 use conference_desktop_ipc::{RegistrantForm, cmd};
 use serde::Serialize;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 #[derive(Serialize)]
-struct QueryArgs<'a> {
-    query: &'a str,
+struct FindArgs<'a> {
+    query: &'a OrderQuery,
 }
 
 #[derive(Serialize)]
@@ -40,41 +40,32 @@ pub struct OrdersProps {
 #[function_component(Orders)]
 pub fn orders(props: &OrdersProps) -> Html {
     let query = use_state(String::new);
-    let results = use_state(|| None::<Result<Vec<OrderSummary>, ErrorBody>>);
     let detail = use_state(|| None::<OrderView>);
     let error = use_state(|| None::<ErrorBody>);
 
+    // An open order is read again when the store changes (a sync, a cancel).
     {
-        let results = results.clone();
         let detail = detail.clone();
-        use_effect_with(((*query).clone(), props.changes), move |(query, _)| {
-            let query = query.clone();
-            spawn_local(async move {
-                let found = bridge::invoke::<_, Vec<OrderSummary>>(
-                    cmd::FIND_ORDERS,
-                    &QueryArgs { query: &query },
-                )
-                .await;
-                results.set(Some(found));
-                if let Some(open) = (*detail).clone() {
+        use_effect_with(props.changes, move |_| {
+            if let Some(open) = (*detail).clone() {
+                spawn_local(async move {
                     let id = open.id.to_string();
                     if let Ok(fresh) =
                         bridge::invoke::<_, OrderView>(cmd::ORDER, &IdArgs { id: &id }).await
                     {
                         detail.set(Some(fresh));
                     }
-                }
-            });
+                });
+            }
         });
     }
 
-    let open = |id: String| {
+    let open = {
         let detail = detail.clone();
         let error = error.clone();
-        Callback::from(move |_| {
+        Callback::from(move |id: String| {
             let detail = detail.clone();
             let error = error.clone();
-            let id = id.clone();
             spawn_local(async move {
                 match bridge::invoke::<_, OrderView>(cmd::ORDER, &IdArgs { id: &id }).await {
                     Ok(o) => {
@@ -92,39 +83,171 @@ pub fn orders(props: &OrdersProps) -> Html {
             <section class="panel">
                 <div class="row between">
                     <h2>{ "Orders" }</h2>
-                    <input id="order-search" type="search" placeholder="Email or access code"
+                    <input id="order-search" type="search" placeholder="Access code, email or name"
                         value={(*query).clone()}
                         oninput={ let query = query.clone(); Callback::from(move |e: InputEvent| query.set(input_value(&e))) } />
                 </div>
-                { match &*results {
-                    None => html! { <p class="muted"><span class="spinner small"></span>{ "Loading orders…" }</p> },
-                    Some(Err(e)) => html! { <p class="field-error">{ friendly(e) }</p> },
-                    Some(Ok(list)) if list.is_empty() => html! { <p class="muted" id="orders-empty">{ "No order matches." }</p> },
-                    Some(Ok(list)) => html! {
-                        <table class="table" id="orders-table">
-                            <thead><tr><th>{ "Access code" }</th><th>{ "Conference" }</th><th>{ "Registrant" }</th><th>{ "Status" }</th><th class="num">{ "Seats" }</th><th class="num">{ "Total" }</th><th>{ "Paid" }</th><th>{ "Placed" }</th></tr></thead>
-                            <tbody>
-                                { for list.iter().map(|o| html! {
-                                    <tr data-access-code={o.access_code.clone()}>
-                                        <td><button class="link open-order" onclick={open(o.id.to_string())}><code>{ &o.access_code }</code></button></td>
-                                        <td>{ &o.conference }</td>
-                                        <td>{ o.registrant_email.clone().unwrap_or_default() }</td>
-                                        <td><span class={classes!("pill", o.status.clone())}>{ o.status.replace('_', " ") }</span></td>
-                                        <td class="num">{ o.seats }</td>
-                                        <td class="num">{ format_money(&o.total, &o.currency) }</td>
-                                        <td>{ o.payment_method.clone().unwrap_or_else(|| "—".into()) }</td>
-                                        <td>{ short_time(&o.placed_at) }</td>
-                                    </tr>
-                                }) }
-                            </tbody>
-                        </table>
-                    },
-                } }
+                <OrderList id="orders-table" empty_id="orders-empty" empty="No order matches."
+                    text={(*query).clone()} changes={props.changes} on_open={open} />
             </section>
             { form_error(&error, "orders-error", &[]) }
             if let Some(o) = &*detail {
                 <OrderDetail order={o.clone()} />
             }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct OrderListProps {
+    /// The table's id.
+    pub id: AttrValue,
+    /// The id and text of what shows when no order matches.
+    pub empty_id: AttrValue,
+    pub empty: AttrValue,
+    /// What the person searched for (empty: the newest orders).
+    #[prop_or_default]
+    pub text: String,
+    /// Only this conference's orders.
+    #[prop_or_default]
+    pub conference: Option<String>,
+    pub changes: u64,
+    /// Called with an order's id when its access code is clicked.
+    #[prop_or_default]
+    pub on_open: Option<Callback<String>>,
+    /// With a Device column, naming this device so.
+    #[prop_or_default]
+    pub this_device: Option<String>,
+}
+
+/// What a page of the list answered, for which query, and when the page asked.
+#[derive(Clone, PartialEq)]
+struct Shown {
+    key: (String, Option<String>, u32),
+    page: Result<OrderPage, ErrorBody>,
+    asked_at: f64,
+}
+
+/// A page of orders at a time, the newest first or as the search finds them: the store
+/// searches and pages, so the list costs the same with 100 orders as with 100,000. An
+/// answer to a query the person has typed past is dropped.
+#[function_component(OrderList)]
+pub fn order_list(props: &OrderListProps) -> Html {
+    let offset = use_state(|| ((String::new(), None::<String>), 0u32));
+    let shown = use_state(|| None::<Shown>);
+    let latest = use_mut_ref(|| 0u64);
+    let table = use_node_ref();
+    let filter = (props.text.trim().to_string(), props.conference.clone());
+    // A new search starts at its first page.
+    let at = if offset.0 == filter { offset.1 } else { 0 };
+    {
+        let shown = shown.clone();
+        let latest = latest.clone();
+        use_effect_with(
+            (filter.clone(), at, props.changes),
+            move |((text, conference), at, _)| {
+                let query = OrderQuery {
+                    text: text.clone(),
+                    conference: conference.clone(),
+                    offset: *at,
+                    limit: 0,
+                };
+                *latest.borrow_mut() += 1;
+                let mine = *latest.borrow();
+                let started = bridge::now_ms();
+                spawn_local(async move {
+                    let page = bridge::invoke::<_, OrderPage>(
+                        cmd::FIND_ORDERS,
+                        &FindArgs { query: &query },
+                    )
+                    .await;
+                    if *latest.borrow() == mine {
+                        shown.set(Some(Shown {
+                            key: (query.text, query.conference, query.offset),
+                            page,
+                            asked_at: started,
+                        }));
+                    }
+                });
+            },
+        );
+    }
+    // Once a page is on screen: `data-timing="query|offset|ms"`, the time from asking to
+    // showing it (the e2e test prints it).
+    {
+        let table = table.clone();
+        use_effect_with((*shown).clone(), move |shown| {
+            if let (Some(shown), Some(element)) = (shown, table.cast::<web_sys::Element>()) {
+                let timing = format!(
+                    "{}|{}|{:.1}",
+                    shown.key.0,
+                    shown.key.2,
+                    bridge::now_ms() - shown.asked_at
+                );
+                let _ = element.set_attribute("data-timing", &timing);
+            }
+        });
+    }
+    let go = |to: u32| {
+        let offset = offset.clone();
+        let filter = filter.clone();
+        Callback::from(move |_| offset.set((filter.clone(), to)))
+    };
+    let Some(current) = &*shown else {
+        return html! { <p class="muted"><span class="spinner small"></span>{ "Loading orders…" }</p> };
+    };
+    let page = match &current.page {
+        Err(e) => return html! { <p class="field-error">{ friendly(e) }</p> },
+        Ok(page) if page.orders.is_empty() && page.offset == 0 => {
+            return html! { <p class="muted" id={props.empty_id.clone()}>{ props.empty.clone() }</p> };
+        }
+        Ok(page) => page,
+    };
+    let size = OrderQuery::PAGE;
+    let range = page_range(page.offset, page.orders.len(), page.total, page.more);
+    let devices = props.this_device.as_deref();
+    html! {
+        <div class="order-list">
+            <table class="table" id={props.id.clone()} ref={table} data-query={current.key.0.clone()}
+                data-offset={page.offset.to_string()}>
+                <thead><tr>
+                    <th>{ "Access code" }</th>
+                    if devices.is_some() { <th>{ "Device" }</th> } else { <th>{ "Conference" }</th><th>{ "Registrant" }</th> }
+                    <th>{ "Status" }</th><th class="num">{ "Seats" }</th><th class="num">{ "Total" }</th><th>{ "Paid" }</th><th>{ "Placed" }</th>
+                </tr></thead>
+                <tbody>
+                    { for page.orders.iter().map(|o| html! {
+                        <tr data-access-code={o.access_code.clone()} data-device-id={o.device_id.to_string()}>
+                            <td>{ match &props.on_open {
+                                Some(open) => {
+                                    let open = open.clone();
+                                    let id = o.id.to_string();
+                                    html! { <button class="link open-order" onclick={Callback::from(move |_| open.emit(id.clone()))}><code>{ &o.access_code }</code></button> }
+                                }
+                                None => html! { <code>{ &o.access_code }</code> },
+                            } }</td>
+                            if let Some(me) = devices {
+                                <td>{ { let id = o.device_id.to_string(); device_label(&id, id == me) } }</td>
+                            } else {
+                                <td>{ &o.conference }</td>
+                                <td>{ o.registrant_email.clone().unwrap_or_default() }</td>
+                            }
+                            <td><span class={classes!("pill", o.status.clone())}>{ o.status.replace('_', " ") }</span></td>
+                            <td class="num">{ o.seats }</td>
+                            <td class="num">{ format_money(&o.total, &o.currency) }</td>
+                            <td>{ o.payment_method.clone().unwrap_or_else(|| "—".into()) }</td>
+                            <td>{ short_time(&o.placed_at) }</td>
+                        </tr>
+                    }) }
+                </tbody>
+            </table>
+            <div class="row pager">
+                <button class="secondary" id={format!("{}-prev", props.id)} disabled={page.offset == 0}
+                    onclick={go(page.offset.saturating_sub(size))}>{ "Previous" }</button>
+                <span class="muted" id={format!("{}-range", props.id)}>{ range }</span>
+                <button class="secondary" id={format!("{}-next", props.id)} disabled={!page.more}
+                    onclick={go(page.offset + size)}>{ "Next" }</button>
+            </div>
         </div>
     }
 }
