@@ -68,13 +68,8 @@ pub(crate) fn parse_day(text: &str, day: Day) -> Result<Option<Timestamp>, AppEr
     if text.is_empty() {
         return Ok(None);
     }
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(Some(t.with_timezone(&chrono::Utc)));
-    }
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| Some(t.and_utc()))
+    conference_app::input::parse_time(text)
+        .map(Some)
         .ok_or_else(|| day.invalid(format!("`{text}` is not a date; write it like 2026-12-01")))
 }
 

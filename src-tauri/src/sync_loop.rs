@@ -2,7 +2,7 @@
 //! everyone else's, then tell the screens. "Sync now" runs the same.
 //!
 //! Two threads do it. The **feed listener** follows the server's live feed (`/v1/feed`,
-//! [`Feed`]) and passes on every head position it hears; it never touches the store except
+//! `conference_app::feed::listen`) and passes on every head position it hears; it never touches the store except
 //! to read the server and token before (re)connecting. The **sync worker** syncs as soon as
 //! a head is past what this device has pulled, and otherwise every `CONFERENCE_SYNC_SECONDS`
 //! (30 s) as a fallback, so its own new commands go out and a lost feed costs at most one
@@ -17,9 +17,8 @@
 use crate::{Shared, store_changed};
 use conference_app::AppError;
 use conference_app::conference_protocol::ErrorBody;
-use conference_app::feed::Feed;
+use conference_app::feed::{self, Heard};
 use conference_app::http::HttpTransport;
-use conference_app::sync::SyncError;
 use conference_desktop_ipc::SyncSummary;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -36,11 +35,6 @@ fn interval() -> Duration {
         .unwrap_or(30);
     Duration::from_secs(seconds)
 }
-
-/// The longest pause before dialling the feed again (and before looking again whether a
-/// server has been set up).
-const MAX_PAUSE: Duration = Duration::from_secs(10);
-const FIRST_PAUSE: Duration = Duration::from_millis(200);
 
 pub fn start(handle: AppHandle, shared: Arc<Shared>) {
     let (heard, hear) = mpsc::channel();
@@ -70,9 +64,9 @@ enum Next {
 }
 
 /// Whether to sync now: when the interval ran out, or when the newest head heard is past
-/// what this device has pulled (`None`: it has never pulled, so anything is news).
+/// what this device has pulled ([`feed::is_news`]).
 fn decide(heard: Option<i64>, pulled: Option<i64>, interval_over: bool) -> Next {
-    let news = heard.is_some_and(|head| pulled.is_none_or(|pulled| head > pulled));
+    let news = heard.is_some_and(|head| feed::is_news(head, pulled));
     if interval_over || news {
         Next::Sync
     } else {
@@ -81,14 +75,24 @@ fn decide(heard: Option<i64>, pulled: Option<i64>, interval_over: bool) -> Next 
 }
 
 /// The sync worker: waits for a head from the listener or for the interval, then syncs.
-fn work(handle: &AppHandle, shared: &Shared, hear: &mpsc::Receiver<i64>) {
+fn work(handle: &AppHandle, shared: &Shared, hear: &mpsc::Receiver<Heard>) {
     let mut due = Instant::now() + interval();
     loop {
         let (heard, interval_over) =
             match hear.recv_timeout(due.saturating_duration_since(Instant::now())) {
-                Ok(head) => {
+                Ok(first) => {
                     // Only the newest of the heads waiting matters.
-                    (Some(hear.try_iter().fold(head, i64::max)), false)
+                    let newest = std::iter::once(first)
+                    .chain(hear.try_iter())
+                    .filter_map(|heard| match heard {
+                        Heard::Head(head) => Some(head),
+                        Heard::Lost(reason) | Heard::Refused(reason) => {
+                            tracing::info!(%reason, "the live feed is not connected; trying again");
+                            None
+                        }
+                    })
+                    .max();
+                    (newest, false)
                 }
                 Err(RecvTimeoutError::Timeout) => (None, true),
                 // The listener is gone (it could not start, or panicked): poll only.
@@ -126,63 +130,15 @@ fn background_sync(handle: &AppHandle, shared: &Shared) {
     }
 }
 
-/// The feed listener: (re)connects to the configured server's feed and passes every head
-/// to the worker. It holds the application layer only to read the server and token.
-fn listen(shared: &Shared, heard: &mpsc::Sender<i64>) {
-    let mut pause = FIRST_PAUSE;
-    loop {
-        let settings = shared.with_app(|app| app.sync_settings()).ok().flatten();
-        let lost = match settings {
-            None => None,
-            Some(link) => match Feed::connect(&link) {
-                Ok(feed) => {
-                    tracing::info!(server = %link.url, "following the live feed");
-                    pause = FIRST_PAUSE;
-                    let mut reason = "the server closed the feed".to_string();
-                    for head in feed {
-                        match head {
-                            Ok(head) => {
-                                if heard.send(head).is_err() {
-                                    return; // the worker is gone
-                                }
-                            }
-                            Err(e) => {
-                                reason = e.to_string();
-                                break;
-                            }
-                        }
-                    }
-                    Some(reason)
-                }
-                Err(SyncError::Refused { status, body }) => {
-                    // A revoked or changed token: Settings may get a new one; look slowly.
-                    pause = MAX_PAUSE;
-                    Some(format!(
-                        "the server refused the feed ({status} {})",
-                        body.code
-                    ))
-                }
-                Err(e @ SyncError::Untrusted(_)) => {
-                    // Another certificate than the one pinned: a new enrollment code may
-                    // come through Settings; look slowly.
-                    pause = MAX_PAUSE;
-                    Some(e.to_string())
-                }
-                Err(e) => Some(e.to_string()),
-            },
-        };
-        if let Some(reason) = lost {
-            tracing::info!(%reason, "the live feed is not connected; trying again");
-        }
-        // A pause before dialling a server that is down again (or looking again whether
-        // one was set up), cut short when Settings saves a server. The fallback interval
-        // keeps syncing meanwhile.
-        if wait_for_new_settings(shared, pause) {
-            pause = FIRST_PAUSE;
-        } else {
-            pause = (pause * 2).min(MAX_PAUSE);
-        }
-    }
+/// The feed listener ([`feed::listen`]) for the server in the settings at each
+/// connection; its pauses end early when Settings saves another server. It holds the
+/// application layer only to read the server and token.
+fn listen(shared: &Shared, heard: &mpsc::Sender<Heard>) {
+    feed::listen(
+        || shared.with_app(|app| app.sync_settings()).ok().flatten(),
+        heard,
+        |pause| wait_for_new_settings(shared, pause),
+    );
 }
 
 /// Tells the feed listener that the server or token changed.

@@ -106,12 +106,89 @@ fn parse_head(data: &str) -> Option<i64> {
         .map(|h| h.head)
 }
 
-/// What a following device hears from its feed listener.
-enum Heard {
+/// What a feed listener passes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// The server's newest position.
     Head(i64),
+    /// The connection was lost (or could not be made); the listener dials again.
     Lost(String),
-    /// The server refused the token: the listener has stopped.
-    Refused,
+    /// The server refused this device (a revoked or changed token) or was not the one
+    /// pinned; the listener looks again only slowly, in case new settings come.
+    Refused(String),
+}
+
+/// Whether a head heard is news: past what this device has pulled (`None`: it has never
+/// pulled, so anything is).
+#[must_use]
+pub fn is_news(head: i64, pulled: Option<i64>) -> bool {
+    pulled.is_none_or(|pulled| head > pulled)
+}
+
+/// The first pause before dialling the feed again, doubled after each loss up to
+/// [`MAX_PAUSE`].
+pub const FIRST_PAUSE: Duration = Duration::from_millis(200);
+/// The longest pause between attempts, and the pause after a refusal.
+pub const MAX_PAUSE: Duration = Duration::from_secs(10);
+
+/// Follows the live feed of the server `link()` names at each (re)connection, passing on
+/// what it hears, for as long as someone receives it. Between connections it calls
+/// `pause(how_long)`, which returns true when the settings changed meanwhile (the next
+/// attempt then comes at once); with no server yet it only pauses and looks again.
+pub fn listen(
+    mut link: impl FnMut() -> Option<ServerLink>,
+    heard: &mpsc::Sender<Heard>,
+    mut pause: impl FnMut(Duration) -> bool,
+) {
+    let mut wait = FIRST_PAUSE;
+    loop {
+        let news = match link() {
+            None => None,
+            Some(link) => match Feed::connect(&link) {
+                Ok(feed) => {
+                    tracing::info!(server = %link.url, "following the live feed");
+                    wait = FIRST_PAUSE;
+                    let mut reason = "the server closed the feed".to_string();
+                    for head in feed {
+                        match head {
+                            Ok(head) => {
+                                if heard.send(Heard::Head(head)).is_err() {
+                                    return;
+                                }
+                            }
+                            Err(e) => {
+                                reason = e.to_string();
+                                break;
+                            }
+                        }
+                    }
+                    Some(Heard::Lost(reason))
+                }
+                Err(SyncError::Refused { status, body }) => {
+                    wait = MAX_PAUSE;
+                    Some(Heard::Refused(format!(
+                        "the server refused the feed ({status} {})",
+                        body.code
+                    )))
+                }
+                Err(e @ SyncError::Untrusted(_)) => {
+                    wait = MAX_PAUSE;
+                    Some(Heard::Refused(e.to_string()))
+                }
+                Err(e) => Some(Heard::Lost(e.to_string())),
+            },
+        };
+        if let Some(news) = news
+            && heard.send(news).is_err()
+        {
+            return;
+        }
+        if pause(wait) {
+            wait = FIRST_PAUSE;
+        } else {
+            wait = (wait * 2).min(MAX_PAUSE);
+        }
+    }
 }
 
 /// Why [`App::follow`] stopped.
@@ -144,7 +221,17 @@ impl App {
         let (heard, hear) = mpsc::channel();
         {
             let link = link.clone();
-            std::thread::spawn(move || listen(&link, &heard));
+            // Not a synchronisation: the pause between dialling attempts.
+            std::thread::spawn(move || {
+                listen(
+                    || Some(link.clone()),
+                    &heard,
+                    |pause| {
+                        std::thread::sleep(pause);
+                        false
+                    },
+                );
+            });
         }
         loop {
             let outcome = self.sync(&transport, now());
@@ -157,19 +244,21 @@ impl App {
             if !on_sync(&outcome) {
                 return Stopped::Asked;
             }
-            let position = outcome.as_ref().map_or(i64::MIN, |r| r.position);
-            // Wait for news: a head past what this device has, or the poll interval.
+            let pulled = outcome.as_ref().ok().map(|r| r.position);
+            // Wait for news: a head past what this device has, a refusal, or the poll.
             loop {
                 match hear.recv_timeout(poll) {
-                    Ok(Heard::Head(head)) if head <= position => {}
+                    Ok(Heard::Head(head)) if !is_news(head, pulled) => {}
                     Ok(Heard::Lost(reason)) => {
                         tracing::info!(%reason, "the live feed was lost; reconnecting");
                     }
-                    Ok(Heard::Head(_) | Heard::Refused) | Err(mpsc::RecvTimeoutError::Timeout) => {
+                    Ok(Heard::Head(_) | Heard::Refused(_))
+                    | Err(mpsc::RecvTimeoutError::Timeout) => {
                         break;
                     }
                     Err(mpsc::RecvTimeoutError::Disconnected) => {
-                        // The listener stopped (refused): polling is all that is left.
+                        // The listener is gone: polling is all that is left. Not a
+                        // synchronisation: the poll interval itself.
                         std::thread::sleep(poll);
                         break;
                     }
@@ -179,47 +268,17 @@ impl App {
     }
 }
 
-/// Listens to the feed for as long as the receiver is there, reconnecting after losses.
-fn listen(link: &ServerLink, heard: &mpsc::Sender<Heard>) {
-    let mut pause = Duration::from_millis(200);
-    loop {
-        let lost = match Feed::connect(link) {
-            Ok(feed) => {
-                pause = Duration::from_millis(200);
-                let mut reason = "the server closed the feed".to_string();
-                for head in feed {
-                    match head {
-                        Ok(head) => {
-                            if heard.send(Heard::Head(head)).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            reason = e.to_string();
-                            break;
-                        }
-                    }
-                }
-                reason
-            }
-            Err(SyncError::Refused { status: 401, .. }) => {
-                let _ = heard.send(Heard::Refused);
-                return;
-            }
-            Err(e) => e.to_string(),
-        };
-        if heard.send(Heard::Lost(lost)).is_err() {
-            return;
-        }
-        // Not a synchronisation: a pause before dialling a server that is down again.
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_secs(10));
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::parse_head;
+    use super::{is_news, parse_head};
+
+    #[test]
+    fn a_head_past_what_was_pulled_is_news() {
+        assert!(is_news(12, Some(10)));
+        assert!(is_news(3, None), "a device that never pulled");
+        assert!(!is_news(10, Some(10)));
+        assert!(!is_news(9, Some(10)));
+    }
 
     #[test]
     fn a_head_event_carries_the_position() {

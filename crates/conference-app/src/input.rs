@@ -79,9 +79,34 @@ pub fn parse_method(text: &str) -> Result<PaymentMethod, AppError> {
     }
 }
 
+/// A time as people type it: a day (`2026-12-01`, midnight UTC) or a full RFC 3339 time
+/// (`2026-12-01T09:00:00Z`). `None` when it is neither; each adapter says how to write it
+/// in its own terms (a flag, a field).
+#[must_use]
+pub fn parse_time(text: &str) -> Option<conference_domain::Timestamp> {
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_days_or_rfc3339() {
+        let day = parse_time(" 2026-12-01 ").expect("a day");
+        assert_eq!(day.to_rfc3339(), "2026-12-01T00:00:00+00:00");
+        let time = parse_time("2026-12-01T09:30:00+01:00").expect("a time");
+        assert_eq!(time.to_rfc3339(), "2026-12-01T08:30:00+00:00");
+        assert_eq!(parse_time("12/01/2026"), None);
+        assert_eq!(parse_time(""), None);
+    }
 
     #[test]
     fn seat_specs() {

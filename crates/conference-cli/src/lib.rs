@@ -162,17 +162,15 @@ fn default_store() -> Result<PathBuf, CliError> {
 }
 
 fn parse_time(text: &str, flag: &str) -> Result<Timestamp, CliError> {
-    let text = text.trim();
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
-    }
-    Err(CliError::new(
-        "invalid_time",
-        format!("{flag} `{text}` is not a time; write it like 2026-05-04T09:00:00Z or 2026-05-04"),
-    ))
+    conference_app::input::parse_time(text).ok_or_else(|| {
+        CliError::new(
+            "invalid_time",
+            format!(
+                "{flag} `{}` is not a time; write it like 2026-05-04T09:00:00Z or 2026-05-04",
+                text.trim()
+            ),
+        )
+    })
 }
 
 fn run(cli: Cli) -> Result<Output, CliError> {
