@@ -2,6 +2,7 @@
 //! Each test opens the built app on a store of its own; screenshots of each screen land in
 //! `target/screenshots/`. `cargo xtask test` installs what these need.
 mod harness;
+mod large;
 mod sync;
 
 use conference_app::{App, Ctx, NewConference, NewPromoCode};
