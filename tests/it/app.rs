@@ -484,6 +484,11 @@ fn order_rules_refuse_without_writing() {
     refused(&mut app, &p, "order_expired", |app| {
         app.cancel(&ctx(16), &unpaid_id, None)
     });
+    let expired = app.order_by_text(&unpaid_id).expect("order");
+    assert!(
+        !expired.cancellable && !expired.refund_on_cancel,
+        "screens offer no cancel"
+    );
 
     // A confirmed order cannot be paid or confirmed again.
     let paid = app
@@ -496,7 +501,12 @@ fn order_rules_refuse_without_writing() {
     refused(&mut app, &p, "order_already_confirmed", |app| {
         app.confirm(&ctx(18), &paid_id)
     });
-    app.cancel(&ctx(19), &paid_id, None).expect("cancel");
+    assert!(
+        paid.cancellable && paid.refund_on_cancel,
+        "cancel and refund"
+    );
+    let cancelled = app.cancel(&ctx(19), &paid_id, None).expect("cancel");
+    assert!(!cancelled.cancellable && !cancelled.refund_on_cancel);
     refused(&mut app, &p, "order_cancelled", |app| {
         app.cancel(&ctx(20), &paid_id, None)
     });

@@ -43,6 +43,28 @@ impl OrderStatus {
             Self::Cancelled => "cancelled",
         }
     }
+
+    /// The status [`OrderStatus::as_str`] names.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::PendingReservation,
+            Self::PartiallyReserved,
+            Self::ReservationCompleted,
+            Self::Confirmed,
+            Self::Expired,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// Whether an order in this status can still be cancelled: not once it is cancelled or
+    /// has expired (`Cancel` says which).
+    #[must_use]
+    pub const fn can_cancel(self) -> bool {
+        !matches!(self, Self::Cancelled | Self::Expired)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

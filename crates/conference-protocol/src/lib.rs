@@ -181,6 +181,13 @@ pub struct OrderView {
     pub over_allotment: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
+    /// Whether the order can still be cancelled (the domain's `OrderStatus::can_cancel`).
+    #[serde(default)]
+    pub cancellable: bool,
+    /// Whether cancelling it refunds a payment (one that completed: the registration
+    /// process refunds it when the order is cancelled).
+    #[serde(default)]
+    pub refund_on_cancel: bool,
 }
 
 /// A line of an order list.

@@ -625,7 +625,7 @@ impl Projector {
         match event {
             E::PaymentInitiated(_) => {}
             E::PaymentCompleted(p) => {
-                columns.status = Some("completed".into());
+                columns.status = Some(PAYMENT_COMPLETED.into());
                 columns.tendered = p.tendered.map(|m| m.to_string());
                 columns.change = p.change.map(|m| m.to_string());
                 columns.reference.clone_from(&p.reference);
@@ -697,6 +697,9 @@ fn payment_order(conn: &Connection, payment: Uuid) -> Result<Option<Uuid>> {
         .and_then(|text| serde_json::from_str::<First>(&text).ok())
         .map(|first| first.order_id))
 }
+
+/// A payment's status once its money was taken (`rm_orders.payment_status`).
+pub(crate) const PAYMENT_COMPLETED: &str = "completed";
 
 /// One seat type of an order, as the `rm_orders.seats` JSON holds it.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]

@@ -314,6 +314,12 @@ pub fn order(conn: &Connection, id: Uuid) -> Result<Option<p::OrderView>> {
             attendee: seat.attendee,
         });
     }
+    let cancellable = conference_domain::order::OrderStatus::parse(&status)
+        .is_some_and(conference_domain::order::OrderStatus::can_cancel);
+    let refund_on_cancel = cancellable
+        && payment
+            .as_ref()
+            .is_some_and(|p| p.status == crate::projections::PAYMENT_COMPLETED);
     Ok(Some(p::OrderView {
         id,
         conference: slug,
@@ -333,6 +339,8 @@ pub fn order(conn: &Connection, id: Uuid) -> Result<Option<p::OrderView>> {
         device_id: device,
         over_allotment: over,
         cancel_reason,
+        cancellable,
+        refund_on_cancel,
     }))
 }
 

@@ -323,7 +323,6 @@ fn order_detail(props: &DetailProps) -> Html {
             attendee.set((p, person));
         })
     };
-    let cancellable = o.status != "cancelled" && o.status != "expired";
     html! {
         <section class="panel" id="order-detail" data-access-code={o.access_code.clone()}>
             <div class="row between">
@@ -370,12 +369,12 @@ fn order_detail(props: &DetailProps) -> Html {
                     <button id="assign-save" class="primary" type="submit">{ "Assign seat" }</button>
                 </form>
             }
-            if cancellable {
+            if o.cancellable {
                 <div class="row danger-zone">
                     <input id="cancel-reason" type="text" placeholder="Reason (optional)" value={(*reason).clone()}
                         oninput={ let reason = reason.clone(); Callback::from(move |e: InputEvent| reason.set(input_value(&e))) } />
                     <button id="cancel-order" class="danger" onclick={cancel}>
-                        { if o.payment.as_ref().is_some_and(|p| p.status == "completed") { "Cancel and refund" } else { "Cancel order" } }
+                        { if o.refund_on_cancel { "Cancel and refund" } else { "Cancel order" } }
                     </button>
                 </div>
             }

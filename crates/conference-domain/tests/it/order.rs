@@ -3,7 +3,7 @@ use crate::support::*;
 use conference_domain::discounts::{DiscountKind, PromoCodeDefinition, Scope};
 use conference_domain::order::*;
 use conference_domain::pricing::{LineKind, OrderLine, PriceList, PricedSeatType, PricingError};
-use conference_domain::{Holder, Money, SeatQuantity, SeatTypeId};
+use conference_domain::{Aggregate, Holder, Money, SeatQuantity, SeatTypeId};
 use std::collections::BTreeSet;
 
 pub fn price_list() -> PriceList {
@@ -441,6 +441,56 @@ fn cancelling_an_order_records_why() {
             .into()]);
         assert_eq!(state.data().unwrap().status, OrderStatus::Cancelled);
     }
+}
+
+/// `can_cancel` says beforehand what `Cancel` decides: every status but cancelled and
+/// expired accepts it (screens offer the button by it).
+#[test]
+fn can_cancel_says_what_cancel_decides() {
+    let cancelled = with(
+        reserved_paid_order(),
+        [OrderCancelled {
+            reason: "first".into(),
+        }
+        .into()],
+    );
+    let expired = with(reserved_paid_order(), [OrderExpired {}.into()]);
+    for (label, history, accepted) in [
+        ("pending", vec![placed(&[(seat_a(), 1)])], true),
+        ("reserved", reserved_paid_order(), true),
+        (
+            "confirmed",
+            with(reserved_paid_order(), [confirmed_event()]),
+            true,
+        ),
+        ("cancelled", cancelled, false),
+        ("expired", expired, false),
+    ] {
+        let state = Order::fold(&history);
+        let decided = state
+            .handle(&Command::Cancel {
+                reason: "again".into(),
+            })
+            .is_ok();
+        let can = state.data().unwrap().status.can_cancel();
+        assert_eq!((can, decided), (accepted, accepted), "{label}");
+    }
+}
+
+#[test]
+fn status_names_are_stable_and_read_back() {
+    for status in [
+        OrderStatus::PendingReservation,
+        OrderStatus::PartiallyReserved,
+        OrderStatus::ReservationCompleted,
+        OrderStatus::Confirmed,
+        OrderStatus::Expired,
+        OrderStatus::Cancelled,
+    ] {
+        assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
+    }
+    assert_eq!(OrderStatus::parse("Confirmed"), None);
+    assert_eq!(OrderStatus::parse(""), None);
 }
 
 #[test]
