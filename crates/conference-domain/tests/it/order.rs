@@ -1,4 +1,5 @@
 //! The Order aggregate: place, update, reserve, price, expire, assign, confirm, cancel.
+//! tidy: long because every rule of the aggregate sits next to the fixtures it shares.
 use crate::support::*;
 use conference_domain::discounts::{DiscountKind, PromoCodeDefinition, Scope};
 use conference_domain::order::*;
