@@ -2,15 +2,15 @@
 //! and its answer (or its `{code, message}` error) back. No rules live here.
 use crate::{Shared, internal, store_changed};
 use conference_app::conference_protocol::{
-    ConferenceView, DeviceView, ErrorBody, OrderPage, OrderQuery, OrderView, SeatsView,
+    ConferenceView, DeviceView, ErrorBody, OrderPage, OrderQuery, OrderView, Quote, SeatsView,
 };
 use conference_app::{
     App, AppError, Ctx, NewConference, NewPromoCode, PaymentInput, SaleInput,
     conference_domain::Timestamp,
 };
 use conference_desktop_ipc::{
-    ConferenceForm, HeaderView, PromoForm, QuoteRequest, QuoteView, RejectionView, SaleForm,
-    SeatTypeChange, SeatTypeForm, ServerForm, Shortage, SyncSummary,
+    ConferenceForm, HeaderView, PromoForm, QuoteRequest, SaleForm, SeatTypeChange, SeatTypeForm,
+    ServerForm, SyncSummary,
 };
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -162,26 +162,8 @@ pub async fn header(shared: State<'_, Arc<Shared>>) -> Reply<HeaderView> {
             pending_commands: status.pending_commands,
             last_sync_at: status.last_sync_at,
             last_error: status.last_error,
-            rejections: status
-                .rejections
-                .into_iter()
-                .filter(|r| !r.seen)
-                .map(|r| RejectionView {
-                    command_type: r.command_type,
-                    code: r.code,
-                    message: r.message,
-                    recorded_at: r.recorded_at,
-                })
-                .collect(),
-            set_aside: status
-                .set_aside
-                .into_iter()
-                .map(|x| conference_desktop_ipc::SetAsideView {
-                    server_position: x.server_position,
-                    event_type: x.event_type,
-                    reason: x.reason,
-                })
-                .collect(),
+            rejections: status.rejections.into_iter().filter(|r| !r.seen).collect(),
+            set_aside: status.set_aside,
         })
     })
     .await
@@ -319,30 +301,14 @@ pub async fn seats(shared: State<'_, Arc<Shared>>, slug: String) -> Reply<SeatsV
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn quote(shared: State<'_, Arc<Shared>>, request: QuoteRequest) -> Reply<QuoteView> {
+pub async fn quote(shared: State<'_, Arc<Shared>>, request: QuoteRequest) -> Reply<Quote> {
     blocking(&shared, move |app| {
         let picks: Vec<(String, u32)> = request
             .seats
             .into_iter()
             .map(|s| (s.name, s.quantity))
             .collect();
-        let quote = app.quote(&request.slug, &picks, &request.promo_codes)?;
-        Ok(QuoteView {
-            lines: quote.lines,
-            total: quote.total,
-            currency: quote.currency,
-            is_free_of_charge: quote.is_free_of_charge,
-            promo_error: quote.promo_error,
-            shortages: quote
-                .shortages
-                .into_iter()
-                .map(|s| Shortage {
-                    seat_type: s.seat_type,
-                    requested: s.requested,
-                    available: s.available,
-                })
-                .collect(),
-        })
+        app.quote(&request.slug, &picks, &request.promo_codes)
     })
     .await
 }

@@ -40,7 +40,6 @@ use conference_protocol as p;
 pub use conference_store::sync::ServerLink;
 use conference_store::{Store, queries};
 pub use error::AppError;
-pub use quote::{Quote, QuoteShortage};
 use std::path::Path;
 use uuid::Uuid;
 

@@ -12,28 +12,7 @@ use conference_domain::pricing::{self, LineKind};
 use conference_domain::seats::SeatsAvailability;
 use conference_domain::stream::StreamId;
 use conference_domain::values::{PromoCode, SeatQuantity};
-use conference_protocol::{ErrorBody, OrderLineView};
-use serde::{Deserialize, Serialize};
-
-/// Fewer seats are left than asked for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuoteShortage {
-    pub seat_type: String,
-    pub requested: u32,
-    pub available: u32,
-}
-
-/// What a sale of the picked seats would cost now: the lines the order would get, why the
-/// promo codes were refused (the quote is then priced without them), and what is short.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Quote {
-    pub lines: Vec<OrderLineView>,
-    pub total: String,
-    pub currency: String,
-    pub is_free_of_charge: bool,
-    pub promo_error: Option<ErrorBody>,
-    pub shortages: Vec<QuoteShortage>,
-}
+use conference_protocol::{OrderLineView, Quote, QuoteShortage};
 
 impl App {
     /// Prices `picks` (seat type name, quantity) with `codes` as a sale by this device would

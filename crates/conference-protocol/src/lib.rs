@@ -304,6 +304,48 @@ pub struct BackOfficeSummary {
     pub bucket_minutes: u32,
 }
 
+/// Fewer seats are left than asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteShortage {
+    pub seat_type: String,
+    pub requested: u32,
+    pub available: u32,
+}
+
+/// What a sale of the picked seats would cost now: the lines the order would get, why the
+/// promo codes were refused (the quote is then priced without them), and what is short.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub lines: Vec<OrderLineView>,
+    pub total: String,
+    pub currency: String,
+    pub is_free_of_charge: bool,
+    pub promo_error: Option<ErrorBody>,
+    pub shortages: Vec<QuoteShortage>,
+}
+
+/// A command the server refused, for the person who made it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub command_id: Uuid,
+    pub command_type: String,
+    pub code: String,
+    pub message: String,
+    pub recorded_at: String,
+    pub seen: bool,
+}
+
+/// An event pulled from the server that this device keeps (when it could) but does not
+/// show, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetAside {
+    pub server_position: i64,
+    pub stream: String,
+    pub event_type: String,
+    pub reason: String,
+    pub set_aside_at: String,
+}
+
 /// What `tick` did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TickReport {

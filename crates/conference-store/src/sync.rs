@@ -39,27 +39,7 @@ pub struct SyncState {
     pub last_error: Option<String>,
 }
 
-/// A command the server refused, for the person who made it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Rejection {
-    pub command_id: Uuid,
-    pub command_type: String,
-    pub code: String,
-    pub message: String,
-    pub recorded_at: String,
-    pub seen: bool,
-}
-
-/// An event pulled from the server that this device keeps (when it could) but does not
-/// show, and why.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SetAside {
-    pub server_position: i64,
-    pub stream: String,
-    pub event_type: String,
-    pub reason: String,
-    pub set_aside_at: String,
-}
+pub use conference_protocol::{Rejection, SetAside};
 
 /// What applying a pull did.
 #[derive(Debug, Default)]

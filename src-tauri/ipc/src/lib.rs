@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub use conference_protocol as protocol;
-use conference_protocol::{DeviceView, ErrorBody, OrderLineView, SeatsView};
+use conference_protocol::{DeviceView, ErrorBody, SeatsView};
 use serde::{Deserialize, Serialize};
 
 /// Command names, as the UI invokes them.
@@ -147,36 +147,6 @@ pub struct SaleForm {
     pub payment: Option<PaymentForm>,
 }
 
-/// Fewer seats are left than asked for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shortage {
-    pub seat_type: String,
-    pub requested: u32,
-    pub available: u32,
-}
-
-/// The price of what the door has picked, before selling: the same lines the order will
-/// get, a refused promo code's reason, and what is short.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuoteView {
-    pub lines: Vec<OrderLineView>,
-    pub total: String,
-    pub currency: String,
-    pub is_free_of_charge: bool,
-    /// Why the promo codes were refused (the quote is then priced without them).
-    pub promo_error: Option<ErrorBody>,
-    pub shortages: Vec<Shortage>,
-}
-
-/// A command the sync server refused, for the person who made it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RejectionView {
-    pub command_type: String,
-    pub code: String,
-    pub message: String,
-    pub recorded_at: String,
-}
-
 /// How far a running sync is: events pulled so far, and the position pulled to against
 /// the server's newest one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,18 +173,10 @@ pub struct HeaderView {
     pub last_sync_at: Option<String>,
     pub last_error: Option<String>,
     /// Rejections nobody has read yet.
-    pub rejections: Vec<RejectionView>,
+    pub rejections: Vec<conference_protocol::Rejection>,
     /// Events from the sync server this device keeps but does not show.
     #[serde(default)]
-    pub set_aside: Vec<SetAsideView>,
-}
-
-/// An event from the sync server this device does not show, and why.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SetAsideView {
-    pub server_position: i64,
-    pub event_type: String,
-    pub reason: String,
+    pub set_aside: Vec<conference_protocol::SetAside>,
 }
 
 /// Server settings, as typed.

@@ -8,8 +8,8 @@ use crate::logic::{
     Cart, CartAction, CartField, Method, availability, change_due, format_money, friendly, qr_svg,
     shortage_text,
 };
-use conference_desktop_ipc::protocol::{ConferenceView, ErrorBody, OrderView, SeatsView};
-use conference_desktop_ipc::{QuoteRequest, QuoteView, SaleForm, SeatPick, cmd};
+use conference_desktop_ipc::protocol::{ConferenceView, ErrorBody, OrderView, Quote, SeatsView};
+use conference_desktop_ipc::{QuoteRequest, SaleForm, SeatPick, cmd};
 use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -110,7 +110,7 @@ pub fn door(props: &DoorProps) -> Html {
 
     let cart = use_reducer(CartState::default);
     let seats = use_state(|| None::<SeatsView>);
-    let quote = use_state(|| None::<Result<QuoteView, ErrorBody>>);
+    let quote = use_state(|| None::<Result<Quote, ErrorBody>>);
     let error = use_state(|| None::<ErrorBody>);
     let busy = use_state(|| false);
     let receipt = use_state(|| None::<(OrderView, f64)>);
@@ -154,7 +154,7 @@ pub fn door(props: &DoorProps) -> Html {
                 spawn_local(async move {
                     match request {
                         Some(request) if !request.seats.is_empty() => {
-                            let result = bridge::invoke::<_, QuoteView>(
+                            let result = bridge::invoke::<_, Quote>(
                                 cmd::QUOTE,
                                 &QuoteArgs { request: &request },
                             )
