@@ -78,6 +78,15 @@ impl ConferenceData {
     pub fn is_published(&self) -> bool {
         self.publication == Publication::Published
     }
+
+    /// Whether the conference sells seats: only once it is published.
+    pub fn check_on_sale(&self) -> Result<(), Error> {
+        if self.is_published() {
+            Ok(())
+        } else {
+            Err(Error::NotOnSale(self.details.slug.to_string()))
+        }
+    }
     #[must_use]
     pub fn seat_type(&self, id: SeatTypeId) -> Option<&SeatType> {
         self.seat_types.iter().find(|s| s.id == id)
@@ -207,6 +216,8 @@ pub enum Error {
     AlreadyPublished,
     #[error("the conference is not published")]
     NotPublished,
+    #[error("conference `{0}` is not published, so it cannot sell seats; publish it first")]
+    NotOnSale(String),
 }
 
 impl ErrorCode for Error {
@@ -224,6 +235,7 @@ impl ErrorCode for Error {
             Self::QuantityOutOfRange(_) => "quantity_out_of_range",
             Self::AlreadyPublished => "already_published",
             Self::NotPublished => "not_published",
+            Self::NotOnSale(_) => "conference_not_published",
         }
     }
 
@@ -239,7 +251,8 @@ impl ErrorCode for Error {
             Self::ConferenceAlreadyExists
             | Self::ConferenceNotFound
             | Self::AlreadyPublished
-            | Self::NotPublished => None,
+            | Self::NotPublished
+            | Self::NotOnSale(_) => None,
         }
     }
 }

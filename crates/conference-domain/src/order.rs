@@ -250,6 +250,8 @@ pub enum Error {
     OrderNotFreeOfCharge(Money),
     #[error("the order could not be priced: {0}")]
     Pricing(#[from] pricing::PricingError),
+    #[error("the order costs nothing, so it takes no payment; confirm it instead")]
+    OrderIsFree,
 }
 
 impl ErrorCode for Error {
@@ -265,6 +267,7 @@ impl ErrorCode for Error {
             Self::SeatsNotReserved => "seats_not_reserved",
             Self::OrderNotFreeOfCharge(_) => "order_not_free_of_charge",
             Self::Pricing(_) => "pricing",
+            Self::OrderIsFree => "order_is_free",
         }
     }
 
@@ -303,6 +306,30 @@ impl OrderData {
             OrderStatus::Cancelled => Err(Error::OrderCancelled),
             _ => Ok(()),
         }
+    }
+
+    /// Whether the order can be confirmed at `now`: open, its seats reserved, its
+    /// reservation still running.
+    fn check_confirmable(&self, now: Timestamp) -> Result<(), Error> {
+        self.check_open()?;
+        if self.status == OrderStatus::PendingReservation || self.reserved.is_empty() {
+            return Err(Error::SeatsNotReserved);
+        }
+        if now > self.reservation_expires_at {
+            return Err(Error::ReservationTimedOut(self.reservation_expires_at));
+        }
+        Ok(())
+    }
+
+    /// Whether money may be taken for the order at `now`: what `Confirm` on a paid basis
+    /// asks, and that the order costs something. Asked before a payment starts, so a
+    /// refused order never takes money.
+    pub fn check_payable(&self, now: Timestamp) -> Result<(), Error> {
+        self.check_confirmable(now)?;
+        if self.is_free_of_charge() {
+            return Err(Error::OrderIsFree);
+        }
+        Ok(())
     }
 
     #[must_use]
@@ -427,13 +454,7 @@ impl Aggregate for Order {
                 ])
             }
             Command::Confirm { basis, now } => {
-                data.check_open()?;
-                if data.status == OrderStatus::PendingReservation || data.reserved.is_empty() {
-                    return Err(Error::SeatsNotReserved);
-                }
-                if *now > data.reservation_expires_at {
-                    return Err(Error::ReservationTimedOut(data.reservation_expires_at));
-                }
+                data.check_confirmable(*now)?;
                 let payment_id = match basis {
                     ConfirmationBasis::FreeOfCharge if !data.is_free_of_charge() => {
                         return Err(Error::OrderNotFreeOfCharge(data.total()));

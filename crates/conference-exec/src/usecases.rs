@@ -239,15 +239,7 @@ fn place<J: Journal>(uow: &mut Uow<J>, new: &NewOrder) -> Result<()> {
     let data = conference.data().ok_or_else(|| {
         AppError::not_found("unknown_conference", "The conference does not exist")
     })?;
-    if !data.is_published() {
-        return Err(AppError::rejected(
-            "conference_not_published",
-            format!(
-                "Conference `{}` is not published, so it cannot sell seats; publish it with `conference publish {}`",
-                data.details.slug, data.details.slug
-            ),
-        ));
-    }
+    data.check_on_sale().map_err(AppError::domain)?;
     uow.exec::<Order>(
         StreamId::order(new.order_id),
         &order::Command::Place {
@@ -285,29 +277,7 @@ fn ensure_reserved<J: Journal>(uow: &mut Uow<J>, order_id: OrderId) -> Result<()
 
 fn pay<J: Journal>(uow: &mut Uow<J>, order_id: OrderId, details: &PaymentDetails) -> Result<()> {
     let data = load_order(uow, order_id)?;
-    let now = uow.now();
-    match data.status {
-        OrderStatus::Expired => return Err(AppError::domain(order::Error::OrderExpired)),
-        OrderStatus::Cancelled => return Err(AppError::domain(order::Error::OrderCancelled)),
-        OrderStatus::Confirmed => {
-            return Err(AppError::domain(order::Error::OrderAlreadyConfirmed));
-        }
-        OrderStatus::PendingReservation => {
-            return Err(AppError::domain(order::Error::SeatsNotReserved));
-        }
-        OrderStatus::PartiallyReserved | OrderStatus::ReservationCompleted => {}
-    }
-    if now > data.reservation_expires_at {
-        return Err(AppError::domain(order::Error::ReservationTimedOut(
-            data.reservation_expires_at,
-        )));
-    }
-    if data.is_free_of_charge() {
-        return Err(AppError::rejected(
-            "order_is_free",
-            "The order costs nothing, so it takes no payment; confirm it with `order confirm`",
-        ));
-    }
+    data.check_payable(uow.now()).map_err(AppError::domain)?;
     let conference: Conference = uow.load(StreamId::conference(data.conference_id))?;
     let description = format!(
         "Registration for {}",

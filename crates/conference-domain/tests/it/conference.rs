@@ -228,9 +228,10 @@ fn variant(e: &Error) -> &'static str {
         Error::QuantityOutOfRange(_) => "QuantityOutOfRange",
         Error::AlreadyPublished => "AlreadyPublished",
         Error::NotPublished => "NotPublished",
+        Error::NotOnSale(_) => "NotOnSale",
     }
 }
-const VARIANTS: usize = 12;
+const VARIANTS: usize = 13;
 
 #[test]
 fn every_rule_is_refused_with_its_error() {
@@ -420,7 +421,7 @@ fn every_rule_is_refused_with_its_error() {
         (
             "unpublish twice",
             {
-                let mut h = published;
+                let mut h = published.clone();
                 h.push(ConferenceUnpublished {}.into());
                 h
             },
@@ -434,6 +435,21 @@ fn every_rule_is_refused_with_its_error() {
         covered.insert(variant(&error));
         given(history).case(label).when(command).then_err(error);
     }
+    // Asked before a sale, not by a command: only a published conference sells.
+    let unpublished = Conference::fold(&base);
+    let refused = unpublished.data().unwrap().check_on_sale().unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "conference `{}` is not published, so it cannot sell seats; publish it first",
+            details().slug
+        )
+    );
+    covered.insert(variant(&refused));
+    assert_eq!(
+        Conference::fold(&published).data().unwrap().check_on_sale(),
+        Ok(())
+    );
     assert_eq!(
         covered.len(),
         VARIANTS,

@@ -46,6 +46,7 @@ fn conference_errors() -> Vec<Case> {
         case(E::QuantityOutOfRange(100_001), Some("quantity")),
         case(E::AlreadyPublished, None),
         case(E::NotPublished, None),
+        case(E::NotOnSale("devconf".into()), None),
     ];
     let _: fn(&E) = |e| match e {
         E::ConferenceAlreadyExists
@@ -59,7 +60,8 @@ fn conference_errors() -> Vec<Case> {
         | E::PriceOutOfRange(_)
         | E::QuantityOutOfRange(_)
         | E::AlreadyPublished
-        | E::NotPublished => {}
+        | E::NotPublished
+        | E::NotOnSale(_) => {}
     };
     cases
 }
@@ -96,6 +98,7 @@ fn order_errors() -> Vec<Case> {
         case(E::SeatsNotReserved, None),
         case(E::OrderNotFreeOfCharge(money("10")), None),
         case(E::Pricing(PricingError::TotalOutOfRange), None),
+        case(E::OrderIsFree, None),
         case(PricingError::UnpricedSeatType(seat_a()), None),
         case(PricingError::TotalOutOfRange, None),
     ];
@@ -109,7 +112,8 @@ fn order_errors() -> Vec<Case> {
         | E::OrderCancelled
         | E::SeatsNotReserved
         | E::OrderNotFreeOfCharge(_)
-        | E::Pricing(_) => {}
+        | E::Pricing(_)
+        | E::OrderIsFree => {}
     };
     let _: fn(&PricingError) = |e| match e {
         PricingError::UnpricedSeatType(_) | PricingError::TotalOutOfRange => {}

@@ -532,9 +532,10 @@ fn variant(e: &Error) -> &'static str {
         Error::SeatsNotReserved => "SeatsNotReserved",
         Error::OrderNotFreeOfCharge(_) => "OrderNotFreeOfCharge",
         Error::Pricing(_) => "Pricing",
+        Error::OrderIsFree => "OrderIsFree",
     }
 }
-const VARIANTS: usize = 10;
+const VARIANTS: usize = 11;
 
 #[test]
 fn every_rule_is_refused_with_its_error() {
@@ -737,7 +738,61 @@ fn every_rule_is_refused_with_its_error() {
         covered.insert(variant(&error));
         given(history).case(label).when(command).then_err(error);
     }
+    // Asked before a payment starts, not by a command (see `check_payable` below).
+    let free = Order::fold(&reserved_free_order());
+    let refused = free.data().unwrap().check_payable(at(1)).unwrap_err();
+    covered.insert(variant(&refused));
     assert_eq!(covered.len(), VARIANTS, "{covered:?}");
+}
+
+/// Money is taken only for an order `Confirm` would confirm on a paid basis: open, its
+/// seats reserved, its reservation running, and costing something.
+#[test]
+fn check_payable_refuses_what_confirm_would_and_free_orders() {
+    let cancelled = with(
+        reserved_paid_order(),
+        [OrderCancelled {
+            reason: "asked".into(),
+        }
+        .into()],
+    );
+    for (label, history, now, expected) in [
+        ("payable", reserved_paid_order(), 1, Ok(())),
+        ("at the expiry minute", reserved_paid_order(), 20, Ok(())),
+        (
+            "after the expiry minute",
+            reserved_paid_order(),
+            21,
+            Err(Error::ReservationTimedOut(at(20))),
+        ),
+        (
+            "pending",
+            vec![placed(&[(seat_a(), 1)])],
+            1,
+            Err(Error::SeatsNotReserved),
+        ),
+        (
+            "confirmed",
+            with(reserved_paid_order(), [confirmed_event()]),
+            1,
+            Err(Error::OrderAlreadyConfirmed),
+        ),
+        (
+            "expired",
+            with(reserved_paid_order(), [OrderExpired {}.into()]),
+            1,
+            Err(Error::OrderExpired),
+        ),
+        ("cancelled", cancelled, 1, Err(Error::OrderCancelled)),
+        ("free", reserved_free_order(), 1, Err(Error::OrderIsFree)),
+    ] {
+        let order = Order::fold(&history);
+        assert_eq!(
+            order.data().unwrap().check_payable(at(now)),
+            expected,
+            "{label}"
+        );
+    }
 }
 
 #[test]
