@@ -1,16 +1,14 @@
 //! The Tauri commands: each converts what the UI sent into a call on the application layer
 //! and its answer (or its `{code, message}` error) back. No rules live here.
 use crate::{Shared, internal, store_changed};
-use conference_app::conference_protocol::{
-    ConferenceView, DeviceView, ErrorBody, OrderPage, OrderQuery, OrderView, Quote, SeatsView,
-};
-use conference_app::{
-    App, AppError, Ctx, NewConference, NewPromoCode, PaymentInput, SaleInput,
-    conference_domain::Timestamp,
-};
+use conference_app::{App, AppError, Ctx, NewConference, NewPromoCode, PaymentInput, SaleInput};
 use conference_desktop_ipc::{
     ConferenceForm, HeaderView, PromoForm, QuoteRequest, SaleForm, SeatTypeChange, SeatTypeForm,
     ServerForm, SyncSummary,
+};
+use conference_domain::Timestamp;
+use conference_protocol::{
+    ConferenceView, DeviceView, ErrorBody, OrderPage, OrderQuery, OrderView, Quote, SeatsView,
 };
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -174,10 +172,7 @@ pub async fn mark_rejections_read(
     shared: State<'_, Arc<Shared>>,
     handle: AppHandle,
 ) -> Reply<usize> {
-    changing(&shared, &handle, |app| {
-        Ok(app.store_mut().mark_rejections_seen()?)
-    })
-    .await
+    changing(&shared, &handle, |app| app.mark_rejections_read()).await
 }
 
 // ------------------------------------------------------------------ setup

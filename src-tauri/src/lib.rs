@@ -11,10 +11,10 @@ mod office;
 pub mod store_path;
 mod sync_loop;
 
-use conference_app::conference_protocol::ErrorBody;
-use conference_app::conference_store::UpgradeProgress;
 use conference_app::{App, AppError};
 use conference_desktop_ipc::StartupView;
+use conference_protocol::ErrorBody;
+use conference_store::UpgradeProgress;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};

@@ -1,6 +1,6 @@
 //! Where the store lives: `$CONFERENCE_STORE` when set (tests and demos give each run its
 //! own), else `store.db` in the app's data folder.
-use conference_app::conference_protocol::ErrorBody;
+use conference_protocol::ErrorBody;
 use std::path::PathBuf;
 
 pub const ENV: &str = "CONFERENCE_STORE";

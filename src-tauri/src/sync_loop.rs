@@ -16,10 +16,10 @@
 //! leaves retrying to the next news or interval.
 use crate::{Shared, store_changed};
 use conference_app::AppError;
-use conference_app::conference_protocol::ErrorBody;
 use conference_app::feed::{self, Heard};
 use conference_app::http::HttpTransport;
 use conference_desktop_ipc::SyncSummary;
+use conference_protocol::ErrorBody;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, PoisonError};

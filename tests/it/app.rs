@@ -7,8 +7,8 @@
 use crate::helpers::{
     card, cash, ctx, demo_app, event_count, read_models, sale, strings, temp_store,
 };
-use conference_app::conference_protocol::{OrderView, PromoCodeView, SeatAvailabilityView};
 use conference_app::{App, AppError, Ctx, NewConference, PaymentInput, SaleInput};
+use conference_protocol::{OrderView, PromoCodeView, SeatAvailabilityView};
 use std::fmt::Debug;
 use std::path::Path;
 

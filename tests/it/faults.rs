@@ -8,12 +8,12 @@ use crate::helpers::{TestStore, ctx, demo_app, minute, temp_store};
 use crate::proxy::{ALL_FAULTS, Fault as WireFault, Proxy, Schedule};
 use crate::server::{DeviceToken, Server};
 use crate::sync::{Device, door, organizer};
-use conference_app::conference_protocol::sync::{
+use conference_app::http::HttpTransport;
+use conference_app::sync::{SyncError, Transport};
+use conference_protocol::sync::{
     AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
     ReconciliationItem,
 };
-use conference_app::http::HttpTransport;
-use conference_app::sync::{SyncError, Transport};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::mpsc;
@@ -159,9 +159,12 @@ fn lost_duplicated_and_late_requests_change_nothing() {
                 .inner
                 .push(late)
                 .expect("a replayed push is answered");
-            assert!(again.results.iter().all(
-                |r| r.status == conference_app::conference_protocol::sync::PushStatus::Applied
-            ));
+            assert!(
+                again
+                    .results
+                    .iter()
+                    .all(|r| r.status == conference_protocol::sync::PushStatus::Applied)
+            );
         }
     }
     organizer.sync();
@@ -256,7 +259,7 @@ impl Transport for SmallBodies {
             *self.refused.borrow_mut() += 1;
             return Err(SyncError::Refused {
                 status: 413,
-                body: conference_app::conference_protocol::ErrorBody {
+                body: conference_protocol::ErrorBody {
                     code: "payload_too_large".into(),
                     message: "too large".into(),
                     field: None,

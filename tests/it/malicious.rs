@@ -3,7 +3,7 @@
 //! live feed with an endless line. The device stops reading at its limits, fails with an
 //! error that names the server, and takes nothing into its store.
 use crate::helpers::{cli_json, event_count, temp_store};
-use conference_app::conference_protocol::enrollment::Enrollment;
+use conference_protocol::enrollment::Enrollment;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 

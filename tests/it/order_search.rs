@@ -4,7 +4,7 @@
 //! up every order by hand.
 use crate::helpers::{card, cash, ctx, demo_app, sale, temp_store};
 use conference_app::App;
-use conference_app::conference_protocol::{OrderQuery, OrderSummary};
+use conference_protocol::{OrderQuery, OrderSummary};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;

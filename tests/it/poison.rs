@@ -3,10 +3,8 @@
 //! kept where it can be, shown in `status`, and never stops the pages after it.
 use crate::helpers::{demo_app, minute, temp_store};
 use conference_app::App;
-use conference_app::conference_domain::stream::StreamId;
-use conference_app::conference_protocol::sync::{
-    PullResponse, PulledEvent, WireEvent, raw_payload,
-};
+use conference_domain::stream::StreamId;
+use conference_protocol::sync::{PullResponse, PulledEvent, WireEvent, raw_payload};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -84,7 +84,7 @@ impl Server {
 
     /// The enrollment code of a device whose token this server knows (a V1 fixture's).
     pub fn code_for(&self, token: &str) -> String {
-        conference_app::conference_protocol::enrollment::Enrollment {
+        conference_protocol::enrollment::Enrollment {
             server: self.url.clone(),
             token: token.to_string(),
             sha256: self.fingerprint.clone(),

@@ -119,10 +119,10 @@ fn the_server_migrates_its_read_models_under_load_with_no_failed_request() {
         let placed: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM events WHERE event_type = 'OrderPlaced' AND stream_key = ?1",
-                [conference_app::conference_domain::StreamId::order(
-                    conference_app::conference_domain::OrderId::from_uuid(*id),
-                )
-                .key()],
+                [
+                    conference_domain::StreamId::order(conference_domain::OrderId::from_uuid(*id))
+                        .key(),
+                ],
                 |r| r.get(0),
             )
             .unwrap();

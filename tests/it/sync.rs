@@ -46,7 +46,7 @@ impl Device {
         &mut self,
         seats: &str,
         allow_override: bool,
-    ) -> Result<conference_app::conference_protocol::OrderView, conference_app::AppError> {
+    ) -> Result<conference_protocol::OrderView, conference_app::AppError> {
         self.sell_with(seats, &[], allow_override)
     }
 
@@ -55,7 +55,7 @@ impl Device {
         seats: &str,
         promo_codes: &[&str],
         allow_override: bool,
-    ) -> Result<conference_app::conference_protocol::OrderView, conference_app::AppError> {
+    ) -> Result<conference_protocol::OrderView, conference_app::AppError> {
         self.app.sell(
             &Ctx::new(chrono::Utc::now()),
             &SaleInput {
@@ -514,7 +514,7 @@ fn a_following_device_hears_of_another_devices_sale_through_the_live_feed() {
 /// cancellations, `OrderPaymentConfirmed` instead of `OrderConfirmed`, totals v1.
 pub fn v1_reads() -> std::collections::BTreeMap<String, u32> {
     let mut reads: std::collections::BTreeMap<String, u32> =
-        conference_app::conference_domain::aggregate::schema_versions()
+        conference_domain::aggregate::schema_versions()
             .into_iter()
             .map(|(t, v)| (t.to_string(), v))
             .collect();
@@ -625,9 +625,7 @@ fn a_device_reading_v1_shapes_syncs_through_the_same_server_during_an_upgrade() 
     old.sync(&v1, chrono::Utc::now())
         .expect("a V1 reader syncs");
     let order = old
-        .order(conference_app::conference_domain::OrderId::from_uuid(
-            paid.id,
-        ))
+        .order(conference_domain::OrderId::from_uuid(paid.id))
         .expect("the V2 door's sale reached the V1 device");
     assert_eq!(order.status, "confirmed");
     assert_eq!(order.total, paid.total);
@@ -732,11 +730,8 @@ impl SellingMeanwhile<'_> {
 impl conference_app::sync::Transport for SellingMeanwhile<'_> {
     fn push(
         &self,
-        request: &conference_app::conference_protocol::sync::PushRequest,
-    ) -> Result<
-        conference_app::conference_protocol::sync::PushResponse,
-        conference_app::sync::SyncError,
-    > {
+        request: &conference_protocol::sync::PushRequest,
+    ) -> Result<conference_protocol::sync::PushResponse, conference_app::sync::SyncError> {
         self.sell_now();
         self.inner.push(request)
     }
@@ -744,36 +739,25 @@ impl conference_app::sync::Transport for SellingMeanwhile<'_> {
         &self,
         after: i64,
         limit: u32,
-    ) -> Result<
-        conference_app::conference_protocol::sync::PullResponse,
-        conference_app::sync::SyncError,
-    > {
+    ) -> Result<conference_protocol::sync::PullResponse, conference_app::sync::SyncError> {
         self.sell_now();
         self.inner.pull(after, limit)
     }
     fn request_allotment(
         &self,
-        request: &conference_app::conference_protocol::sync::AllotmentRequest,
-    ) -> Result<
-        conference_app::conference_protocol::sync::AllotmentResponse,
-        conference_app::sync::SyncError,
-    > {
+        request: &conference_protocol::sync::AllotmentRequest,
+    ) -> Result<conference_protocol::sync::AllotmentResponse, conference_app::sync::SyncError> {
         self.inner.request_allotment(request)
     }
     fn me(
         &self,
-    ) -> Result<
-        conference_app::conference_protocol::sync::DeviceRecord,
-        conference_app::sync::SyncError,
-    > {
+    ) -> Result<conference_protocol::sync::DeviceRecord, conference_app::sync::SyncError> {
         self.inner.me()
     }
     fn reconciliation(
         &self,
-    ) -> Result<
-        Vec<conference_app::conference_protocol::sync::ReconciliationItem>,
-        conference_app::sync::SyncError,
-    > {
+    ) -> Result<Vec<conference_protocol::sync::ReconciliationItem>, conference_app::sync::SyncError>
+    {
         self.inner.reconciliation()
     }
 }

@@ -3,8 +3,8 @@
 //! seeded from the history, open registrations still going, and a crash during the upgrade
 //! ending in the same state after the next start.
 use crate::helpers::{at, cli_binary, read_models, rebuilt_read_models};
-use conference_app::conference_domain::OrderId;
 use conference_app::{App, Ctx, PaymentInput};
+use conference_domain::OrderId;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -334,11 +334,9 @@ const V1_SIDE_DOOR_TOKEN: &str =
 
 #[test]
 fn the_server_opens_the_v1_server_database_and_v1_and_v2_devices_sync_through_it() {
-    use conference_app::conference_protocol::sync::{
-        PushCommand, PushRequest, PushStatus, WireEvent,
-    };
     use conference_app::http::HttpTransport;
     use conference_app::sync::Transport;
+    use conference_protocol::sync::{PushCommand, PushRequest, PushStatus, WireEvent};
     let dir = tempfile::tempdir().unwrap();
     // The V1 store of the same history is the oracle for what every order looked like.
     let v1_store = v1_store(dir.path(), "oracle.db");
@@ -428,7 +426,7 @@ fn the_server_opens_the_v1_server_database_and_v1_and_v2_devices_sync_through_it
             device_seq: 1,
             command_id: uuid::Uuid::parse_str(&first_command).unwrap(),
             command_type: "create_conference".into(),
-            command: conference_app::conference_protocol::sync::raw_payload(&serde_json::json!({})),
+            command: conference_protocol::sync::raw_payload(&serde_json::json!({})),
             events,
             now: None,
             reads: vec![],

@@ -94,7 +94,7 @@ impl DemoServer {
             .context("the demo store's sync settings")?;
         if link.url != url || link.pin.as_deref() != Some(pin.as_str()) {
             // A demo store from before the server spoke TLS, or a server folder made anew.
-            let code = conference_app::conference_protocol::enrollment::Enrollment {
+            let code = conference_protocol::enrollment::Enrollment {
                 server: url.clone(),
                 token: link.token.clone(),
                 sha256: Some(pin.clone()),

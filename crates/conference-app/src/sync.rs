@@ -135,7 +135,7 @@ impl App {
         #[cfg(feature = "http")]
         crate::http::check(&link)?;
         self.device()?;
-        Ok(self.store_mut().connect(&link)?)
+        Ok(self.store.connect(&link)?)
     }
 
     /// The server, token and trust remembered at enrollment.
@@ -343,7 +343,7 @@ pub fn sync_via_reporting(
     let mut report = SyncReport::default();
     let result = sync_rounds(access, transport, now, &mut report, progress);
     let error = result.as_ref().err().map(ToString::to_string);
-    access.with_app(|app| Ok(app.store_mut().record_sync(now, error.as_deref())?))?;
+    access.with_app(|app| Ok(app.store.record_sync(now, error.as_deref())?))?;
     result?;
     access.with_app(|app| {
         report.rejections = app.store().rejections(true)?;
@@ -364,7 +364,7 @@ fn sync_rounds(
         let me = transport.me()?;
         access.with_app(|app| {
             Ok(app
-                .store_mut()
+                .store
                 .adopt_device_id(conference_domain::DeviceId::from_uuid(me.device_id))?)
         })?;
     }
@@ -416,11 +416,7 @@ fn push_all(
                 "the server took none of the pushed commands".into(),
             ));
         }
-        access.with_app(|app| {
-            Ok(app
-                .store_mut()
-                .record_push_results(&response.results, now)?)
-        })?;
+        access.with_app(|app| Ok(app.store.record_push_results(&response.results, now)?))?;
         progress(SyncProgress {
             pushed: report.pushed,
             pulled: report.pulled,
@@ -444,7 +440,7 @@ fn pull_all(
         let page = transport.pull(after, PULL_PAGE)?;
         report.pulled += u32::try_from(page.events.len()).unwrap_or(u32::MAX);
         made_commands |= access.with_app(|app| {
-            let applied = app.store_mut().apply_pull(&page)?;
+            let applied = app.store.apply_pull(&page)?;
             let mut made = false;
             for (event, at) in applied.inserted.iter().zip(&applied.inserted_at) {
                 made |= app.react_to_pulled(event, *at, now)?;

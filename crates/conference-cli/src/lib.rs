@@ -12,9 +12,9 @@ use args::{
     SeatTypeCommand,
 };
 use clap::Parser;
-use conference_app::conference_domain::{CommandId, Timestamp};
-use conference_app::conference_protocol::ErrorBody;
 use conference_app::{App, AppError, Ctx, NewConference, NewPromoCode, PaymentInput, SaleInput};
+use conference_domain::{CommandId, Timestamp};
+use conference_protocol::ErrorBody;
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
@@ -610,7 +610,7 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::{AppError, CliError, printable};
-    use conference_app::conference_domain::{conference, payment};
+    use conference_domain::{conference, payment};
 
     #[test]
     fn the_cli_names_the_flag_of_the_input_an_error_is_about() {

@@ -1,5 +1,5 @@
 //! Text for people: short summaries and aligned tables.
-use conference_app::conference_protocol as p;
+use conference_protocol as p;
 use std::fmt::Write;
 
 /// Left-aligned columns separated by two spaces.
@@ -298,7 +298,7 @@ pub fn sync_report(r: &conference_app::sync::SyncReport) -> String {
 }
 
 pub fn allotment(
-    granted: &conference_app::conference_protocol::sync::AllotmentResponse,
+    granted: &conference_protocol::sync::AllotmentResponse,
     seats: &p::SeatsView,
     report: &conference_app::sync::SyncReport,
 ) -> String {
@@ -378,9 +378,7 @@ fn printable(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).collect()
 }
 
-pub fn reconciliation(
-    items: &[conference_app::conference_protocol::sync::ReconciliationItem],
-) -> String {
+pub fn reconciliation(items: &[conference_protocol::sync::ReconciliationItem]) -> String {
     if items.is_empty() {
         return "Nothing to reconcile.\n".into();
     }

@@ -118,9 +118,8 @@ impl Enrolled {
     /// Where and how the device reaches the server, as its enrollment code says.
     #[must_use]
     pub fn link(&self) -> conference_app::ServerLink {
-        let enrollment =
-            conference_app::conference_protocol::enrollment::Enrollment::decode(&self.code)
-                .expect("an enrollment code");
+        let enrollment = conference_protocol::enrollment::Enrollment::decode(&self.code)
+            .expect("an enrollment code");
         conference_app::ServerLink {
             url: enrollment.server,
             token: enrollment.token,

@@ -6,8 +6,8 @@
 //! Speed is judged by reading those numbers, not asserted here; what is asserted is what
 //! a person sees: the right orders, the right page, the right totals.
 use crate::harness::{self, Session};
-use conference_app::conference_store::{Durability, Store};
 use conference_app::{App, Ctx, NewConference, PaymentInput, SaleInput};
+use conference_store::{Durability, Store};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use thirtyfour::prelude::*;

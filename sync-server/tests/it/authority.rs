@@ -10,11 +10,11 @@ use crate::helpers::{
     Local, TestDevice, TestServer, all_applied, ctx, door_with_allotment, of_type,
     organizer_with_conference, spawn_sync_server,
 };
-use conference_app::conference_protocol::sync::{
+use conference_app::{PaymentInput, SaleInput};
+use conference_protocol::sync::{
     PulledEvent, PushCommand, PushRequest, PushResponse, PushStatus, StreamRead, WireEvent,
     raw_payload,
 };
-use conference_app::{PaymentInput, SaleInput};
 use conference_sync_server::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -364,7 +364,7 @@ async fn seats_reach_an_allotment_only_from_the_server() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let mine = grant_of(&venue.log().await, door.device.id);
     let own = format!("seats/{conference_id}/{}", door.device.id);
-    let device_id = conference_app::conference_domain::DeviceId::from_uuid(door.device.id);
+    let device_id = conference_domain::DeviceId::from_uuid(door.device.id);
     for (position, quantity) in [(theirs, 10), (mine, 5)] {
         let mut request = sale(&mut door);
         let version = venue.version(&own).await + 1;

@@ -307,8 +307,7 @@ fn device_add_prints_an_enrollment_code_that_pins_the_certificate() {
     );
     let added: Value = serde_json::from_slice(&out.stdout).unwrap();
     let code = added["enrollment_code"].as_str().expect("a code");
-    let enrollment =
-        conference_app::conference_protocol::enrollment::Enrollment::decode(code).unwrap();
+    let enrollment = conference_protocol::enrollment::Enrollment::decode(code).unwrap();
     assert_eq!(enrollment.server, serving.url);
     assert_eq!(enrollment.token, added["token"].as_str().unwrap());
     assert_eq!(enrollment.sha256, serving.fingerprint);

@@ -12,13 +12,13 @@
 //! the process harness other crates share is in conference-testkit.
 #![allow(dead_code)]
 
-use conference_app::conference_domain::DeviceId;
-use conference_app::conference_domain::stream::StreamId;
-use conference_app::conference_domain::values::SeatQuantity;
-use conference_app::conference_protocol::sync::{
+use conference_app::{App, Ctx, NewConference, PaymentInput, SaleInput};
+use conference_domain::DeviceId;
+use conference_domain::stream::StreamId;
+use conference_domain::values::SeatQuantity;
+use conference_protocol::sync::{
     PullResponse, PulledEvent, PushCommand, PushRequest, PushResponse, WireEvent,
 };
-use conference_app::{App, Ctx, NewConference, PaymentInput, SaleInput};
 use conference_sync_server::{Database, Role, ServeError, Settings, admin};
 use conference_testkit::store::TestStore;
 use reqwest::StatusCode;
@@ -278,7 +278,7 @@ impl TestServer {
             .get(self.url(&path))
             .bearer_auth(&device.token)
             .header(
-                conference_app::conference_protocol::sync::SCHEMA_HEADER,
+                conference_protocol::sync::SCHEMA_HEADER,
                 serde_json::to_string(&conference_domain::aggregate::schema_versions())
                     .expect("json"),
             )
@@ -729,7 +729,7 @@ pub fn all_applied(response: &PushResponse) {
         response
             .results
             .iter()
-            .all(|r| r.status == conference_app::conference_protocol::sync::PushStatus::Applied),
+            .all(|r| r.status == conference_protocol::sync::PushStatus::Applied),
         "{response:?}"
     );
 }

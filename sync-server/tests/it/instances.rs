@@ -6,7 +6,7 @@ use crate::helpers::{
     DEADLINE, Local, TestDevice, TestServer, all_applied, door_with_allotment,
     organizer_with_conference, spawn_sync_server,
 };
-use conference_app::conference_protocol::sync::{AllotmentResponse, PushStatus};
+use conference_protocol::sync::{AllotmentResponse, PushStatus};
 use conference_sync_server::Role;
 use reqwest::StatusCode;
 use serde_json::json;

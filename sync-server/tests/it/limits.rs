@@ -468,9 +468,9 @@ async fn the_servers_data_is_kept_private() {
 /// Stores `events` events of about 10 KB each, as an older server may hold them.
 fn padded_log(server: &crate::helpers::TestServer, events: u32) {
     let padding = "x".repeat(10_000);
-    let order = conference_app::conference_domain::stream::StreamId::order(
-        conference_app::conference_domain::OrderId::from_uuid(uuid::Uuid::from_u128(1)),
-    );
+    let order = conference_domain::stream::StreamId::order(conference_domain::OrderId::from_uuid(
+        uuid::Uuid::from_u128(1),
+    ));
     let key = match &server.database {
         conference_sync_server::Database::Sqlite(_) => format!("x'{}'", hex(&order.key())),
         conference_sync_server::Database::Postgres(_) => {
@@ -498,8 +498,8 @@ async fn stalled_pullers_are_dropped_and_others_pull() {
     // What an older server may hold: 700 events of about 10 KB each.
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        let order = conference_app::conference_domain::stream::StreamId::order(
-            conference_app::conference_domain::OrderId::from_uuid(uuid::Uuid::from_u128(1)),
+        let order = conference_domain::stream::StreamId::order(
+            conference_domain::OrderId::from_uuid(uuid::Uuid::from_u128(1)),
         );
         let payload = format!("{{\"padding\":\"{}\"}}", "x".repeat(10_000));
         for position in 1..=700_i64 {

@@ -80,10 +80,10 @@ async fn pulls_show_only_the_conferences_asked_for_and_allowed() {
     let demo_id = demo.conference_id("demo").to_string();
     let other_id = other.conference_id("other").to_string();
     let all = server.pull_all(&demo.device).await;
-    let of = |events: &[conference_app::conference_protocol::sync::PulledEvent]| -> Vec<i64> {
+    let of = |events: &[conference_protocol::sync::PulledEvent]| -> Vec<i64> {
         events.iter().map(|e| e.position).collect()
     };
-    let conference_of = |e: &conference_app::conference_protocol::sync::PulledEvent| -> String {
+    let conference_of = |e: &conference_protocol::sync::PulledEvent| -> String {
         server
             .event_conference(e.position)
             .map(|id| id.simple().to_string())

@@ -2,7 +2,7 @@
 use crate::helpers::{
     Local, all_applied, door_with_allotment, organizer_with_conference, spawn_sync_server,
 };
-use conference_app::conference_protocol::sync::{PushRequest, PushStatus, raw_payload};
+use conference_protocol::sync::{PushRequest, PushStatus, raw_payload};
 use conference_sync_server::Role;
 use reqwest::StatusCode;
 
@@ -405,7 +405,7 @@ async fn a_device_pushing_v1_shapes_is_taken_and_v2_readers_read_them_upcast() {
     organizer.apply(pulled);
     let view = organizer
         .app
-        .order(conference_app::conference_domain::OrderId::from_uuid(order))
+        .order(conference_domain::OrderId::from_uuid(order))
         .expect("the V1-shaped sale");
     assert_eq!(view.status, "confirmed");
     assert_eq!(view.total, "100.00");

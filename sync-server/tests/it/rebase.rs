@@ -1,6 +1,6 @@
 //! Organizer commands whose streams moved on are re-run against the server's state.
 use crate::helpers::{Local, TestServer, of_type, organizer_with_conference, spawn_sync_server};
-use conference_app::conference_protocol::sync::PushStatus;
+use conference_protocol::sync::PushStatus;
 use conference_sync_server::Role;
 
 /// Two organizers with the same conference as base.

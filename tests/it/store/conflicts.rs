@@ -3,11 +3,11 @@
 //! back; a unit of work whose append failed part-way cannot be committed.
 use super::stored_rows;
 use crate::helpers::{ctx, demo_app, event_count, minute, read_models, strings, temp_store};
-use conference_app::conference_domain::aggregate::DomainEvent;
-use conference_app::conference_domain::conference::{self, Conference};
-use conference_app::conference_domain::order::{self, Order, OrderStatus};
-use conference_app::conference_domain::{OrderId, StreamId};
 use conference_app::new_command_id;
+use conference_domain::aggregate::DomainEvent;
+use conference_domain::conference::{self, Conference};
+use conference_domain::order::{self, Order, OrderStatus};
+use conference_domain::{OrderId, StreamId};
 use conference_store::{Conflict, Store, StoreError, format_time};
 use std::path::Path;
 
@@ -214,12 +214,8 @@ fn an_event_written_behind_the_stores_back_is_seen_by_the_next_append_as_a_confl
     let mut tx = app.store_mut().begin(new_command_id(), minute(6)).unwrap();
     assert_eq!(tx.stream_version(stream).unwrap(), version + 1);
     let registrant = order::OrderRegistrantAssigned {
-        person: conference_app::conference_domain::PersonalInfo::parse(
-            "Grace",
-            "Hopper",
-            "grace@example.com",
-        )
-        .unwrap(),
+        person: conference_domain::PersonalInfo::parse("Grace", "Hopper", "grace@example.com")
+            .unwrap(),
     };
     let error = tx
         .append::<Order>(stream, version, vec![registrant.into(), cancelled("here")])
@@ -294,7 +290,7 @@ fn a_unit_of_work_whose_append_failed_part_way_cannot_be_committed() {
         .expect("a SeatTypeCreated");
     let version = app.store_mut().stream_version(stream).unwrap();
     let mut repriced = created.seat_type.clone();
-    repriced.price = conference_app::conference_domain::Money::parse("999").unwrap();
+    repriced.price = conference_domain::Money::parse("999").unwrap();
     let updated = conference::SeatTypeUpdated {
         previous_quantity: repriced.quantity,
         seat_type: repriced,

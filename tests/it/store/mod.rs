@@ -12,8 +12,8 @@ mod rebuild;
 mod snapshots;
 
 use crate::helpers::{card, cash, ctx, demo_app, sale, strings};
-use conference_app::conference_domain::StreamId;
 use conference_app::{App, NewPromoCode};
+use conference_domain::StreamId;
 use std::path::Path;
 
 /// Every use case the box office has, leaving orders in every state: paid (cash with

@@ -2,10 +2,10 @@
 //! events through the upcasters, and the stored rows keep their old shape.
 use super::stored_rows;
 use crate::helpers::{demo_app, minute, temp_store};
-use conference_app::conference_domain::aggregate::DomainEvent;
-use conference_app::conference_domain::order::{self, Order, OrderStatus};
-use conference_app::conference_domain::{DeviceId, Holder, OrderId, StreamId};
 use conference_app::new_command_id;
+use conference_domain::aggregate::DomainEvent;
+use conference_domain::order::{self, Order, OrderStatus};
+use conference_domain::{DeviceId, Holder, OrderId, StreamId};
 use conference_store::{Store, format_time, queries};
 
 #[test]
@@ -126,9 +126,7 @@ fn v1_event_shapes_in_the_store_load_and_decode_as_v2_events() {
     // A new event on the old stream follows it; the stored V1 rows are never rewritten.
     {
         let mut tx = store.begin(new_command_id(), minute(3)).unwrap();
-        let person =
-            conference_app::conference_domain::PersonalInfo::parse("Ada", "Byron", "ada@b.org")
-                .unwrap();
+        let person = conference_domain::PersonalInfo::parse("Ada", "Byron", "ada@b.org").unwrap();
         let recorded = tx
             .execute::<Order>(
                 stream,

@@ -5,15 +5,15 @@
 //! connection rewrote its stream.
 use super::realistic_mix;
 use crate::helpers::{card, cash, ctx, demo_app, minute, sale, strings, temp_store};
-use conference_app::conference_domain::aggregate::{Aggregate, DomainEvent};
-use conference_app::conference_domain::assignments::SeatAssignments;
-use conference_app::conference_domain::conference::Conference;
-use conference_app::conference_domain::discounts::Promotions;
-use conference_app::conference_domain::order::{Order, OrderStatus};
-use conference_app::conference_domain::payment::Payment;
-use conference_app::conference_domain::seats::SeatsAvailability;
-use conference_app::conference_domain::{ConferenceId, Holder, OrderId, StreamId, StreamKind};
 use conference_app::{App, new_command_id};
+use conference_domain::aggregate::{Aggregate, DomainEvent};
+use conference_domain::assignments::SeatAssignments;
+use conference_domain::conference::Conference;
+use conference_domain::discounts::Promotions;
+use conference_domain::order::{Order, OrderStatus};
+use conference_domain::payment::Payment;
+use conference_domain::seats::SeatsAvailability;
+use conference_domain::{ConferenceId, Holder, OrderId, StreamId, StreamKind};
 use conference_store::{Recorded, SNAPSHOT_EVERY, Store, Tx};
 use std::collections::HashMap;
 use std::fmt::Debug;

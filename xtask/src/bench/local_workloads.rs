@@ -8,7 +8,7 @@ use super::{LONG_STREAM_EVENTS, RAW_PAGE, REBUILD_RUNS, STARTUP_RUNS, STREAM_SAM
 use super::{progress, release_binary};
 use anyhow::{Context, Result, bail, ensure};
 use conference_app::App;
-use conference_app::conference_store::Store;
+use conference_store::Store;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;

@@ -3,8 +3,8 @@
 //! the raw baseline's bare event log ([`RawStore`]).
 use super::{PROGRESS_EVERY, SEATS_PER_TYPE, progress};
 use anyhow::{Result, ensure};
-use conference_app::conference_store::{Durability, Store, format_time};
 use conference_app::{App, Ctx, NewConference, PaymentInput, SaleInput};
+use conference_store::{Durability, Store, format_time};
 use rusqlite::{Connection, TransactionBehavior, params};
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -9,12 +9,12 @@ use crate::bench::progress;
 use crate::bench::timing::{Latencies, timed};
 use anyhow::{Context, Result, anyhow, ensure};
 use conference_app::App;
-use conference_app::conference_protocol::sync::{
+use conference_app::http::HttpTransport;
+use conference_app::sync::{PUSH_BATCH, SyncError, Transport};
+use conference_protocol::sync::{
     AllotmentRequest, AllotmentResponse, DeviceRecord, PullResponse, PushRequest, PushResponse,
     PushStatus, ReconciliationItem, SCHEMA_HEADER,
 };
-use conference_app::http::HttpTransport;
-use conference_app::sync::{PUSH_BATCH, SyncError, Transport};
 use rusqlite::types::Value;
 use rusqlite::{Connection, TransactionBehavior, params_from_iter};
 use std::cell::{Cell, RefCell};
