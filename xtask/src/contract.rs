@@ -4,8 +4,7 @@
 //! codes, answers that break their schema, schema-valid requests refused and invalid ones
 //! taken, live-feed events — against that server. Any failure fails the run.
 use crate::util::{run, target_dir};
-use anyhow::{Context, Result, bail};
-use std::io::{BufRead, BufReader};
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -95,31 +94,8 @@ struct Server {
 
 impl Server {
     fn start(binary: &Path, database: &Path) -> Result<Self> {
-        let mut child = Command::new(binary)
-            .args([
-                "serve",
-                "--plain-http",
-                "--listen",
-                "127.0.0.1:0",
-                "--database",
-            ])
-            .arg(database)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("could not start {}", binary.display()))?;
-        let mut first = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            BufReader::new(stdout).read_line(&mut first)?;
-        }
-        let url = match first.split_whitespace().collect::<Vec<_>>().as_slice() {
-            ["listening", "on", url, ..] => (*url).to_string(),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("the sync server did not start: {first}");
-            }
-        };
+        let (child, url) =
+            crate::util::serve_plain(binary, database.as_os_str(), Stdio::null(), String::new)?;
         Ok(Self { child, url })
     }
 

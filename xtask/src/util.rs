@@ -52,3 +52,46 @@ pub fn target_dir() -> PathBuf {
         .map(|p| if p.is_absolute() { p } else { root().join(p) })
         .unwrap_or_else(|| root().join("target"))
 }
+
+/// Starts `conference-sync serve --plain-http` on a free port of 127.0.0.1 with `database`
+/// and its log going to `stderr`; the child and the URL its first line says it serves on.
+/// `describe` reads what went wrong when it did not start (the log, say).
+pub fn serve_plain(
+    binary: &std::path::Path,
+    database: &std::ffi::OsStr,
+    stderr: std::process::Stdio,
+    describe: impl FnOnce() -> String,
+) -> Result<(std::process::Child, String)> {
+    use anyhow::Context;
+    use std::io::BufRead;
+    let mut child = Command::new(binary)
+        .args([
+            "serve",
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+        ])
+        .arg(database)
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .with_context(|| format!("could not start {}", binary.display()))?;
+    // Its first line says where it listens (or nothing, when it could not start).
+    let mut first = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        std::io::BufReader::new(stdout).read_line(&mut first)?;
+    }
+    match first.split_whitespace().collect::<Vec<_>>().as_slice() {
+        ["listening", "on", url, ..] => Ok((child, (*url).to_string())),
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "the sync server did not start: {} {}",
+                first.trim(),
+                describe()
+            );
+        }
+    }
+}

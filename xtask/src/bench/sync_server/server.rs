@@ -2,12 +2,12 @@
 //! (killed when dropped), its `/metrics`, and the CPU time and peak memory of it and of
 //! this process, read from `/proc`.
 use crate::bench::progress;
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use std::ffi::{OsStr, OsString};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 // ---------------------------------------------------------------- the server process
@@ -26,30 +26,11 @@ pub(super) struct ServerProcess {
 
 impl ServerProcess {
     pub(super) fn start(binary: &Path, database: &OsStr, log: &Path) -> Result<Self> {
-        let mut child = Command::new(binary)
-            .args([
-                "serve",
-                "--plain-http",
-                "--listen",
-                "127.0.0.1:0",
-                "--database",
-            ])
-            .arg(database)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(log)?)
-            .spawn()
-            .with_context(|| format!("could not start {}", binary.display()))?;
-        // Its first line says where it listens (or nothing, when it could not start).
-        let mut first = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            BufReader::new(stdout).read_line(&mut first)?;
-        }
-        let Some(url) = first.trim().strip_prefix("listening on ") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            let output = std::fs::read_to_string(log).unwrap_or_default();
-            bail!("the sync server did not start: {}", output.trim());
-        };
+        let (child, url) =
+            crate::util::serve_plain(binary, database, std::fs::File::create(log)?.into(), || {
+                std::fs::read_to_string(log).unwrap_or_default()
+            })?;
+        let url = url.as_str();
         progress(format_args!("sync server: serving on {url}"));
         Ok(Self {
             binary: binary.to_path_buf(),
