@@ -1,12 +1,16 @@
-//! The desktop box office's UI. [`logic`] is plain Rust (the cart reducer, money and error
-//! formatting) and is tested natively; the Yew components and the bridge to the Tauri
+//! The desktop box office's UI. [`logic`] (the cart reducer, money and error formatting)
+//! and [`state`] (each screen's reducer and the state of a call to the shell) are plain
+//! Rust, tested natively; the Yew components, their hooks and the bridge to the Tauri
 //! shell only exist when compiled for the browser (wasm32).
 #![forbid(unsafe_code)]
 
 pub mod logic;
+pub mod state;
 
 #[cfg(target_arch = "wasm32")]
 mod bridge;
+#[cfg(target_arch = "wasm32")]
+mod hooks;
 #[cfg(target_arch = "wasm32")]
 mod screens;
 
