@@ -2,32 +2,34 @@
 //! admin printed, which pins the server's certificate), syncing now, and the
 //! seats it sells from: an allotment asked from the server's pool, or given back to it.
 use super::{field_error, form_error, input_checked, input_value};
-use crate::bridge;
-use crate::logic::{Picks, friendly, short_time};
-use conference_desktop_ipc::protocol::{ConferenceView, DeviceView, ErrorBody, SeatsView};
+use crate::hooks::{use_command, use_reduced};
+use crate::logic::{friendly, short_time};
+use crate::state::{
+    Allotment as Allotting, AllotmentAction, EnrollAction, Enrollment, Rename, RenameAction,
+};
+use conference_desktop_ipc::protocol::{ConferenceView, DeviceView, SeatsView};
 use conference_desktop_ipc::{AllotmentDone, AllotmentForm, HeaderView, ServerForm, cmd};
 use serde::Serialize;
-use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 #[derive(Serialize)]
-struct NameArgs<'a> {
-    name: &'a str,
+struct NameArgs {
+    name: String,
 }
 
 #[derive(Serialize)]
-struct SlugArgs<'a> {
-    slug: &'a str,
+struct SlugArgs {
+    slug: String,
 }
 
 #[derive(Serialize)]
-struct AllotmentArgs<'a> {
-    form: &'a AllotmentForm,
+struct AllotmentArgs {
+    form: AllotmentForm,
 }
 
 #[derive(Serialize)]
-struct ServerArgs<'a> {
-    form: &'a ServerForm,
+struct ServerArgs {
+    form: ServerForm,
 }
 
 #[derive(Properties, PartialEq)]
@@ -41,31 +43,30 @@ pub struct SettingsProps {
 
 #[function_component(Settings)]
 pub fn settings(props: &SettingsProps) -> Html {
-    let form = use_state(ServerForm::default);
-    let error = use_state(|| None::<ErrorBody>);
-    let saved = use_state(|| false);
+    let form = use_reduced(Enrollment::default);
+    let enroll = use_command::<()>();
+    let edit = form.dispatcher().to_callback();
     let onsubmit = {
-        let form = form.clone();
-        let error = error.clone();
-        let saved = saved.clone();
+        let current = form.0.clone();
+        let enroll = enroll.clone();
+        let edit = edit.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let current = (*form).clone();
-            let error = error.clone();
-            let saved = saved.clone();
-            let form = form.clone();
-            spawn_local(async move {
-                let result =
-                    bridge::invoke::<_, ()>(cmd::SAVE_SERVER, &ServerArgs { form: &current }).await;
-                saved.set(result.is_ok());
-                if result.is_ok() {
-                    // The code holds this device's token: it leaves the screen once used.
-                    form.set(ServerForm::default());
-                }
-                error.set(result.err());
-            });
+            let edit = edit.clone();
+            enroll.run_then(
+                cmd::SAVE_SERVER,
+                ServerArgs {
+                    form: current.clone(),
+                },
+                move |answer| {
+                    if answer.is_ok() {
+                        edit.emit(EnrollAction::Enrolled);
+                    }
+                },
+            );
         })
     };
+    let (error, saved) = (&enroll.error, matches!(enroll.answer(), Some(Ok(()))));
     let on_sync = props.on_sync.clone();
     let current_name = props
         .header
@@ -90,24 +91,24 @@ pub fn settings(props: &SettingsProps) -> Html {
             </section>
             <form class="panel" id="server-form" {onsubmit}>
                 <h2>{ "Sync server" }</h2>
-                { form_error(&error, "server-error", &["code"]) }
+                { form_error(error, "server-error", &["code"]) }
                 if let Some(url) = props.header.as_ref().and_then(|h| h.server_url.clone()) {
                     <p class="muted" id="server-current">{ format!("Syncs with {url}. Paste a new code to enroll again.") }</p>
                 }
                 <label>{ "Enrollment code" }
-                    <input id="server-code" type="text" autocomplete="off" spellcheck="false" placeholder="CONF1-… (from `conference-sync device add --server …`)" value={form.code.clone()}
-                        oninput={ let form = form.clone(); Callback::from(move |e: InputEvent| { let mut f = (*form).clone(); f.code = input_value(&e); form.set(f); }) } />
+                    <input id="server-code" type="text" autocomplete="off" spellcheck="false" placeholder="CONF1-… (from `conference-sync device add --server …`)" value={form.0.code.clone()}
+                        oninput={edit.reform(|e: InputEvent| EnrollAction::Code(input_value(&e)))} />
                 </label>
-                { field_error(&error, "code", "server") }
+                { field_error(error, "code", "server") }
                 <label class="check">
-                    <input id="server-insecure" type="checkbox" checked={form.insecure_http}
-                        onchange={ let form = form.clone(); Callback::from(move |e: Event| { let mut f = (*form).clone(); f.insecure_http = input_checked(&e); form.set(f); }) } />
+                    <input id="server-insecure" type="checkbox" checked={form.0.insecure_http}
+                        onchange={edit.reform(|e: Event| EnrollAction::Insecure(input_checked(&e)))} />
                     { "Allow plain HTTP beyond this machine (the token and registrants' names cross the network readable by anyone)" }
                 </label>
                 <div class="row">
                     <button id="server-save" class="primary" type="submit">{ "Enroll" }</button>
                     <button id="sync-now" type="button" class="secondary" onclick={Callback::from(move |_| on_sync.emit(()))}>{ "Sync now" }</button>
-                    if *saved { <span class="muted" id="server-saved">{ "Enrolled. Sync runs in the background." }</span> }
+                    if saved { <span class="muted" id="server-saved">{ "Enrolled. Sync runs in the background." }</span> }
                 </div>
             </form>
             if props.header.as_ref().is_some_and(|h| !h.device.owns_pool) {
@@ -124,43 +125,40 @@ struct RenameProps {
 
 #[function_component(RenameDevice)]
 fn rename_device(props: &RenameProps) -> Html {
-    let name = use_state(|| None::<String>);
-    let error = use_state(|| None::<ErrorBody>);
-    let saved = use_state(|| false);
-    let value = (*name).clone().unwrap_or_else(|| props.current.clone());
+    let rename = use_reduced(Rename::default);
+    let save = use_command::<DeviceView>();
+    let edit = rename.dispatcher().to_callback();
+    let value = rename
+        .typed
+        .clone()
+        .unwrap_or_else(|| props.current.clone());
     let onsubmit = {
         let value = value.clone();
-        let error = error.clone();
-        let saved = saved.clone();
-        let name = name.clone();
+        let save = save.clone();
+        let edit = edit.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let value = value.clone();
-            let error = error.clone();
-            let saved = saved.clone();
-            let name = name.clone();
-            spawn_local(async move {
-                let result =
-                    bridge::invoke::<_, DeviceView>(cmd::RENAME_DEVICE, &NameArgs { name: &value })
-                        .await;
-                saved.set(result.is_ok());
-                if result.is_ok() {
-                    name.set(None);
-                }
-                error.set(result.err());
-            });
+            let edit = edit.clone();
+            save.run_then(
+                cmd::RENAME_DEVICE,
+                NameArgs {
+                    name: value.clone(),
+                },
+                move |answer| edit.emit(RenameAction::Answered(answer.is_ok())),
+            );
         })
     };
+    let (error, saved) = (&save.error, rename.saved);
     html! {
         <form class="row wrap rename" id="rename-form" {onsubmit}>
             <label class="grow">{ "Device name" }
                 <input id="device-name-input" type="text" value={value}
-                    oninput={ let name = name.clone(); let saved = saved.clone(); Callback::from(move |e: InputEvent| { saved.set(false); name.set(Some(input_value(&e))); }) } />
+                    oninput={edit.reform(|e: InputEvent| RenameAction::Type(input_value(&e)))} />
             </label>
             <button id="rename-save" class="secondary" type="submit">{ "Rename" }</button>
-            if *saved { <span class="muted" id="rename-saved">{ "Renamed." }</span> }
-            { field_error(&error, "device_name", "rename") }
-            { form_error(&error, "rename-error", &["device_name"]) }
+            if saved { <span class="muted" id="rename-saved">{ "Renamed." }</span> }
+            { field_error(error, "device_name", "rename") }
+            { form_error(error, "rename-error", &["device_name"]) }
         </form>
     }
 }
@@ -180,44 +178,41 @@ fn allotment(props: &AllotmentProps) -> Html {
         .clone()
         .filter(|s| props.conferences.iter().any(|c| &c.slug == s))
         .or_else(|| props.conferences.first().map(|c| c.slug.clone()));
-    let seats = use_state(|| None::<SeatsView>);
-    let picks = use_state(Picks::default);
-    let busy = use_state(|| None::<&'static str>);
-    let outcome = use_state(|| None::<Result<(bool, AllotmentDone), String>>);
+    let seats = use_command::<SeatsView>();
+    let state = use_reduced(Allotting::default);
+    let allot = use_command::<AllotmentDone>();
+    let dispatch = state.dispatcher().to_callback();
     {
         let seats = seats.clone();
-        let picks = picks.clone();
+        let dispatch = dispatch.clone();
         use_effect_with((slug.clone(), props.changes), move |(slug, _)| {
-            let slug = slug.clone();
-            spawn_local(async move {
-                let Some(slug) = slug else { return };
-                if let Ok(view) =
-                    bridge::invoke::<_, SeatsView>(cmd::SEATS, &SlugArgs { slug: &slug }).await
-                {
-                    let names: Vec<String> =
-                        view.seat_types.iter().map(|s| s.name.clone()).collect();
-                    picks.set(picks.offer(&names));
-                    seats.set(Some(view));
-                }
-            });
+            if let Some(slug) = slug {
+                seats.run_then(cmd::SEATS, SlugArgs { slug: slug.clone() }, move |answer| {
+                    if let Ok(view) = answer {
+                        let names = view.seat_types.iter().map(|s| s.name.clone()).collect();
+                        dispatch.emit(AllotmentAction::Offer(names));
+                    }
+                });
+            }
         });
     }
     let Some(slug) = slug else {
         return html! {};
     };
     let run = |request: bool| {
-        let picks = picks.clone();
-        let busy = busy.clone();
-        let outcome = outcome.clone();
+        let picks = state.picks.clone();
+        let busy = state.asking.is_some();
+        let allot = allot.clone();
+        let dispatch = dispatch.clone();
         let slug = slug.clone();
         Callback::from(move |_| {
-            if busy.is_some() {
+            if busy {
                 return;
             }
             let seats = match picks.seats() {
                 Ok(seats) => seats,
                 Err(message) => {
-                    outcome.set(Some(Err(message)));
+                    dispatch.emit(AllotmentAction::Refused(message));
                     return;
                 }
             };
@@ -225,35 +220,23 @@ fn allotment(props: &AllotmentProps) -> Html {
                 slug: slug.clone(),
                 seats,
             };
-            let busy = busy.clone();
-            let outcome = outcome.clone();
-            let picks = picks.clone();
-            busy.set(Some(if request {
-                "Asking the server…"
+            dispatch.emit(AllotmentAction::Ask(request));
+            let command = if request {
+                cmd::REQUEST_ALLOTMENT
             } else {
-                "Giving seats back…"
-            }));
-            spawn_local(async move {
-                let command = if request {
-                    cmd::REQUEST_ALLOTMENT
-                } else {
-                    cmd::RETURN_ALLOTMENT
-                };
-                let result =
-                    bridge::invoke::<_, AllotmentDone>(command, &AllotmentArgs { form: &form })
-                        .await;
-                if result.is_ok() {
-                    let names: Vec<String> = picks.0.iter().map(|(n, _)| n.clone()).collect();
-                    picks.set(Picks::default().offer(&names));
-                }
-                outcome.set(Some(
-                    result.map(|done| (request, done)).map_err(|e| friendly(&e)),
+                cmd::RETURN_ALLOTMENT
+            };
+            let dispatch = dispatch.clone();
+            allot.run_then(command, AllotmentArgs { form }, move |answer| {
+                dispatch.emit(AllotmentAction::Answered(
+                    answer.clone().map_err(|e| friendly(&e)),
                 ));
-                busy.set(None);
             });
         })
     };
+    let busy = state.busy_text();
     let rows = seats
+        .result
         .as_ref()
         .map_or_else(Vec::new, |s| s.seat_types.clone());
     html! {
@@ -265,15 +248,15 @@ fn allotment(props: &AllotmentProps) -> Html {
                 <tbody>
                     { for rows.iter().map(|s| {
                         let name = s.name.clone();
-                        let picks_handle = picks.clone();
+                        let dispatch = dispatch.clone();
                         html! {
                             <tr data-seat-type={name.clone()}>
                                 <td>{ &s.name }</td>
                                 <td class="num mine">{ s.allotment_remaining.unwrap_or(0) }</td>
                                 <td class="num">{ s.remaining }</td>
                                 <td><input class="allot-qty" type="text" inputmode="numeric" placeholder="0"
-                                    aria-label={format!("{} seats", s.name)} value={picks.typed(&name)}
-                                    oninput={Callback::from(move |e: InputEvent| picks_handle.set(picks_handle.with(&name, input_value(&e))))} /></td>
+                                    aria-label={format!("{} seats", s.name)} value={state.picks.typed(&name)}
+                                    oninput={Callback::from(move |e: InputEvent| dispatch.emit(AllotmentAction::Type(name.clone(), input_value(&e))))} /></td>
                             </tr>
                         }
                     }) }
@@ -282,9 +265,9 @@ fn allotment(props: &AllotmentProps) -> Html {
             <div class="row">
                 <button id="allot-request" class="primary" disabled={busy.is_some()} onclick={run(true)}>{ "Request from the pool" }</button>
                 <button id="allot-return" class="secondary" disabled={busy.is_some()} onclick={run(false)}>{ "Give back" }</button>
-                if let Some(text) = *busy { <span class="muted" id="allot-busy"><span class="spinner small"></span>{ text }</span> }
+                if let Some(text) = busy { <span class="muted" id="allot-busy"><span class="spinner small"></span>{ text }</span> }
             </div>
-            { match &*outcome {
+            { match &state.outcome {
                 Some(Ok((request, done))) => {
                     let list = done.seats.iter().map(|s| format!("{} {}", s.quantity, s.name)).collect::<Vec<_>>().join(", ");
                     let text = match (*request, list.is_empty()) {

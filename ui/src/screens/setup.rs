@@ -1,12 +1,14 @@
 //! Setup, for organizers: conferences, their seat types and promo codes, publishing.
 //! Errors show next to the field they are about.
 use super::{field_error, form_error, input_checked, input_value};
-use crate::bridge;
+use crate::hooks::{use_command, use_reduced};
 use crate::logic::format_money;
-use conference_desktop_ipc::protocol::{ConferenceView, ErrorBody};
+use crate::state::{
+    ConferenceDraft, PromoAction, PromoDraft, SeatTypeAction, SeatTypeDraft, Setter,
+};
+use conference_desktop_ipc::protocol::ConferenceView;
 use conference_desktop_ipc::{ConferenceForm, PromoForm, SeatTypeChange, SeatTypeForm, cmd};
 use serde::Serialize;
-use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -17,49 +19,43 @@ pub struct SetupProps {
 }
 
 #[derive(Serialize)]
-struct CreateArgs<'a> {
-    form: &'a ConferenceForm,
+struct CreateArgs {
+    form: ConferenceForm,
 }
 
 #[derive(Serialize)]
-struct SeatArgs<'a> {
-    slug: &'a str,
-    form: &'a SeatTypeForm,
+struct SeatArgs {
+    slug: String,
+    form: SeatTypeForm,
 }
 
 #[derive(Serialize)]
-struct ChangeArgs<'a> {
-    slug: &'a str,
-    change: &'a SeatTypeChange,
+struct ChangeArgs {
+    slug: String,
+    change: SeatTypeChange,
 }
 
 #[derive(Serialize)]
-struct PromoArgs<'a> {
-    slug: &'a str,
-    form: &'a PromoForm,
+struct PromoArgs {
+    slug: String,
+    form: PromoForm,
 }
 
 #[derive(Serialize)]
-struct PublishArgs<'a> {
-    slug: &'a str,
+struct PublishArgs {
+    slug: String,
     published: bool,
 }
 
-/// A text field bound to one member of a form held in a `UseStateHandle`.
-fn text_field<F: Clone + 'static>(
+/// A text field that sends what is typed in it to `on_text`.
+fn text_field(
     label: &str,
     id: &str,
     value: &str,
-    form: &UseStateHandle<F>,
-    set: fn(&mut F, String),
+    on_text: Callback<String>,
     placeholder: &str,
 ) -> Html {
-    let form = form.clone();
-    let oninput = Callback::from(move |e: InputEvent| {
-        let mut next = (*form).clone();
-        set(&mut next, input_value(&e));
-        form.set(next);
-    });
+    let oninput = on_text.reform(|e: InputEvent| input_value(&e));
     html! {
         <label for={id.to_string()}>{ label }
             <input id={id.to_string()} type="text" value={value.to_string()} placeholder={placeholder.to_string()} {oninput} />
@@ -126,59 +122,46 @@ struct NewConferenceProps {
 
 #[function_component(NewConference)]
 fn new_conference(props: &NewConferenceProps) -> Html {
-    let form = use_state(|| ConferenceForm {
-        currency: "EUR".into(),
-        ..ConferenceForm::default()
-    });
-    let error = use_state(|| None::<ErrorBody>);
-    let busy = use_state(|| false);
+    let draft = use_reduced(ConferenceDraft::default);
+    let create = use_command::<ConferenceView>();
     let onsubmit = {
-        let form = form.clone();
-        let error = error.clone();
-        let busy = busy.clone();
+        let form = draft.0.clone();
+        let create = create.clone();
         let on_created = props.on_created.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let form = (*form).clone();
-            let error = error.clone();
-            let busy = busy.clone();
             let on_created = on_created.clone();
-            busy.set(true);
-            spawn_local(async move {
-                match bridge::invoke::<_, ConferenceView>(
-                    cmd::CREATE_CONFERENCE,
-                    &CreateArgs { form: &form },
-                )
-                .await
-                {
-                    Ok(c) => {
-                        error.set(None);
-                        on_created.emit(c.slug);
+            create.run_then(
+                cmd::CREATE_CONFERENCE,
+                CreateArgs { form: form.clone() },
+                move |answer| {
+                    if let Ok(c) = answer {
+                        on_created.emit(c.slug.clone());
                     }
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
+                },
+            );
         })
     };
-    let f = &*form;
+    let edit = draft.dispatcher().to_callback();
+    let set = |f: Setter<ConferenceForm>| edit.reform(move |v: String| (f, v));
+    let (f, error, busy) = (&draft.0, &create.error, create.busy);
     html! {
         <form class="panel" id="conference-form" {onsubmit}>
             <h2>{ "New conference" }</h2>
-            { form_error(&error, "conf-error", &["name", "slug", "start", "end", "currency", "owner_name", "email"]) }
+            { form_error(error, "conf-error", &["name", "slug", "start", "end", "currency", "owner_name", "email"]) }
             <div class="grid2">
-                <div>{ text_field("Name", "conf-name", &f.name, &form, |f, v| f.name = v, "DevConf 2026") }{ field_error(&error, "name", "conf") }</div>
-                <div>{ text_field("Slug (short name used in addresses)", "conf-slug", &f.slug, &form, |f, v| f.slug = v, "devconf") }{ field_error(&error, "slug", "conf") }</div>
-                <div>{ text_field("Starts (YYYY-MM-DD)", "conf-start", &f.start, &form, |f, v| f.start = v, "2026-12-01") }{ field_error(&error, "start", "conf") }</div>
-                <div>{ text_field("Ends (YYYY-MM-DD)", "conf-end", &f.end, &form, |f, v| f.end = v, "2026-12-02") }{ field_error(&error, "end", "conf") }</div>
-                <div>{ text_field("Location", "conf-location", &f.location, &form, |f, v| f.location = v, "Berlin") }</div>
-                <div>{ text_field("Currency", "conf-currency", &f.currency, &form, |f, v| f.currency = v, "EUR") }{ field_error(&error, "currency", "conf") }</div>
-                <div>{ text_field("Owner name", "conf-owner-name", &f.owner_name, &form, |f, v| f.owner_name = v, "Ada Lovelace") }{ field_error(&error, "owner_name", "conf") }</div>
-                <div>{ text_field("Owner email", "conf-owner-email", &f.owner_email, &form, |f, v| f.owner_email = v, "ada@example.com") }{ field_error(&error, "email", "conf") }</div>
+                <div>{ text_field("Name", "conf-name", &f.name, set(|f, v| f.name = v), "DevConf 2026") }{ field_error(error, "name", "conf") }</div>
+                <div>{ text_field("Slug (short name used in addresses)", "conf-slug", &f.slug, set(|f, v| f.slug = v), "devconf") }{ field_error(error, "slug", "conf") }</div>
+                <div>{ text_field("Starts (YYYY-MM-DD)", "conf-start", &f.start, set(|f, v| f.start = v), "2026-12-01") }{ field_error(error, "start", "conf") }</div>
+                <div>{ text_field("Ends (YYYY-MM-DD)", "conf-end", &f.end, set(|f, v| f.end = v), "2026-12-02") }{ field_error(error, "end", "conf") }</div>
+                <div>{ text_field("Location", "conf-location", &f.location, set(|f, v| f.location = v), "Berlin") }</div>
+                <div>{ text_field("Currency", "conf-currency", &f.currency, set(|f, v| f.currency = v), "EUR") }{ field_error(error, "currency", "conf") }</div>
+                <div>{ text_field("Owner name", "conf-owner-name", &f.owner_name, set(|f, v| f.owner_name = v), "Ada Lovelace") }{ field_error(error, "owner_name", "conf") }</div>
+                <div>{ text_field("Owner email", "conf-owner-email", &f.owner_email, set(|f, v| f.owner_email = v), "ada@example.com") }{ field_error(error, "email", "conf") }</div>
             </div>
-            { text_field("Description", "conf-description", &f.description, &form, |f, v| f.description = v, "") }
-            <button id="conf-create" class="primary" type="submit" disabled={*busy}>
-                if *busy { <span class="spinner small"></span> }{ "Create conference" }
+            { text_field("Description", "conf-description", &f.description, set(|f, v| f.description = v), "") }
+            <button id="conf-create" class="primary" type="submit" disabled={busy}>
+                if busy { <span class="spinner small"></span> }{ "Create conference" }
             </button>
         </form>
     }
@@ -192,25 +175,19 @@ struct DetailProps {
 #[function_component(ConferenceDetail)]
 fn conference_detail(props: &DetailProps) -> Html {
     let c = &props.conference;
-    let publish_error = use_state(|| None::<ErrorBody>);
+    let publish = use_command::<ConferenceView>();
     let toggle = {
         let slug = c.slug.clone();
         let published = c.published;
-        let publish_error = publish_error.clone();
+        let publish = publish.clone();
         Callback::from(move |_| {
-            let slug = slug.clone();
-            let publish_error = publish_error.clone();
-            spawn_local(async move {
-                let result = bridge::invoke::<_, ConferenceView>(
-                    cmd::SET_PUBLISHED,
-                    &PublishArgs {
-                        slug: &slug,
-                        published: !published,
-                    },
-                )
-                .await;
-                publish_error.set(result.err());
-            });
+            publish.run(
+                cmd::SET_PUBLISHED,
+                PublishArgs {
+                    slug: slug.clone(),
+                    published: !published,
+                },
+            );
         })
     };
     html! {
@@ -227,7 +204,7 @@ fn conference_detail(props: &DetailProps) -> Html {
                     </button>
                 </div>
             </div>
-            { form_error(&publish_error, "publish-error", &[]) }
+            { form_error(&publish.error, "publish-error", &[]) }
             <SeatTypes conference={c.clone()} />
             <PromoCodes conference={c.clone()} />
         </div>
@@ -237,59 +214,39 @@ fn conference_detail(props: &DetailProps) -> Html {
 #[function_component(SeatTypes)]
 fn seat_types(props: &DetailProps) -> Html {
     let c = &props.conference;
-    let form = use_state(SeatTypeForm::default);
-    let editing = use_state(|| None::<String>);
-    let error = use_state(|| None::<ErrorBody>);
+    let draft = use_reduced(SeatTypeDraft::default);
+    let save = use_command::<ConferenceView>();
+    let edit = draft.dispatcher().to_callback();
     let onsubmit = {
-        let form = form.clone();
-        let editing = editing.clone();
-        let error = error.clone();
+        let draft = (*draft).clone();
+        let save = save.clone();
         let slug = c.slug.clone();
+        let edit = edit.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let current = (*form).clone();
-            let form = form.clone();
-            let editing = editing.clone();
-            let error = error.clone();
             let slug = slug.clone();
-            spawn_local(async move {
-                let result = match (*editing).clone() {
-                    Some(current_name) => {
-                        bridge::invoke::<_, ConferenceView>(
-                            cmd::UPDATE_SEAT_TYPE,
-                            &ChangeArgs {
-                                slug: &slug,
-                                change: &SeatTypeChange {
-                                    current_name,
-                                    form: current,
-                                },
-                            },
-                        )
-                        .await
-                    }
-                    None => {
-                        bridge::invoke::<_, ConferenceView>(
-                            cmd::ADD_SEAT_TYPE,
-                            &SeatArgs {
-                                slug: &slug,
-                                form: &current,
-                            },
-                        )
-                        .await
-                    }
-                };
-                match result {
-                    Ok(_) => {
-                        error.set(None);
-                        form.set(SeatTypeForm::default());
-                        editing.set(None);
-                    }
-                    Err(e) => error.set(Some(e)),
+            let form = draft.form.clone();
+            let edit = edit.clone();
+            let saved = move |answer: &Result<ConferenceView, _>| {
+                if answer.is_ok() {
+                    edit.emit(SeatTypeAction::Reset);
                 }
-            });
+            };
+            match draft.editing.clone() {
+                Some(current_name) => save.run_then(
+                    cmd::UPDATE_SEAT_TYPE,
+                    ChangeArgs {
+                        slug,
+                        change: SeatTypeChange { current_name, form },
+                    },
+                    saved,
+                ),
+                None => save.run_then(cmd::ADD_SEAT_TYPE, SeatArgs { slug, form }, saved),
+            }
         })
     };
-    let f = &*form;
+    let set = |f: Setter<SeatTypeForm>| edit.reform(move |v: String| SeatTypeAction::Set(f, v));
+    let (f, error, editing) = (&draft.form, &save.error, &draft.editing);
     html! {
         <section class="subsection">
             <h3>{ "Seat types" }</h3>
@@ -297,8 +254,7 @@ fn seat_types(props: &DetailProps) -> Html {
                 <thead><tr><th>{ "Name" }</th><th>{ "Description" }</th><th class="num">{ "Price" }</th><th class="num">{ "Quantity" }</th><th></th></tr></thead>
                 <tbody>
                     { for c.seat_types.iter().map(|s| {
-                        let form = form.clone();
-                        let editing = editing.clone();
+                        let edit = edit.clone();
                         let s2 = s.clone();
                         html! {
                             <tr data-seat-type={s.name.clone()}>
@@ -306,8 +262,7 @@ fn seat_types(props: &DetailProps) -> Html {
                                 <td class="num">{ format_money(&s.price, &c.currency) }</td>
                                 <td class="num">{ s.quantity }</td>
                                 <td><button class="link" onclick={Callback::from(move |_| {
-                                    editing.set(Some(s2.name.clone()));
-                                    form.set(SeatTypeForm { name: s2.name.clone(), description: s2.description.clone(), price: s2.price.clone(), quantity: s2.quantity.to_string() });
+                                    edit.emit(SeatTypeAction::Edit(SeatTypeForm { name: s2.name.clone(), description: s2.description.clone(), price: s2.price.clone(), quantity: s2.quantity.to_string() }));
                                 })}>{ "Edit" }</button></td>
                             </tr>
                         }
@@ -315,20 +270,17 @@ fn seat_types(props: &DetailProps) -> Html {
                 </tbody>
             </table>
             <form class="inline-form" id="seat-form" {onsubmit}>
-                { form_error(&error, "seat-error", &["name", "description", "price", "quantity"]) }
+                { form_error(error, "seat-error", &["name", "description", "price", "quantity"]) }
                 <div class="grid4">
-                    <div>{ text_field("Name", "seat-name", &f.name, &form, |f, v| f.name = v, "Full") }{ field_error(&error, "name", "seat") }</div>
-                    <div>{ text_field("Description", "seat-description", &f.description, &form, |f, v| f.description = v, "") }{ field_error(&error, "description", "seat") }</div>
-                    <div>{ text_field("Price", "seat-price", &f.price, &form, |f, v| f.price = v, "120") }{ field_error(&error, "price", "seat") }</div>
-                    <div>{ text_field("Quantity", "seat-quantity", &f.quantity, &form, |f, v| f.quantity = v, "50") }{ field_error(&error, "quantity", "seat") }</div>
+                    <div>{ text_field("Name", "seat-name", &f.name, set(|f, v| f.name = v), "Full") }{ field_error(error, "name", "seat") }</div>
+                    <div>{ text_field("Description", "seat-description", &f.description, set(|f, v| f.description = v), "") }{ field_error(error, "description", "seat") }</div>
+                    <div>{ text_field("Price", "seat-price", &f.price, set(|f, v| f.price = v), "120") }{ field_error(error, "price", "seat") }</div>
+                    <div>{ text_field("Quantity", "seat-quantity", &f.quantity, set(|f, v| f.quantity = v), "50") }{ field_error(error, "quantity", "seat") }</div>
                 </div>
                 <div class="row">
                     <button id="seat-add" class="primary" type="submit">{ if editing.is_some() { "Save seat type" } else { "Add seat type" } }</button>
                     if editing.is_some() {
-                        <button type="button" class="secondary" onclick={
-                            let editing = editing.clone(); let form = form.clone();
-                            Callback::from(move |_| { editing.set(None); form.set(SeatTypeForm::default()); })
-                        }>{ "Cancel" }</button>
+                        <button type="button" class="secondary" onclick={edit.reform(|_| SeatTypeAction::Reset)}>{ "Cancel" }</button>
                     }
                 </div>
             </form>
@@ -339,62 +291,42 @@ fn seat_types(props: &DetailProps) -> Html {
 #[function_component(PromoCodes)]
 fn promo_codes(props: &DetailProps) -> Html {
     let c = &props.conference;
-    let form = use_state(|| PromoForm {
-        kind: "percent".into(),
-        ..PromoForm::default()
-    });
-    let error = use_state(|| None::<ErrorBody>);
+    let draft = use_reduced(PromoDraft::default);
+    let add = use_command::<ConferenceView>();
+    let edit = draft.dispatcher().to_callback();
     let onsubmit = {
-        let form = form.clone();
-        let error = error.clone();
+        let form = draft.0.clone();
+        let add = add.clone();
         let slug = c.slug.clone();
+        let edit = edit.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let current = (*form).clone();
-            let form = form.clone();
-            let error = error.clone();
-            let slug = slug.clone();
-            spawn_local(async move {
-                match bridge::invoke::<_, ConferenceView>(
-                    cmd::ADD_PROMO_CODE,
-                    &PromoArgs {
-                        slug: &slug,
-                        form: &current,
-                    },
-                )
-                .await
-                {
-                    Ok(_) => {
-                        error.set(None);
-                        form.set(PromoForm {
-                            kind: "percent".into(),
-                            ..PromoForm::default()
-                        });
+            let edit = edit.clone();
+            add.run_then(
+                cmd::ADD_PROMO_CODE,
+                PromoArgs {
+                    slug: slug.clone(),
+                    form: form.clone(),
+                },
+                move |answer| {
+                    if answer.is_ok() {
+                        edit.emit(PromoAction::Reset);
                     }
-                    Err(e) => error.set(Some(e)),
-                }
-            });
+                },
+            );
         })
     };
-    let f = &*form;
+    let (f, error) = (&draft.0, &add.error);
+    let set = |f: Setter<PromoForm>| edit.reform(move |v: String| PromoAction::Set(f, v));
     let on_kind = {
-        let form = form.clone();
+        let edit = edit.clone();
         Callback::from(move |e: Event| {
             if let Some(select) = e.target_dyn_into::<web_sys::HtmlSelectElement>() {
-                let mut next = (*form).clone();
-                next.kind = select.value();
-                form.set(next);
+                edit.emit(PromoAction::Set(|f, v| f.kind = v, select.value()));
             }
         })
     };
-    let on_exclusive = {
-        let form = form.clone();
-        Callback::from(move |e: Event| {
-            let mut next = (*form).clone();
-            next.exclusive = input_checked(&e);
-            form.set(next);
-        })
-    };
+    let on_exclusive = edit.reform(|e: Event| PromoAction::Exclusive(input_checked(&e)));
     html! {
         <section class="subsection">
             <h3>{ "Promo codes" }</h3>
@@ -413,9 +345,9 @@ fn promo_codes(props: &DetailProps) -> Html {
                 </tbody>
             </table>
             <form class="inline-form" id="promo-form" {onsubmit}>
-                { form_error(&error, "promo-form-error", &["code", "value", "max_uses"]) }
+                { form_error(error, "promo-form-error", &["code", "value", "max_uses"]) }
                 <div class="grid4">
-                    <div>{ text_field("Code", "promo-code", &f.code, &form, |f, v| f.code = v, "EARLY") }{ field_error(&error, "code", "promo") }</div>
+                    <div>{ text_field("Code", "promo-code", &f.code, set(|f, v| f.code = v), "EARLY") }{ field_error(error, "code", "promo") }</div>
                     <div>
                         <label for="promo-kind">{ "Kind" }
                             <select id="promo-kind" onchange={on_kind}>
@@ -424,23 +356,17 @@ fn promo_codes(props: &DetailProps) -> Html {
                             </select>
                         </label>
                     </div>
-                    <div>{ text_field("Value", "promo-value", &f.value, &form, |f, v| f.value = v, "15") }{ field_error(&error, "value", "promo") }</div>
-                    <div>{ text_field("Uses (empty: unlimited)", "promo-max-uses", &f.max_uses, &form, |f, v| f.max_uses = v, "") }{ field_error(&error, "max_uses", "promo") }</div>
+                    <div>{ text_field("Value", "promo-value", &f.value, set(|f, v| f.value = v), "15") }{ field_error(error, "value", "promo") }</div>
+                    <div>{ text_field("Uses (empty: unlimited)", "promo-max-uses", &f.max_uses, set(|f, v| f.max_uses = v), "") }{ field_error(error, "max_uses", "promo") }</div>
                 </div>
                 <div class="row wrap">
                     <span class="muted">{ "Applies to:" }</span>
                     { for c.seat_types.iter().map(|s| {
-                        let form = form.clone();
                         let name = s.name.clone();
                         let checked = f.scope.contains(&s.name);
                         html! {
                             <label class="check"><input type="checkbox" checked={checked} data-scope={s.name.clone()}
-                                onchange={Callback::from(move |e: Event| {
-                                    let mut next = (*form).clone();
-                                    next.scope.retain(|n| *n != name);
-                                    if input_checked(&e) { next.scope.push(name.clone()); }
-                                    form.set(next);
-                                })} />{ &s.name }</label>
+                                onchange={edit.reform(move |e: Event| PromoAction::Scope(name.clone(), input_checked(&e)))} />{ &s.name }</label>
                         }
                     }) }
                     <span class="muted">{ "(none ticked: all)" }</span>
