@@ -4,21 +4,22 @@
 use super::orders::OrderList;
 use super::{NoArgs, field_error, form_error, input_value};
 use crate::bridge;
+use crate::hooks::{use_command, use_reduced};
 use crate::logic::{
     bucket_label, chart, device_label, export_text, format_money, friendly, reconciliation_title,
     short_time,
 };
-use conference_desktop_ipc::protocol::{BackOfficeSummary, ConferenceView, ErrorBody, SalesBucket};
+use crate::state::{Export, ExportAction, Queue, QueueAction};
+use conference_desktop_ipc::protocol::{BackOfficeSummary, ConferenceView, SalesBucket};
 use conference_desktop_ipc::{
     BackOfficeView, ExportDone, ExportForm, ExportProgressView, ReconciliationView, cmd,
 };
 use serde::Serialize;
-use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 #[derive(Serialize)]
-struct SlugArgs<'a> {
-    slug: &'a str,
+struct SlugArgs {
+    slug: String,
 }
 
 #[derive(Serialize)]
@@ -27,13 +28,13 @@ struct IdArgs {
 }
 
 #[derive(Serialize)]
-struct ChooseArgs<'a> {
-    suggested: &'a str,
+struct ChooseArgs {
+    suggested: String,
 }
 
 #[derive(Serialize)]
-struct ExportArgs<'a> {
-    form: &'a ExportForm,
+struct ExportArgs {
+    form: ExportForm,
 }
 
 #[derive(Properties, PartialEq)]
@@ -53,14 +54,13 @@ pub fn back_office(props: &OfficeProps) -> Html {
         .clone()
         .filter(|s| props.conferences.iter().any(|c| &c.slug == s))
         .or_else(|| props.conferences.first().map(|c| c.slug.clone()));
-    let summary = use_state(|| None::<Result<BackOfficeView, ErrorBody>>);
-    let queue = use_state(|| None::<Result<Vec<ReconciliationView>, ErrorBody>>);
-    let queue_round = use_state(|| 0u32);
-    let resolving = use_state(|| None::<i64>);
-    let resolve_error = use_state(|| None::<ErrorBody>);
-    let export_path = use_state(|| None::<String>);
-    let exporting = use_state(|| false);
-    let export_result = use_state(|| None::<Result<ExportDone, ErrorBody>>);
+    let summary = use_command::<BackOfficeView>();
+    let queue = use_command::<Vec<ReconciliationView>>();
+    let queue_state = use_reduced(Queue::default);
+    let resolve = use_command::<bool>();
+    let export = use_reduced(Export::default);
+    let export_run = use_command::<ExportDone>();
+    let choose = use_command::<Option<String>>();
 
     let asked_at = use_mut_ref(|| 0.0f64);
     let drawer = use_node_ref();
@@ -70,25 +70,18 @@ pub fn back_office(props: &OfficeProps) -> Html {
         use_effect_with((slug.clone(), props.changes), move |(slug, _)| {
             let slug = slug.clone();
             *asked_at.borrow_mut() = bridge::now_ms();
-            spawn_local(async move {
-                let Some(slug) = slug else {
-                    summary.set(None);
-                    return;
-                };
-                let result = bridge::invoke::<_, BackOfficeView>(
-                    cmd::BACK_OFFICE,
-                    &SlugArgs { slug: &slug },
-                )
-                .await;
-                summary.set(Some(result));
-            });
+            match slug {
+                None => summary.forget(),
+                Some(slug) => summary.run(cmd::BACK_OFFICE, SlugArgs { slug: slug.clone() }),
+            }
         });
     }
     // Once the totals are on screen: `data-timing="slug|ms"`, the time from asking to
     // showing them (the e2e test prints it).
+    let answer = summary.answer().map(|a| a.cloned().map_err(Clone::clone));
     {
         let drawer = drawer.clone();
-        use_effect_with((*summary).clone(), move |summary| {
+        use_effect_with(answer.clone(), move |summary| {
             if let (Some(Ok(v)), Some(element)) = (summary, drawer.cast::<web_sys::Element>()) {
                 let timing = format!(
                     "{}|{:.1}",
@@ -101,13 +94,8 @@ pub fn back_office(props: &OfficeProps) -> Html {
     }
     {
         let queue = queue.clone();
-        use_effect_with((props.changes, *queue_round), move |_| {
-            spawn_local(async move {
-                let result =
-                    bridge::invoke::<_, Vec<ReconciliationView>>(cmd::RECONCILIATION, &NoArgs {})
-                        .await;
-                queue.set(Some(result));
-            });
+        use_effect_with((props.changes, queue_state.round), move |_| {
+            queue.run(cmd::RECONCILIATION, NoArgs {});
         });
     }
 
@@ -128,96 +116,73 @@ pub fn back_office(props: &OfficeProps) -> Html {
             }
         })
     };
-    let refresh_queue = {
-        let queue_round = queue_round.clone();
-        Callback::from(move |_| queue_round.set(*queue_round + 1))
-    };
-    let resolve = |id: i64| {
-        let resolving = resolving.clone();
-        let resolve_error = resolve_error.clone();
-        let queue_round = queue_round.clone();
+    let on_queue = queue_state.dispatcher().to_callback();
+    let refresh_queue = on_queue.reform(|_| QueueAction::Refresh);
+    let resolve_item = |id: i64| {
+        let resolve = resolve.clone();
+        let on_queue = on_queue.clone();
         Callback::from(move |_| {
-            let resolving = resolving.clone();
-            let resolve_error = resolve_error.clone();
-            let queue_round = queue_round.clone();
-            resolving.set(Some(id));
-            spawn_local(async move {
-                let result =
-                    bridge::invoke::<_, bool>(cmd::RESOLVE_RECONCILIATION, &IdArgs { id }).await;
-                resolve_error.set(result.err());
-                resolving.set(None);
-                queue_round.set(*queue_round + 1);
+            on_queue.emit(QueueAction::Resolve(id));
+            let on_queue = on_queue.clone();
+            resolve.run_then(cmd::RESOLVE_RECONCILIATION, IdArgs { id }, move |_| {
+                on_queue.emit(QueueAction::Resolved);
             });
         })
     };
 
-    let view: Option<BackOfficeSummary> = match &*summary {
-        Some(Ok(v)) if v.summary.conference == slug => Some(v.summary.clone()),
+    let shown = match &answer {
+        Some(Ok(v)) if v.summary.conference == slug => Some(v),
         _ => None,
     };
-    let path_value = (*export_path)
+    let view: Option<BackOfficeSummary> = shown.map(|v| v.summary.clone());
+    let path_value = export
+        .path
         .clone()
-        .or_else(|| match &*summary {
-            Some(Ok(v)) if v.summary.conference == slug => Some(v.default_export_path.clone()),
-            _ => None,
-        })
+        .or_else(|| shown.map(|v| v.default_export_path.clone()))
         .unwrap_or_default();
+    let on_export = export.dispatcher().to_callback();
+    let exporting = export_run.busy;
     let run_export = {
-        let exporting = exporting.clone();
-        let export_result = export_result.clone();
+        let export_run = export_run.clone();
+        let on_export = on_export.clone();
         let form = ExportForm {
             slug: slug.clone(),
             path: path_value.clone(),
         };
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if *exporting {
+            if exporting {
                 return;
             }
-            let exporting = exporting.clone();
-            let export_result = export_result.clone();
-            let form = form.clone();
-            exporting.set(true);
-            export_result.set(None);
-            spawn_local(async move {
-                let result = bridge::invoke::<_, ExportDone>(
-                    cmd::EXPORT_ORDERS,
-                    &ExportArgs { form: &form },
-                )
-                .await;
-                export_result.set(Some(result));
-                exporting.set(false);
-            });
+            on_export.emit(ExportAction::Start);
+            let on_export = on_export.clone();
+            export_run.run_then(
+                cmd::EXPORT_ORDERS,
+                ExportArgs { form: form.clone() },
+                move |answer| on_export.emit(ExportAction::Done(answer.clone())),
+            );
         })
     };
     let choose_file = {
-        let export_path = export_path.clone();
-        let export_result = export_result.clone();
+        let choose = choose.clone();
+        let on_export = on_export.clone();
         let suggested = path_value.clone();
         Callback::from(move |_| {
-            let export_path = export_path.clone();
-            let export_result = export_result.clone();
-            let suggested = suggested.clone();
-            spawn_local(async move {
-                match bridge::invoke::<_, Option<String>>(
-                    cmd::CHOOSE_EXPORT_FILE,
-                    &ChooseArgs {
-                        suggested: &suggested,
-                    },
-                )
-                .await
-                {
-                    Ok(Some(path)) => export_path.set(Some(path)),
+            let on_export = on_export.clone();
+            choose.run_then(
+                cmd::CHOOSE_EXPORT_FILE,
+                ChooseArgs {
+                    suggested: suggested.clone(),
+                },
+                move |answer| match answer {
+                    Ok(Some(path)) => on_export.emit(ExportAction::Path(path.clone())),
                     Ok(None) => {}
-                    Err(e) => export_result.set(Some(Err(e))),
-                }
-            });
+                    Err(e) => on_export.emit(ExportAction::ChooseFailed(e.clone())),
+                },
+            );
         })
     };
-    let export_error = match &*export_result {
-        Some(Err(e)) => Some(e.clone()),
-        _ => None,
-    };
+    let export_error = export.error();
 
     html! {
         <div class="office" id="back-office">
@@ -233,7 +198,7 @@ pub fn back_office(props: &OfficeProps) -> Html {
                     </label>
                 }
             </div>
-            { match &*summary {
+            { match &answer {
                 Some(Err(e)) => html! { <div class="banner error" id="office-error" role="alert">{ friendly(e) }</div> },
                 _ if view.is_none() => html! { <p class="muted"><span class="spinner small"></span>{ "Adding up the orders…" }</p> },
                 _ => html! {},
@@ -286,15 +251,15 @@ pub fn back_office(props: &OfficeProps) -> Html {
                     <h3>{ "Reconciliation queue" }</h3>
                     <button id="queue-refresh" class="secondary" onclick={refresh_queue}>{ "Refresh" }</button>
                 </div>
-                { form_error(&resolve_error, "resolve-error", &[]) }
-                { match &*queue {
+                { form_error(&resolve.error, "resolve-error", &[]) }
+                { match queue.answer() {
                     None => html! { <p class="muted"><span class="spinner small"></span>{ "Asking the server…" }</p> },
                     Some(Err(e)) => html! { <p class="banner warning" id="queue-error">{ friendly(e) }</p> },
                     Some(Ok(items)) if items.is_empty() => html! { <p class="muted" id="queue-empty">{ "Nothing to reconcile." }</p> },
                     Some(Ok(items)) => html! {
                         <ul class="queue" id="queue-items">
                             { for items.iter().map(|item| {
-                                let busy = *resolving == Some(item.id);
+                                let busy = queue_state.resolving == Some(item.id);
                                 html! {
                                     <li class={classes!("queue-item", item.resolved.then_some("resolved"))} data-id={item.id.to_string()} data-kind={item.kind.clone()}>
                                         <div class="queue-head">
@@ -310,7 +275,7 @@ pub fn back_office(props: &OfficeProps) -> Html {
                                         if item.resolved {
                                             <span class="pill confirmed">{ "Resolved" }</span>
                                         } else {
-                                            <button class="primary resolve" disabled={busy} onclick={resolve(item.id)}>
+                                            <button class="primary resolve" disabled={busy} onclick={resolve_item(item.id)}>
                                                 if busy { <span class="spinner small"></span> }
                                                 { "Mark resolved" }
                                             </button>
@@ -338,17 +303,17 @@ pub fn back_office(props: &OfficeProps) -> Html {
                 <div class="row path-row">
                     <label class="grow">{ "File" }
                         <input id="export-path" type="text" value={path_value}
-                            oninput={ let export_path = export_path.clone(); Callback::from(move |e: InputEvent| export_path.set(Some(input_value(&e)))) } />
+                            oninput={on_export.reform(|e: InputEvent| ExportAction::Path(input_value(&e)))} />
                     </label>
                     <button id="export-choose" class="secondary" type="button" onclick={choose_file}>{ "Choose…" }</button>
                 </div>
                 { field_error(&export_error, "path", "export") }
                 { form_error(&export_error, "export-error", &["path"]) }
                 <div class="row">
-                    <button id="export-run" class="primary" type="submit" disabled={*exporting}>
-                        if *exporting { <span class="spinner small"></span>{ export_text(props.export_progress.as_ref()) } } else { { "Export CSV" } }
+                    <button id="export-run" class="primary" type="submit" disabled={exporting}>
+                        if exporting { <span class="spinner small"></span>{ export_text(props.export_progress.as_ref()) } } else { { "Export CSV" } }
                     </button>
-                    if let Some(Ok(done)) = &*export_result {
+                    if let Some(Ok(done)) = &export.outcome {
                         <span class="muted" id="export-done">{ format!("Wrote {} rows ({} bytes) to {}", done.rows, done.bytes, done.path) }</span>
                     }
                 </div>

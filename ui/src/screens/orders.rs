@@ -2,34 +2,34 @@
 //! cancel it (a paid order is refunded and its seats return).
 use super::{form_error, input_value};
 use crate::bridge;
+use crate::hooks::use_command;
 use crate::logic::{device_label, format_money, friendly, page_range, short_time};
 use conference_desktop_ipc::protocol::{ErrorBody, OrderPage, OrderQuery, OrderView};
 use conference_desktop_ipc::{RegistrantForm, cmd};
 use serde::Serialize;
-use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 #[derive(Serialize)]
-struct FindArgs<'a> {
-    query: &'a OrderQuery,
+struct FindArgs {
+    query: OrderQuery,
 }
 
 #[derive(Serialize)]
-struct IdArgs<'a> {
-    id: &'a str,
+struct IdArgs {
+    id: String,
 }
 
 #[derive(Serialize)]
-struct CancelArgs<'a> {
-    id: &'a str,
-    reason: &'a str,
+struct CancelArgs {
+    id: String,
+    reason: String,
 }
 
 #[derive(Serialize)]
-struct AssignArgs<'a> {
-    id: &'a str,
+struct AssignArgs {
+    id: String,
     position: u32,
-    attendee: &'a RegistrantForm,
+    attendee: RegistrantForm,
 }
 
 #[derive(Properties, PartialEq)]
@@ -41,19 +41,18 @@ pub struct OrdersProps {
 pub fn orders(props: &OrdersProps) -> Html {
     let query = use_state(String::new);
     let detail = use_state(|| None::<OrderView>);
-    let error = use_state(|| None::<ErrorBody>);
+    let opening = use_command::<OrderView>();
+    let reading = use_command::<OrderView>();
 
     // An open order is read again when the store changes (a sync, a cancel).
     {
         let detail = detail.clone();
         use_effect_with(props.changes, move |_| {
             if let Some(open) = (*detail).clone() {
-                spawn_local(async move {
-                    let id = open.id.to_string();
-                    if let Ok(fresh) =
-                        bridge::invoke::<_, OrderView>(cmd::ORDER, &IdArgs { id: &id }).await
-                    {
-                        detail.set(Some(fresh));
+                let id = open.id.to_string();
+                reading.run_then(cmd::ORDER, IdArgs { id }, move |answer| {
+                    if let Ok(fresh) = answer {
+                        detail.set(Some(fresh.clone()));
                     }
                 });
             }
@@ -62,21 +61,17 @@ pub fn orders(props: &OrdersProps) -> Html {
 
     let open = {
         let detail = detail.clone();
-        let error = error.clone();
+        let opening = opening.clone();
         Callback::from(move |id: String| {
             let detail = detail.clone();
-            let error = error.clone();
-            spawn_local(async move {
-                match bridge::invoke::<_, OrderView>(cmd::ORDER, &IdArgs { id: &id }).await {
-                    Ok(o) => {
-                        detail.set(Some(o));
-                        error.set(None);
-                    }
-                    Err(e) => error.set(Some(e)),
+            opening.run_then(cmd::ORDER, IdArgs { id }, move |answer| {
+                if let Ok(o) = answer {
+                    detail.set(Some(o.clone()));
                 }
             });
         })
     };
+    let error = &opening.error;
 
     html! {
         <div class="orders">
@@ -90,7 +85,7 @@ pub fn orders(props: &OrdersProps) -> Html {
                 <OrderList id="orders-table" empty_id="orders-empty" empty="No order matches."
                     text={(*query).clone()} changes={props.changes} on_open={open} />
             </section>
-            { form_error(&error, "orders-error", &[]) }
+            { form_error(error, "orders-error", &[]) }
             if let Some(o) = &*detail {
                 <OrderDetail order={o.clone()} />
             }
@@ -135,14 +130,13 @@ struct Shown {
 pub fn order_list(props: &OrderListProps) -> Html {
     let offset = use_state(|| ((String::new(), None::<String>), 0u32));
     let shown = use_state(|| None::<Shown>);
-    let latest = use_mut_ref(|| 0u64);
+    let find = use_command::<OrderPage>();
     let table = use_node_ref();
     let filter = (props.text.trim().to_string(), props.conference.clone());
     // A new search starts at its first page.
     let at = if offset.0 == filter { offset.1 } else { 0 };
     {
         let shown = shown.clone();
-        let latest = latest.clone();
         use_effect_with(
             (filter.clone(), at, props.changes),
             move |((text, conference), at, _)| {
@@ -152,22 +146,15 @@ pub fn order_list(props: &OrderListProps) -> Html {
                     offset: *at,
                     limit: 0,
                 };
-                *latest.borrow_mut() += 1;
-                let mine = *latest.borrow();
                 let started = bridge::now_ms();
-                spawn_local(async move {
-                    let page = bridge::invoke::<_, OrderPage>(
-                        cmd::FIND_ORDERS,
-                        &FindArgs { query: &query },
-                    )
-                    .await;
-                    if *latest.borrow() == mine {
-                        shown.set(Some(Shown {
-                            key: (query.text, query.conference, query.offset),
-                            page,
-                            asked_at: started,
-                        }));
-                    }
+                let key = (query.text.clone(), query.conference.clone(), query.offset);
+                // An answer to a query typed past is dropped (`use_command`).
+                find.run_then(cmd::FIND_ORDERS, FindArgs { query }, move |page| {
+                    shown.set(Some(Shown {
+                        key,
+                        page: page.clone(),
+                        asked_at: started,
+                    }));
                 });
             },
         );
@@ -260,59 +247,45 @@ struct DetailProps {
 #[function_component(OrderDetail)]
 fn order_detail(props: &DetailProps) -> Html {
     let o = &props.order;
-    let error = use_state(|| None::<ErrorBody>);
+    let change = use_command::<OrderView>();
     let reason = use_state(String::new);
     let attendee = use_state(|| (None::<u32>, RegistrantForm::default()));
     let cancel = {
         let id = o.id.to_string();
         let reason = reason.clone();
-        let error = error.clone();
+        let change = change.clone();
         Callback::from(move |_| {
-            let id = id.clone();
-            let reason = (*reason).clone();
-            let error = error.clone();
-            spawn_local(async move {
-                let result = bridge::invoke::<_, OrderView>(
-                    cmd::CANCEL_ORDER,
-                    &CancelArgs {
-                        id: &id,
-                        reason: &reason,
-                    },
-                )
-                .await;
-                error.set(result.err());
-            });
+            change.run(
+                cmd::CANCEL_ORDER,
+                CancelArgs {
+                    id: id.clone(),
+                    reason: (*reason).clone(),
+                },
+            );
         })
     };
     let assign = {
         let id = o.id.to_string();
         let attendee = attendee.clone();
-        let error = error.clone();
+        let change = change.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let id = id.clone();
             let (position, person) = (*attendee).clone();
             let Some(position) = position else { return };
-            let error = error.clone();
             let attendee = attendee.clone();
-            spawn_local(async move {
-                match bridge::invoke::<_, OrderView>(
-                    cmd::ASSIGN_SEAT,
-                    &AssignArgs {
-                        id: &id,
-                        position,
-                        attendee: &person,
-                    },
-                )
-                .await
-                {
-                    Ok(_) => {
-                        error.set(None);
+            change.run_then(
+                cmd::ASSIGN_SEAT,
+                AssignArgs {
+                    id: id.clone(),
+                    position,
+                    attendee: person,
+                },
+                move |answer| {
+                    if answer.is_ok() {
                         attendee.set((None, RegistrantForm::default()));
                     }
-                    Err(e) => error.set(Some(e)),
-                }
-            });
+                },
+            );
         })
     };
     let set = |f: fn(&mut RegistrantForm, String)| {
@@ -329,7 +302,7 @@ fn order_detail(props: &DetailProps) -> Html {
                 <h2>{ format!("Order {}", o.access_code) }</h2>
                 <span id="order-status" class={classes!("pill", o.status.clone())}>{ o.status.replace('_', " ") }</span>
             </div>
-            { form_error(&error, "order-error", &[]) }
+            { form_error(&change.error, "order-error", &[]) }
             if let Some(r) = &o.registrant { <p>{ format!("Registrant: {} {} · {}", r.first_name, r.last_name, r.email) }</p> }
             <table class="lines">
                 { for o.lines.iter().map(|l| html! {
