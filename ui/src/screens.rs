@@ -8,6 +8,7 @@ mod settings;
 mod setup;
 
 use crate::bridge;
+use crate::hooks::use_command;
 use crate::logic::{friendly, short_time, sync_text, upgrade_percent};
 use conference_desktop_ipc::protocol::{ConferenceView, ErrorBody};
 use conference_desktop_ipc::{
@@ -116,7 +117,8 @@ pub fn app() -> Html {
     let selected = use_state(|| None::<String>);
     let header = use_state(|| None::<HeaderView>);
     let load_error = use_state(|| None::<ErrorBody>);
-    let sync_message = use_state(|| None::<Result<SyncSummary, ErrorBody>>);
+    let sync = use_command::<SyncSummary>();
+    let mark_read = use_command::<usize>();
     let startup = use_state(|| None::<StartupView>);
     let upgrade_note_closed = use_state(|| false);
     let export_progress = use_state(|| None::<ExportProgressView>);
@@ -185,20 +187,10 @@ pub fn app() -> Html {
         Callback::from(move |slug: String| selected.set(Some(slug)))
     };
     let on_sync = {
-        let sync_message = sync_message.clone();
-        Callback::from(move |()| {
-            let sync_message = sync_message.clone();
-            spawn_local(async move {
-                let result = bridge::invoke::<_, SyncSummary>(cmd::SYNC_NOW, &NoArgs {}).await;
-                sync_message.set(Some(result));
-            });
-        })
+        let sync = sync.clone();
+        Callback::from(move |()| sync.run(cmd::SYNC_NOW, NoArgs {}))
     };
-    let on_read = Callback::from(move |()| {
-        spawn_local(async move {
-            let _ = bridge::invoke::<_, usize>(cmd::MARK_REJECTIONS_READ, &NoArgs {}).await;
-        });
-    });
+    let on_read = Callback::from(move |()| mark_read.run(cmd::MARK_REJECTIONS_READ, NoArgs {}));
 
     let list = (*conferences).clone().unwrap_or_default();
     let current = (*selected)
@@ -226,7 +218,7 @@ pub fn app() -> Html {
 
     html! {
         <div class="shell">
-            <Header header={(*header).clone()} conference={current} on_sync={on_sync} on_read={on_read} sync_message={(*sync_message).clone()} />
+            <Header header={(*header).clone()} conference={current} on_sync={on_sync} on_read={on_read} sync_error={sync.error.clone()} />
             <nav class="tabs" aria-label="Screens">
                 { for Screen::ALL.iter().map(|s| {
                     let screen_handle = screen.clone();
@@ -289,7 +281,8 @@ struct HeaderProps {
     conference: Option<ConferenceView>,
     on_sync: Callback<()>,
     on_read: Callback<()>,
-    sync_message: Option<Result<SyncSummary, ErrorBody>>,
+    /// Why the last "Sync now" failed.
+    sync_error: Option<ErrorBody>,
 }
 
 #[function_component(Header)]
@@ -331,7 +324,7 @@ fn header(props: &HeaderProps) -> Html {
                 <button id="sync-now-header" class="secondary" disabled={h.syncing}
                     onclick={Callback::from(move |_| on_sync.emit(()))}>{ "Sync now" }</button>
             </div>
-            if let Some(Err(e)) = &props.sync_message {
+            if let Some(e) = &props.sync_error {
                 <div class="banner warning" id="sync-error" role="status">{ friendly(e) }</div>
             }
             if !h.rejections.is_empty() {

@@ -6,7 +6,7 @@
 use crate::logic::{Cart, CartAction, Picks};
 use conference_desktop_ipc::protocol::{ErrorBody, OrderView};
 use conference_desktop_ipc::{
-    AllotmentDone, ConferenceForm, ExportDone, PromoForm, SeatTypeForm, ServerForm,
+    AllotmentDone, ConferenceForm, ExportDone, PromoForm, RegistrantForm, SeatTypeForm, ServerForm,
 };
 
 #[cfg(test)]
@@ -237,6 +237,41 @@ impl Reduce for PromoDraft {
             PromoAction::Reset => self = Self::default(),
         }
         self
+    }
+}
+
+// ------------------------------------------------------------------ orders
+
+/// The attendee being typed for one seat of an open order (none: no seat picked).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AttendeeDraft {
+    pub position: Option<u32>,
+    pub person: RegistrantForm,
+}
+
+pub enum AttendeeAction {
+    /// "Assign" on a seat: an empty form for it.
+    Pick(u32),
+    Set(Setter<RegistrantForm>, String),
+    /// The seat has its attendee: the form closes.
+    Assigned,
+}
+
+impl Reduce for AttendeeDraft {
+    type Action = AttendeeAction;
+    fn reduce(self, action: AttendeeAction) -> Self {
+        match action {
+            AttendeeAction::Pick(position) => Self {
+                position: Some(position),
+                person: RegistrantForm::default(),
+            },
+            AttendeeAction::Set(set, value) => {
+                let mut next = self;
+                set(&mut next.person, value);
+                next
+            }
+            AttendeeAction::Assigned => Self::default(),
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 //! cancel it (a paid order is refunded and its seats return).
 use super::{form_error, input_value};
 use crate::bridge;
-use crate::hooks::use_command;
+use crate::hooks::{use_command, use_reduced};
 use crate::logic::{device_label, format_money, friendly, page_range, short_time};
+use crate::state::{AttendeeAction, AttendeeDraft, Setter};
 use conference_desktop_ipc::protocol::{ErrorBody, OrderPage, OrderQuery, OrderView};
 use conference_desktop_ipc::{RegistrantForm, cmd};
 use serde::Serialize;
@@ -249,7 +250,8 @@ fn order_detail(props: &DetailProps) -> Html {
     let o = &props.order;
     let change = use_command::<OrderView>();
     let reason = use_state(String::new);
-    let attendee = use_state(|| (None::<u32>, RegistrantForm::default()));
+    let attendee = use_reduced(AttendeeDraft::default);
+    let on_attendee = attendee.dispatcher().to_callback();
     let cancel = {
         let id = o.id.to_string();
         let reason = reason.clone();
@@ -266,35 +268,30 @@ fn order_detail(props: &DetailProps) -> Html {
     };
     let assign = {
         let id = o.id.to_string();
-        let attendee = attendee.clone();
+        let AttendeeDraft { position, person } = (**attendee).clone();
+        let on_attendee = on_attendee.clone();
         let change = change.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (position, person) = (*attendee).clone();
             let Some(position) = position else { return };
-            let attendee = attendee.clone();
+            let on_attendee = on_attendee.clone();
             change.run_then(
                 cmd::ASSIGN_SEAT,
                 AssignArgs {
                     id: id.clone(),
                     position,
-                    attendee: person,
+                    attendee: person.clone(),
                 },
                 move |answer| {
                     if answer.is_ok() {
-                        attendee.set((None, RegistrantForm::default()));
+                        on_attendee.emit(AttendeeAction::Assigned);
                     }
                 },
             );
         })
     };
-    let set = |f: fn(&mut RegistrantForm, String)| {
-        let attendee = attendee.clone();
-        Callback::from(move |e: InputEvent| {
-            let (p, mut person) = (*attendee).clone();
-            f(&mut person, input_value(&e));
-            attendee.set((p, person));
-        })
+    let set = |f: Setter<RegistrantForm>| {
+        on_attendee.reform(move |e: InputEvent| AttendeeAction::Set(f, input_value(&e)))
     };
     html! {
         <section class="panel" id="order-detail" data-access-code={o.access_code.clone()}>
@@ -319,19 +316,19 @@ fn order_detail(props: &DetailProps) -> Html {
             <table class="table" id="assignments">
                 <tbody>
                     { for o.assignments.iter().map(|a| {
-                        let attendee = attendee.clone();
+                        let on_attendee = on_attendee.clone();
                         let position = a.position;
                         html! {
                             <tr data-position={a.position.to_string()}>
                                 <td>{ format!("Seat {} · {}", a.position + 1, a.seat_type) }</td>
                                 <td>{ a.attendee.as_ref().map_or("Unassigned".to_string(), |p| format!("{} {} · {}", p.first_name, p.last_name, p.email)) }</td>
-                                <td><button class="link" onclick={Callback::from(move |_| attendee.set((Some(position), RegistrantForm::default())))}>{ "Assign" }</button></td>
+                                <td><button class="link" onclick={on_attendee.reform(move |_| AttendeeAction::Pick(position))}>{ "Assign" }</button></td>
                             </tr>
                         }
                     }) }
                 </tbody>
             </table>
-            if let (Some(position), person) = &*attendee {
+            if let AttendeeDraft { position: Some(position), person } = &**attendee {
                 <form class="inline-form" id="assign-form" onsubmit={assign}>
                     <p>{ format!("Attendee for seat {}", position + 1) }</p>
                     <div class="grid3">

@@ -349,3 +349,24 @@ fn resolving_an_item_reads_the_queue_again() {
     assert_eq!(queue.resolving, None);
     assert_eq!(queue.round, 2);
 }
+
+#[test]
+fn an_attendee_is_typed_for_the_seat_picked_and_the_form_closes_once_assigned() {
+    let draft = run(
+        AttendeeDraft::default(),
+        [
+            AttendeeAction::Pick(0),
+            AttendeeAction::Set(|p, v| p.first_name = v, "Ada".into()),
+            AttendeeAction::Pick(1),
+            AttendeeAction::Set(|p, v| p.email = v, "ada@example.com".into()),
+        ],
+    );
+    // Picking another seat starts its form empty.
+    assert_eq!(draft.position, Some(1));
+    assert_eq!(draft.person.first_name, "");
+    assert_eq!(draft.person.email, "ada@example.com");
+    assert_eq!(
+        draft.reduce(AttendeeAction::Assigned),
+        AttendeeDraft::default()
+    );
+}
