@@ -1,7 +1,7 @@
 -- Orders found and summed by the store at a real conference's size (100,000 orders):
 -- the seats an order holds as a column (the back office sums it without reading the
--- seats JSON), the registrant's names searchable by prefix, the newest orders first
--- without a sort, and the back office's totals read from one covering index.
+-- seats JSON), the registrant's names searchable by prefix, and each conference's
+-- newest orders and the back office's totals read from one covering index.
 ALTER TABLE rm_orders ADD COLUMN seat_count INTEGER NOT NULL DEFAULT 0;
 
 -- Per seat type the seats reserved, or those asked for before anything is reserved.
@@ -11,7 +11,6 @@ UPDATE rm_orders SET seat_count = (
                              ELSE json_extract(value, '$.requested') END), 0)
     FROM json_each(rm_orders.seats));
 
-CREATE INDEX rm_orders_newest ON rm_orders (placed_at, id);
 CREATE INDEX rm_orders_by_name ON rm_orders
     (registrant_first COLLATE NOCASE, registrant_last COLLATE NOCASE)
     WHERE registrant_first IS NOT NULL;

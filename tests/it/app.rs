@@ -144,6 +144,22 @@ fn selling_twice_with_one_command_id_returns_the_first_order_and_writes_nothing_
     assert_eq!(seat_counts(&app, "Full"), (4, 0, 6));
 }
 
+/// A placed order's expiry waits in `scheduled_commands` until `tick` runs it; a door
+/// sale schedules and drops its expiry in one unit, so it writes none at all.
+#[test]
+fn an_expiry_is_written_for_a_placed_order_and_never_for_a_door_sale() {
+    let ts = temp_store();
+    let mut app = demo_app(&ts.path);
+    let before = table_count(&ts.path, "scheduled_commands");
+    app.sell(&ctx(1), &sale(&["Full=1"], &[], cash("100")))
+        .expect("sale");
+    assert_eq!(table_count(&ts.path, "scheduled_commands"), before);
+    let placed = place(&mut app, 2, &["Full=1"], &[]);
+    assert_eq!(table_count(&ts.path, "scheduled_commands"), before + 1);
+    let tick = app.tick(&ctx(30)).expect("tick");
+    assert_eq!(tick.expired_orders, vec![placed.id]);
+}
+
 #[test]
 fn placing_twice_with_one_command_id_returns_the_first_order() {
     let ts = temp_store();

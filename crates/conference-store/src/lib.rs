@@ -267,6 +267,7 @@ impl Store {
             committed_states: &mut self.states,
             poisoned: false,
             projector: projections::Projector::default(),
+            scheduled: std::cell::RefCell::default(),
         })
     }
 
@@ -449,6 +450,10 @@ pub struct Tx<'a> {
     poisoned: bool,
     /// Read-model writes this unit holds until it commits.
     projector: projections::Projector,
+    /// Commands scheduled in this unit, written when it commits (or before due commands
+    /// are read): one a later step of the same unit cancels, as a door sale does with its
+    /// reservation's expiry, is never written at all.
+    scheduled: std::cell::RefCell<Vec<(Timestamp, String, uuid::Uuid, String)>>,
 }
 
 /// An aggregate's state as of `version`, built on the stored snapshot at `base`.
@@ -624,14 +629,26 @@ impl Tx<'_> {
         key: uuid::Uuid,
         payload: &serde_json::Value,
     ) -> Result<()> {
-        self.tx
-            .prepare_cached("INSERT INTO scheduled_commands (due_at, kind, key, payload) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![format_time(due), kind, key, payload.to_string()])?;
+        self.scheduled
+            .get_mut()
+            .push((due, kind.to_string(), key, payload.to_string()));
         Ok(())
     }
 
-    /// Drops the pending scheduled commands about `key` (they became moot).
+    /// Writes the commands this unit scheduled and still holds.
+    fn flush_scheduled(&self) -> Result<()> {
+        for (due, kind, key, payload) in self.scheduled.borrow_mut().drain(..) {
+            self.tx
+                .prepare_cached("INSERT INTO scheduled_commands (due_at, kind, key, payload) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![format_time(due), kind, key, payload])?;
+        }
+        Ok(())
+    }
+
+    /// Drops the pending scheduled commands about `key` (they became moot): those this
+    /// unit holds are never written, those of earlier units are marked done.
     pub fn cancel_scheduled(&mut self, key: uuid::Uuid) -> Result<()> {
+        self.scheduled.get_mut().retain(|s| s.2 != key);
         self.tx
             .prepare_cached(
                 "UPDATE scheduled_commands SET done_at = ?2 WHERE key = ?1 AND done_at IS NULL",
@@ -642,6 +659,7 @@ impl Tx<'_> {
 
     /// Scheduled commands due at `now` or before, oldest first, not yet done.
     pub fn due_commands(&self, now: Timestamp, limit: usize) -> Result<Vec<ScheduledCommand>> {
+        self.flush_scheduled()?;
         let mut stmt = self.tx.prepare_cached(
             "SELECT id, due_at, kind, payload FROM scheduled_commands
              WHERE done_at IS NULL AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
@@ -682,6 +700,7 @@ impl Tx<'_> {
         if self.poisoned {
             return Err(StoreError::Poisoned);
         }
+        self.flush_scheduled()?;
         self.projector.flush(&self.tx)?;
         self.write_snapshots()?;
         self.tx.commit()?;
