@@ -11,15 +11,27 @@ use std::str::FromStr;
 
 // ------------------------------------------------------------------ money
 
-/// `"120.5"` + `"EUR"` → `"EUR 120.50"`, keeping the minor unit the server sent.
+/// `"120.00"` + `"EUR"` → `"EUR 120.00"`, keeping the minor unit the server sent, with
+/// thousands grouped (`"EUR 12,000,000.00"`).
 #[must_use]
 pub fn format_money(amount: &str, currency: &str) -> String {
     let amount = amount.trim();
+    let grouped = |digits: &str| -> String {
+        let (whole, minor) = match digits.split_once('.') {
+            Some((whole, minor)) => (whole, Some(minor)),
+            None => (digits, None),
+        };
+        let whole = whole.parse::<u64>().map_or(whole.to_string(), thousands);
+        match minor {
+            Some(minor) => format!("{whole}.{minor}"),
+            None => whole,
+        }
+    };
     match Decimal::from_str(amount) {
         Ok(value) if value.is_sign_negative() && !value.is_zero() => {
-            format!("− {currency} {}", amount.trim_start_matches('-'))
+            format!("− {currency} {}", grouped(amount.trim_start_matches('-')))
         }
-        Ok(_) => format!("{currency} {amount}"),
+        Ok(_) => format!("{currency} {}", grouped(amount)),
         Err(_) => format!("{currency} {amount}"),
     }
 }
@@ -474,7 +486,7 @@ pub fn chart(values: &[(String, u32)], width: f64, height: f64) -> Chart {
             let value = max / steps * i;
             (
                 baseline - plot_height * f64::from(value) / f64::from(max),
-                value.to_string(),
+                tick_label(value),
             )
         })
         .collect();
@@ -596,6 +608,15 @@ pub fn page_range(offset: u32, shown: usize, total: Option<u64>, more: bool) -> 
         Some(total) => format!("{span} of {}", thousands(total)),
         None if more => format!("{span} and more"),
         None => span,
+    }
+}
+
+/// A chart's axis label, short enough for its margin: `2500` → `2.5k`, `10000` → `10k`.
+fn tick_label(value: u32) -> String {
+    match value {
+        v if v >= 1000 && v % 1000 == 0 => format!("{}k", v / 1000),
+        v if v >= 1000 && v % 100 == 0 => format!("{}.{}k", v / 1000, v % 1000 / 100),
+        v => thousands(u64::from(v)),
     }
 }
 
@@ -743,6 +764,13 @@ mod tests {
         assert_eq!(format_money("120.00", "EUR"), "EUR 120.00");
         assert_eq!(format_money("-18.00", "EUR"), "− EUR 18.00");
         assert_eq!(format_money("0.00", "USD"), "USD 0.00");
+        assert_eq!(format_money("12000000.00", "EUR"), "EUR 12,000,000.00");
+        assert_eq!(format_money("1234.5", "EUR"), "EUR 1,234.5");
+        assert_eq!(format_money("-1500.00", "EUR"), "− EUR 1,500.00");
+        assert_eq!(format_money("999", "JPY"), "JPY 999");
+        assert_eq!(tick_label(10_000), "10k");
+        assert_eq!(tick_label(7_500), "7.5k");
+        assert_eq!(tick_label(250), "250");
     }
 
     #[test]

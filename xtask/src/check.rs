@@ -52,9 +52,11 @@ pub fn test() -> Result<()> {
     .context("tests failed")?;
     sync_server_on_postgres()?;
     crate::contract::check()?;
-    let timings = target_dir().join("screenshots/timings.txt");
-    if let Ok(text) = std::fs::read_to_string(&timings) {
-        println!("\nDesktop timings (from the end-to-end run):\n{text}");
+    for file in ["timings.txt", "timings-orders.txt"] {
+        let timings = target_dir().join("screenshots").join(file);
+        if let Ok(text) = std::fs::read_to_string(&timings) {
+            println!("\nDesktop timings (from the end-to-end run):\n{text}");
+        }
     }
     Ok(())
 }
