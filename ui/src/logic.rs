@@ -6,6 +6,7 @@
 //! error text) and its tests, about a third of the file.
 use conference_desktop_ipc::protocol::ErrorBody;
 use conference_desktop_ipc::{PaymentForm, RegistrantForm, SaleForm, SeatPick};
+use conference_domain::{Money, payment};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -53,22 +54,25 @@ pub fn parse_amount(text: &str) -> Result<Decimal, String> {
 }
 
 /// The change to give for `tendered` cash on `total`, with as many decimals as the total.
-/// Empty `tendered` means exactly the total.
+/// Empty `tendered` means exactly the total. The rule is the domain's
+/// ([`payment::cash_change`], what the payment itself decides when it completes); only
+/// reading what was typed and the words are the screen's.
 pub fn change_due(total: &str, tendered: &str) -> Result<String, String> {
     let total_value = Decimal::from_str(total.trim())
         .map_err(|_| format!("The total {total} could not be read"))?;
-    if tendered.trim().is_empty() {
-        return Ok(zero_like(total));
-    }
-    let given = parse_amount(tendered)?;
-    if given < total_value {
-        return Err(format!(
+    let given = match tendered.trim() {
+        "" => None,
+        typed => Some(Money::new(parse_amount(typed)?)),
+    };
+    match payment::cash_change(Money::new(total_value), given) {
+        Ok((_, change)) => Ok(with_scale(change.amount(), total)),
+        Err(payment::Error::TenderedTooLow { tendered, amount }) => Err(format!(
             "Cash tendered is {} short of the total; ask for at least {}",
-            with_scale(total_value - given, total),
+            with_scale(amount.amount() - tendered.amount(), total),
             total.trim()
-        ));
+        )),
+        Err(other) => Err(other.to_string()),
     }
-    Ok(with_scale(given - total_value, total))
 }
 
 fn scale_of(reference: &str) -> u32 {
@@ -82,10 +86,6 @@ fn with_scale(value: Decimal, reference: &str) -> String {
     let mut value = value.round_dp(scale_of(reference));
     value.rescale(scale_of(reference));
     value.to_string()
-}
-
-fn zero_like(reference: &str) -> String {
-    with_scale(Decimal::ZERO, reference)
 }
 
 // ------------------------------------------------------------------ errors

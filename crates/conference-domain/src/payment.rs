@@ -154,6 +154,17 @@ impl ErrorCode for Error {
     }
 }
 
+/// Cash handed over for `amount`: what was tendered (the amount itself when nobody said)
+/// and the change to give back. Less than the amount is refused. The door's screen asks
+/// this as the cashier types, the payment when it completes.
+pub fn cash_change(amount: Money, tendered: Option<Money>) -> Result<(Money, Money), Error> {
+    match tendered {
+        Some(tendered) if tendered < amount => Err(Error::TenderedTooLow { tendered, amount }),
+        Some(tendered) => Ok((tendered, tendered - amount)),
+        None => Ok((amount, Money::ZERO)),
+    }
+}
+
 impl Aggregate for Payment {
     const KIND: StreamKind = StreamKind::Payment;
     const SNAPSHOT_VERSION: u32 = 1;
@@ -201,14 +212,10 @@ impl Aggregate for Payment {
                     .map(str::trim)
                     .filter(|r| !r.is_empty());
                 let (tendered, change) = match (p.method, tendered) {
-                    (PaymentMethod::Cash, Some(t)) if *t < p.amount => {
-                        return Err(Error::TenderedTooLow {
-                            tendered: *t,
-                            amount: p.amount,
-                        });
+                    (PaymentMethod::Cash, tendered) => {
+                        let (tendered, change) = cash_change(p.amount, *tendered)?;
+                        (Some(tendered), Some(change))
                     }
-                    (PaymentMethod::Cash, Some(t)) => (Some(*t), Some(*t - p.amount)),
-                    (PaymentMethod::Cash, None) => (Some(p.amount), Some(Money::ZERO)),
                     (_, Some(_)) => return Err(Error::TenderedOnlyForCash),
                     (PaymentMethod::Card, None) if reference.is_none() => {
                         return Err(Error::CardReferenceMissing);

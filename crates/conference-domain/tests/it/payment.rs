@@ -1,5 +1,6 @@
 //! Payments at the door (cash, card) and by invoice, and refunds.
 use crate::support::*;
+use conference_domain::Money;
 use conference_domain::payment::*;
 use std::collections::BTreeSet;
 
@@ -303,4 +304,27 @@ fn every_rule_is_refused_with_its_error() {
         given(history).case(label).when(command).then_err(error);
     }
     assert_eq!(covered.len(), VARIANTS, "{covered:?}");
+}
+
+/// The cash rule the door's screen asks as the cashier types, and the payment decides
+/// with when it completes: change is what was handed over beyond the amount.
+#[test]
+fn cash_change_is_what_was_handed_over_beyond_the_amount() {
+    let amount = money("204.00");
+    assert_eq!(
+        cash_change(amount, Some(money("250"))),
+        Ok((money("250"), money("46.00")))
+    );
+    assert_eq!(
+        cash_change(amount, Some(money("204.00"))),
+        Ok((money("204.00"), Money::ZERO))
+    );
+    assert_eq!(cash_change(amount, None), Ok((amount, Money::ZERO)));
+    assert_eq!(
+        cash_change(amount, Some(money("200"))),
+        Err(Error::TenderedTooLow {
+            tendered: money("200"),
+            amount,
+        })
+    );
 }
