@@ -7,8 +7,9 @@
 use crate::sync::Transport;
 use crate::{App, Result};
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use conference_domain::Currency;
 use conference_protocol::sync::ReconciliationItem;
-use conference_protocol::{BackOfficeSummary, DeviceTotals, MethodTotals, OrderQuery, SalesBucket};
+use conference_protocol::{BackOfficeSummary, DeviceTotals, MethodTotals, SalesBucket};
 use conference_store::queries;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -105,23 +106,20 @@ fn time(text: &str) -> Option<DateTime<Utc>> {
 
 impl App {
     /// What every device took for a conference, per device, per payment method and over
-    /// time, with the first page of its orders. The store groups and counts the orders
+    /// time (its orders come a page at a time from `search_orders`). The store groups the orders
     /// (one read of an index, however many orders there are); amounts are added up here as
     /// decimals.
     pub fn back_office(&self, slug: &str) -> Result<BackOfficeSummary> {
         let conference = self.conference(slug)?;
         let me = self.device()?.device_id;
         let conn = self.store.reader();
-        let orders = self.search_orders(&OrderQuery {
-            conference: Some(conference.slug.clone()),
-            ..OrderQuery::default()
-        })?;
         let groups = queries::order_groups(conn, conference.id)?;
+        // Totals are written with the currency's minor unit (or a price's, if it has more).
         let scale = conference
             .seat_types
             .first()
             .map_or(2, |s| scale_of(&s.price))
-            .max(orders.orders.first().map_or(0, |o| scale_of(&o.total)));
+            .max(Currency::parse(&conference.currency).map_or(2, |c| c.minor_units()));
 
         let mut devices: Vec<(Uuid, u32, u32, Decimal, Decimal, Decimal, u32)> = Vec::new();
         let mut methods: Vec<(String, u32, Decimal)> = Vec::new();
@@ -217,7 +215,6 @@ impl App {
                 })
                 .collect(),
             total: money(total, scale),
-            orders,
             sales_over_time,
             bucket_minutes,
         })

@@ -289,13 +289,12 @@ pub struct SalesBucket {
 }
 
 /// The back office's view of one conference: what every device took after sync, the
-/// cash-drawer check, sales over time, and the first page of every device's orders.
+/// cash-drawer check and sales over time (its orders come a page at a time through an
+/// [`OrderQuery`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackOfficeSummary {
     pub conference: String,
     pub currency: String,
-    /// The newest orders of every device; more through an [`OrderQuery`].
-    pub orders: OrderPage,
     pub devices: Vec<DeviceTotals>,
     pub methods: Vec<MethodTotals>,
     pub total: String,
