@@ -334,14 +334,17 @@ fn long_files() -> Result<Vec<String>> {
     let mut problems = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file)?;
-        let name = file
-            .strip_prefix(root())
-            .unwrap_or(&file)
-            .display()
-            .to_string();
-        problems.extend(long_file_problem(&name, &text));
+        problems.extend(long_file_problem(&shown(&file), &text));
     }
     Ok(problems)
+}
+
+/// A file's path as the problems name it: from the repository's root.
+fn shown(file: &Path) -> String {
+    file.strip_prefix(root())
+        .unwrap_or(file)
+        .display()
+        .to_string()
 }
 
 /// The `.rs` files under `dir`, leaving out build output, copies made by tools

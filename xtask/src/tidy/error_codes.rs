@@ -53,11 +53,7 @@ pub(super) fn check() -> Result<Vec<String>> {
         super::collect(&root().join(src), &mut files)?;
         for file in files {
             let text = std::fs::read_to_string(&file)?;
-            let shown = file
-                .strip_prefix(root())
-                .unwrap_or(&file)
-                .display()
-                .to_string();
+            let shown = super::shown(&file);
             for code in codes_in(without_tests(&text)) {
                 written.entry(code).or_default().insert(shown.clone());
             }
